@@ -1,0 +1,122 @@
+"""A recorded computation graph: what a hidden test asks a hand-in to build.
+
+Tests write ordinary arithmetic on `Node`s (`f = (a * b) * (a + b)`); the `Graph` keeps it as
+plain data that crosses into the sandbox as JSON. The hand-in's own `Value` objects never cross
+back: only floats do.
+"""
+from __future__ import annotations
+
+Operand = "int | dict"  # a node index, or {"c": number} for a plain Python number
+
+
+class Graph:
+    def __init__(self):
+        self.ops: list[list] = []
+        self.labels: list[str] = []
+
+    def leaf(self, x: float, label: str = "") -> "Node":
+        return self._add(["leaf", float(x)], label or f"x{len(self.ops)}")
+
+    def leaves(self, *xs: float, names: str = "abcdefghijklmnopqrstuvwxyz") -> list["Node"]:
+        return [self.leaf(x, names[i]) for i, x in enumerate(xs)]
+
+    def _add(self, op: list, label: str = "") -> "Node":
+        self.ops.append(op)
+        self.labels.append(label or f"n{len(self.ops) - 1}")
+        return Node(self, len(self.ops) - 1)
+
+    def request(self, root: "Node") -> dict:
+        """The plain-data request the sandboxed hand-in answers."""
+        return {"ops": self.ops, "root": root.index}
+
+    def describe(self, index: int) -> str:
+        """Readable formula of a node, in terms of leaves and earlier labelled nodes."""
+        op = self.ops[index]
+        kind = op[0]
+        if kind == "leaf":
+            return self.labels[index]
+        args = [self._operand_text(a) for a in op[1:]]
+        if kind in INFIX:
+            return f"{args[0]} {INFIX[kind]} {args[1]}"
+        if kind == "neg":
+            return f"-{args[0]}"
+        if kind == "pow":
+            return f"{args[0]}**{_num(op[2])}"
+        return f"{args[0]}.{kind}()"
+
+    def _operand_text(self, a) -> str:
+        if isinstance(a, dict):
+            return _num(a["c"])
+        if self.ops[a][0] == "leaf" or not self.labels[a].startswith("n"):
+            return self.labels[a]
+        return f"({self.describe(a)})"
+
+    def program(self, root: int | None = None) -> str:
+        """The graph as lines a student can paste to reproduce it."""
+        lines = []
+        for i, op in enumerate(self.ops):
+            if root is not None and i > root:
+                break
+            if op[0] == "leaf":
+                lines.append(f"{self.labels[i]} = Value({_num(op[1])})")
+            elif not self.labels[i].startswith("n") or i == root:
+                lines.append(f"{self.labels[i]} = {self.describe(i)}")
+        return "\n".join(lines)
+
+
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+def _num(x: float) -> str:
+    return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+class Node:
+    __slots__ = ("graph", "index")
+
+    def __init__(self, graph: Graph, index: int):
+        self.graph = graph
+        self.index = index
+
+    def named(self, label: str) -> "Node":
+        self.graph.labels[self.index] = label
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.graph.labels[self.index]
+
+    def _operand(self, other):
+        if isinstance(other, Node):
+            if other.graph is not self.graph:
+                raise ValueError("nodes of different graphs")
+            return other.index
+        if isinstance(other, (int, float)):
+            return {"c": float(other)}
+        return NotImplemented
+
+    def _binary(self, kind, other, reflected=False):
+        o = self._operand(other)
+        if o is NotImplemented:
+            return NotImplemented
+        args = [o, self.index] if reflected else [self.index, o]
+        return self.graph._add([kind, *args])
+
+    def __add__(self, o): return self._binary("add", o)
+    def __radd__(self, o): return self._binary("add", o, True)
+    def __sub__(self, o): return self._binary("sub", o)
+    def __rsub__(self, o): return self._binary("sub", o, True)
+    def __mul__(self, o): return self._binary("mul", o)
+    def __rmul__(self, o): return self._binary("mul", o, True)
+    def __truediv__(self, o): return self._binary("div", o)
+    def __rtruediv__(self, o): return self._binary("div", o, True)
+    def __neg__(self): return self.graph._add(["neg", self.index])
+
+    def __pow__(self, k):
+        if not isinstance(k, (int, float)):
+            return NotImplemented
+        return self.graph._add(["pow", self.index, k])
+
+    def tanh(self): return self.graph._add(["tanh", self.index])
+    def relu(self): return self.graph._add(["relu", self.index])
+    def exp(self): return self.graph._add(["exp", self.index])

@@ -1,0 +1,196 @@
+"""The trusted reference: evaluates a recorded graph the way a micrograd engine does.
+
+It expands `-`, `/`, unary minus and constants into the primitive nodes the lecture's engine
+creates (`a - b` is `a + b * -1`, `a / b` is `a * b**-1`, `2 * a` is `a * Value(2)`), then runs
+the backward closures in reverse topological order. With `bug` set it runs one misconception's
+closure instead, and with `order` it visits children in another order, as an engine that keeps
+`_prev` in a set may: that is how feedback recognises what a wrong gradient means.
+"""
+from __future__ import annotations
+
+import math
+
+PRIMITIVES = ("add", "mul", "pow", "exp", "tanh", "relu")
+
+
+class Expanded:
+    """Primitive nodes: kind, children, exponent; `at[i]` is recorded node i's primitive."""
+
+    def __init__(self, ops: list[list]):
+        self.kind: list[str] = []
+        self.children: list[tuple[int, ...]] = []
+        self.k: list[float | None] = []
+        self.leaf_value: list[float | None] = []
+        self.at: list[int] = []
+        for op in ops:
+            self.at.append(self._expand(op))
+
+    def _new(self, kind, children=(), k=None, value=None) -> int:
+        self.kind.append(kind)
+        self.children.append(tuple(children))
+        self.k.append(k)
+        self.leaf_value.append(value)
+        return len(self.kind) - 1
+
+    def _ref(self, a) -> int:
+        return self._new("leaf", value=float(a["c"])) if isinstance(a, dict) else self.at[a]
+
+    def _neg(self, i) -> int:
+        return self._new("mul", (i, self._new("leaf", value=-1.0)))
+
+    def _expand(self, op) -> int:
+        kind, args = op[0], op[1:]
+        if kind == "leaf":
+            return self._new("leaf", value=float(args[0]))
+        if kind in ("add", "mul"):
+            left, right = args
+            if isinstance(left, dict):  # `2 + a` runs a.__radd__(2), i.e. a + Value(2)
+                left, right = right, left
+            return self._new(kind, (self._ref(left), self._ref(right)))
+        if kind == "sub":
+            left, right = args
+            if isinstance(left, dict):  # `2 - a` is `(-a) + 2`
+                return self._new("add", (self._neg(self._ref(right)), self._ref(left)))
+            return self._new("add", (self._ref(left), self._neg(self._ref(right))))
+        if kind == "div":
+            left, right = args
+            inv = self._new("pow", (self._ref(right),), k=-1)
+            if isinstance(left, dict):  # `2 / a` is `a**-1 * 2`
+                return self._new("mul", (inv, self._ref(left)))
+            return self._new("mul", (self._ref(left), inv))
+        if kind == "neg":
+            return self._neg(self._ref(args[0]))
+        if kind == "pow":
+            return self._new("pow", (self._ref(args[0]),), k=args[1])
+        if kind in ("tanh", "relu", "exp"):
+            return self._new(kind, (self._ref(args[0]),))
+        raise ValueError(f"unknown op {kind!r}")
+
+
+def forward(g: Expanded) -> list[float]:
+    data: list[float] = []
+    for kind, ch, k, v in zip(g.kind, g.children, g.k, g.leaf_value):
+        x = [data[c] for c in ch]
+        if kind == "leaf":
+            data.append(v)
+        elif kind == "add":
+            data.append(x[0] + x[1])
+        elif kind == "mul":
+            data.append(x[0] * x[1])
+        elif kind == "pow":
+            data.append(_pow(x[0], k))
+        elif kind == "exp":
+            data.append(_exp(x[0]))
+        elif kind == "tanh":
+            data.append(math.tanh(x[0]))
+        elif kind == "relu":
+            data.append(x[0] if x[0] > 0 else 0.0)
+    return data
+
+
+def _pow(x, k):
+    try:
+        r = x ** k
+    except (ZeroDivisionError, OverflowError):
+        return math.nan
+    return r if isinstance(r, float) or isinstance(r, int) else math.nan
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def topo_order(g: Expanded, root: int, order: int = 0) -> list[int]:
+    """The lecture's recursive topological sort. `order` 1 reverses every node's children;
+    larger values shuffle them deterministically, as a set's iteration order might."""
+    seen, topo = set(), []
+
+    def children(v):
+        ch = list(dict.fromkeys(g.children[v]))
+        if order == 1:
+            ch.reverse()
+        elif order > 1:
+            ch.sort(key=lambda c: hash((c, order)) % 9973)
+        return ch
+
+    stack = [(root, False)]
+    while stack:
+        v, done = stack.pop()
+        if done:
+            topo.append(v)
+            continue
+        if v in seen:
+            continue
+        seen.add(v)
+        stack.append((v, True))
+        for c in reversed(children(v)):
+            if c not in seen:
+                stack.append((c, False))
+    return topo
+
+
+def backward(g: Expanded, data: list[float], root: int, bug: str | None = None,
+             order: int = 0) -> list[float]:
+    grad = [0.0] * len(g.kind)
+    if bug != "backward-no-seed":
+        grad[root] = 1.0
+    for v in reversed(topo_order(g, root, order)):
+        _closure(g, data, grad, v, bug)
+    return grad
+
+
+def _closure(g, data, grad, v, bug):
+    kind = g.kind[v]
+    if kind == "leaf":
+        return
+    ch = g.children[v]
+    up = grad[v]
+    if bug == f"{kind}-no-outgrad":
+        up = 1.0
+    x = [data[c] for c in ch]
+    out = data[v]
+    if kind == "add":
+        local = [1.0, 1.0]
+        if bug == "add-one-side":
+            local = [1.0, 0.0]
+    elif kind == "mul":
+        local = [x[0], x[1]] if bug == "mul-swapped" else [x[1], x[0]]
+    elif kind == "pow":
+        k = g.k[v]
+        if bug == "pow-exponent":
+            local = [_safe(lambda: k * x[0] ** k)]
+        else:
+            local = [_safe(lambda: k * x[0] ** (k - 1))]
+    elif kind == "exp":
+        local = [x[0] if bug == "exp-from-input" else out]
+    elif kind == "tanh":
+        local = [1 - x[0] ** 2 if bug == "tanh-from-input" else 1 - out ** 2]
+    elif kind == "relu":
+        local = [1.0 if (x[0] >= 0 if bug == "relu-at-zero" else x[0] > 0) else 0.0]
+    else:
+        raise ValueError(kind)
+    overwrite = bug == f"{kind}-overwrite"
+    for c, d in zip(ch, local):
+        contribution = d * up
+        if overwrite:
+            grad[c] = contribution
+        else:
+            grad[c] += contribution
+
+
+def _safe(f):
+    try:
+        return f()
+    except (ZeroDivisionError, OverflowError):
+        return math.nan
+
+
+def evaluate(ops: list[list], root: int, bug: str | None = None, order: int = 0):
+    """Data and gradient of every recorded node, as a correct (or one-bug) engine gives them."""
+    g = Expanded(ops)
+    data = forward(g)
+    grad = backward(g, data, g.at[root], bug, order)
+    return [data[i] for i in g.at], [grad[i] for i in g.at]

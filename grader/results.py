@@ -1,0 +1,101 @@
+"""One graded hand-in, in Gradescope's results.json shape.
+
+Every output format (text, PrairieLearn, gradebook CSV, the HTML report) is rendered from a
+`Result`; nothing rebuilds scores by hand. `Result.to_json()` is exactly Gradescope's format:
+top-level `score`, `execution_time`, `output`, `tests`, and everything else under `extra_data`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TestResult:
+    name: str
+    score: float
+    max_score: float
+    output: str = ""
+    visibility: str = "visible"
+    number: str = ""
+    # Machine-readable facts for reports: misconception ids, the graph of a failed multi-use test.
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.score >= self.max_score else "failed"
+
+    def to_json(self) -> dict:
+        d = {
+            "name": self.name,
+            "score": round(self.score, 6),
+            "max_score": self.max_score,
+            "status": self.status,
+            "output": self.output,
+            "visibility": self.visibility,
+        }
+        if self.number:
+            d["number"] = self.number
+        if self.extra:
+            d["extra_data"] = self.extra
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TestResult":
+        return cls(
+            name=d["name"], score=d["score"], max_score=d["max_score"],
+            output=d.get("output", ""), visibility=d.get("visibility", "visible"),
+            number=d.get("number", ""), extra=d.get("extra_data", {}),
+        )
+
+
+@dataclass
+class Result:
+    tests: list[TestResult] = field(default_factory=list)
+    output: str = ""
+    execution_time: float = 0.0
+    # Identity, hashes, limits, sandbox, late penalty, load errors: everything beyond the spec.
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def raw_score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    @property
+    def penalty(self) -> float:
+        """Fraction of the raw score taken away for lateness (0 when on time)."""
+        return self.extra.get("late", {}).get("penalty", 0.0)
+
+    @property
+    def score(self) -> float:
+        return round(self.raw_score * (1.0 - self.penalty), 6)
+
+    @property
+    def misconceptions(self) -> list[str]:
+        seen = []
+        for t in self.tests:
+            for m in t.extra.get("misconceptions", []):
+                if m not in seen:
+                    seen.append(m)
+        return seen
+
+    def to_json(self) -> dict:
+        return {
+            "score": self.score,
+            "execution_time": round(self.execution_time, 4),
+            "output": self.output,
+            "tests": [t.to_json() for t in self.tests],
+            "extra_data": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Result":
+        return cls(
+            tests=[TestResult.from_json(t) for t in d.get("tests", [])],
+            output=d.get("output", ""),
+            execution_time=d.get("execution_time", 0.0),
+            extra=d.get("extra_data", {}),
+        )
