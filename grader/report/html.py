@@ -84,7 +84,7 @@ def _header(results, graded, title) -> str:
         if not pvals:
             return f'<div class="stat"><div class="v">\u2014</div><div class="k">{label}</div></div>'
         p = f"{fmt(pvals, 3)}%"
-        sub = f'<div class="s">{fmt(vals, 4)} / {fmt(common, 4)} pts</div>' if common else ""
+        sub = f'<div class="s">{fmt(vals, 3)} / {fmt(common, 4)} pts</div>' if common else ""
         return f'<div class="stat"><div class="v">{p}</div>{sub}<div class="k">{label}</div></div>'
 
     failed = len(results) - len(graded)
@@ -109,7 +109,7 @@ def _hist(graded) -> str:
     for r in graded:
         counts[min(9, max(0, int(_percent(r) // 10)))] += 1
     cap = f"Score distribution of {len(graded)} graded hand-ins"
-    return f'<section><h2>Score distribution</h2>{histogram(counts, cap)}</section>'
+    return f'<div><h2>Score distribution</h2>{histogram(counts, cap)}</div>'
 
 
 def _tests(graded) -> str:
@@ -120,15 +120,15 @@ def _tests(graded) -> str:
             s[1] += 1
             s[0] += _status(t) == "passed"
     if not stats:
-        return ""
+        return '<div><h2>Tests</h2><p class="muted">No test results.</p></div>'
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td class=\"num\">{p}/{n}</td>"
         f"<td>{_pbar(p / n if n else 0, 'ok' if p == n else '')}</td></tr>"
         for name, (p, n) in stats.items()
     )
-    return ("<section><h2>Tests</h2><table class=\"tests\"><thead><tr><th>test</th>"
+    return ("<div><h2>Tests</h2><table class=\"tests\"><thead><tr><th>test</th>"
             f"<th class=\"num\">passed</th><th>pass rate</th></tr></thead><tbody>{rows}"
-            "</tbody></table></section>")
+            "</tbody></table></div>")
 
 
 def _miscs(graded) -> str:
@@ -209,10 +209,10 @@ def _test_block(t: TestResult) -> str:
         drawing = graph(g)
         if drawing:
             prog = g.get("program")
-            parts.append('<div class="graphbox">')
+            parts.append('<div class="graphbox"><div class="graphrow">')
             if prog:
                 parts.append(f"<pre class=\"program\">{esc(prog)}</pre>")
-            parts.append(f'<div class="scroll">{drawing}</div>'
+            parts.append(f'<div class="scroll">{drawing}</div></div>'
                          '<p class="legend">Each box: a node (label = op) with its forward value; '
                          "under it the gradient expected and the gradient received, "
                          '<span class="mis">red</span> where they differ.</p></div>')
@@ -240,7 +240,8 @@ def _student_row(r: Result, i: int) -> str:
                     + (f", \u2212{fmt(100 * pen, 3)}%" if pen else ""))
     late_html = f'<span class="badge-late">{esc(late_txt)}</span>' if late else ""
     summary = (
-        f'<summary><span class="c-id">{esc(sid)}</span><span class="c-name">{esc(name)}</span>'
+        f'<summary><span class="c-id" title="{esc(sid)}">{esc(sid)}</span>'
+        f'<span class="c-name" title="{esc(name)}">{esc(name)}</span>'
         f'<span class="c-score num">{score}</span><span class="c-pct">'
         f'{_pbar(pct / 100, "ok" if pct >= 99.9999 else "") if not err else ""}'
         f'<span class="num">{pcell}</span></span>'
@@ -257,7 +258,8 @@ def _student_row(r: Result, i: int) -> str:
     if late:
         info.append(esc(late_txt))
     facts.append('<p class="muted">' + " \u00b7 ".join(info) + "</p>")
-    facts.append(_output(r.output))
+    if r.output:
+        facts.append('<p class="sub">Output of the whole run</p>' + _output(r.output))
     tests = "".join(_test_block(t) for t in r.tests)
     return (f'<details class="student" id="s{i}">{summary}<div class="feedback">'
             f"{''.join(facts)}{tests}</div></details>")
@@ -289,7 +291,11 @@ main{max-width:1120px;margin:0 auto;padding:24px 28px 48px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:16px;margin:0 0 12px;color:#2b3442}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;
 margin:16px 0}
-section.two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+section.two{display:grid;grid-template-columns:1fr 1fr;gap:28px}
+section.two>div{min-width:0}
+a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
+.sub{font-size:12px;color:var(--muted);margin:8px 0 0;font-weight:600}
+svg.hist{max-width:100%;height:auto}
 .meta,.muted{color:var(--muted)}
 .stats{display:flex;gap:12px;flex-wrap:wrap;margin-top:12px}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 16px;
@@ -301,11 +307,11 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.pbar{display:inline-block;width:120px;height:8px;background:#e8ecf1;border-radius:4px;
+.pbar{display:inline-block;width:110px;flex:0 0 auto;height:8px;background:#e8ecf1;border-radius:4px;
 overflow:hidden;vertical-align:middle}
 .pbar>span{display:block;height:100%;background:var(--accent)}
 .pbar.ok>span{background:var(--ok)}.pbar.bad>span{background:var(--bad)}
-.tag{display:inline-block;font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
+.tag{display:inline-block;white-space:nowrap;font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 background:#fdecea;color:#8e2a20;border-radius:4px;padding:0 6px;margin:1px 4px 1px 0}
 svg.hist .bar{fill:var(--accent)}svg.hist .grid{stroke:#eef1f4}
 svg.hist .axis{stroke:#8a95a3}svg.hist text{font-size:12px;fill:var(--fg)}
@@ -341,7 +347,8 @@ white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto;
 font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .explain{margin:6px 0}.error{color:var(--bad)}
 .graphbox{margin-top:8px}.scroll{overflow-x:auto}
-pre.program{display:inline-block;min-width:240px}
+.graphrow{display:flex;gap:16px;align-items:flex-start}
+pre.program{flex:0 0 auto;min-width:170px;margin:0}
 svg.graph .node rect{fill:#f8fafc;stroke:#7b8794;stroke-width:1.2}
 svg.graph .node.root rect{stroke:#1d2430;stroke-width:2}
 svg.graph .node.bad rect{fill:#fdf1f0;stroke:var(--bad)}
@@ -373,8 +380,7 @@ def render(results: list[Result], title: str = "Autodiff assignment: grading rep
     idx = {id(r): i for i, r in enumerate(results)}
     body = "".join([
         _header(results, graded, title),
-        _hist(graded),
-        _tests(graded),
+        '<section class="two">', _hist(graded), _tests(graded), "</section>",
         _miscs(graded),
         _attention(results, idx),
         _students(results),

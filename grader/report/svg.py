@@ -59,8 +59,8 @@ def _short(s, n: int = 14) -> str:
 
 def histogram(counts: list[int], caption: str = "") -> str:
     """Bars of `counts` for the ten percent bins 0-10 ... 90-100, each labelled with its count."""
-    w, h = 600, 260
-    left, right, top, bottom = 52, 16, 24, 52
+    w, h = 470, 250
+    left, right, top, bottom = 46, 8, 24, 50
     pw, ph = w - left - right, h - top - bottom
     peak = max(counts) if counts and max(counts) > 0 else 1
     # A tidy y-axis: up to 5 integer ticks.
@@ -106,6 +106,7 @@ def histogram(counts: list[int], caption: str = "") -> str:
 BOX_W, BOX_H = 128, 42
 COL_GAP, ROW_H = 64, 104
 PAD = 16
+TOP = 30  # room above the first row for edges that skip a column
 CROSS = " \u2717"
 
 
@@ -167,10 +168,10 @@ def graph(g: dict) -> str:
         offset = (nrows - len(members)) / 2
         for i in members:
             x = PAD + dcol * (BOX_W + COL_GAP)
-            y = PAD + (row[i] + offset) * ROW_H
+            y = TOP + (row[i] + offset) * ROW_H
             pos[i] = (x, y)
     w = PAD * 2 + ncols * BOX_W + (ncols - 1) * COL_GAP
-    h = PAD * 2 + nrows * ROW_H - (ROW_H - BOX_H - 34)
+    h = TOP + PAD + nrows * ROW_H - (ROW_H - BOX_H - 34)
     mid = f"arrow{next(_ids)}"
     out = [
         f'<svg class="graph" viewBox="0 0 {w} {h:.0f}" width="{w}" height="{h:.0f}" '
@@ -191,11 +192,17 @@ def graph(g: dict) -> str:
             spread = (k - (len(ins) - 1) / 2) * 10
             ex, ey = x2, y2 + BOX_H / 2 + spread
             bend = dup * 18
-            cx = (sx + ex) / 2
-            out.append(
-                f'<path d="M{sx:.1f},{sy:.1f} C{cx:.1f},{sy + bend:.1f} {cx:.1f},{ey + bend:.1f} '
-                f'{ex - 1:.1f},{ey:.1f}" class="edge" marker-end="url(#{mid})"/>'
-            )
+            if depth[i] - depth[j] > 1:
+                # Skips a column: arc over the boxes in between, through the lane above them.
+                lane = min(y1, y2) - 24 - bend
+                c1, c2 = sx + (ex - sx) * 0.2, ex - (ex - sx) * 0.2
+                d = (f"M{sx:.1f},{sy:.1f} C{c1:.1f},{lane:.1f} {c2:.1f},{lane:.1f} "
+                     f"{ex - 1:.1f},{ey:.1f}")
+            else:
+                cx = (sx + ex) / 2
+                d = (f"M{sx:.1f},{sy:.1f} C{cx:.1f},{sy + bend:.1f} {cx:.1f},{ey + bend:.1f} "
+                     f"{ex - 1:.1f},{ey:.1f}")
+            out.append(f'<path d="{d}" class="edge" marker-end="url(#{mid})"/>')
     for i in range(n):
         nd = nodes[i]
         x, y = pos[i]
@@ -213,7 +220,7 @@ def graph(g: dict) -> str:
         head = _short(label) if op == "leaf" else f"{_short(label, 8)} = {_short(op, 6)}"
         out.append(f'<text x="{x + BOX_W / 2}" y="{y + 17:.1f}" class="nlabel" '
                    f'text-anchor="middle">{esc(head)}</text>')
-        dtext = f"data {fmt(dexp, 4)}" + ((" \u2260 " + fmt(drec, 4)) if dbad else "")
+        dtext = (f"data {fmt(dexp, 3)} \u2260 {fmt(drec, 3)}" if dbad else f"data {fmt(dexp, 4)}")
         out.append(f'<text x="{x + BOX_W / 2}" y="{y + 33:.1f}" class="ndata{" mis" if dbad else ""}" '
                    f'text-anchor="middle">{esc(dtext)}</text>')
         out.append(f'<text x="{x + 2}" y="{y + BOX_H + 15:.1f}" class="gexp">'
