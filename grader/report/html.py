@@ -315,7 +315,7 @@ overflow:hidden;vertical-align:middle}
 background:#fdecea;color:#8e2a20;border-radius:4px;padding:0 6px;margin:1px 4px 1px 0}
 svg.hist .bar{fill:var(--accent)}svg.hist .grid{stroke:#eef1f4}
 svg.hist .axis{stroke:#8a95a3}svg.hist text{font-size:12px;fill:var(--fg)}
-svg.hist .tick{fill:var(--muted)}svg.hist .count{font-weight:600}
+svg.hist .tick{fill:var(--muted);font-size:11px}svg.hist .count{font-weight:600}
 svg.hist .label{fill:var(--muted);font-size:12px}
 .tools{margin:0 0 8px}
 button{font:inherit;font-size:12px;padding:3px 10px;border:1px solid var(--line);border-radius:4px;

@@ -59,7 +59,7 @@ def _short(s, n: int = 14) -> str:
 
 def histogram(counts: list[int], caption: str = "") -> str:
     """Bars of `counts` for the ten percent bins 0-10 ... 90-100, each labelled with its count."""
-    w, h = 470, 250
+    w, h = 500, 250
     left, right, top, bottom = 46, 8, 24, 50
     pw, ph = w - left - right, h - top - bottom
     peak = max(counts) if counts and max(counts) > 0 else 1
