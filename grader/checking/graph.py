@@ -35,13 +35,13 @@ class Graph:
         kind = op[0]
         if kind == "leaf":
             return self.labels[index]
+        if kind == "pow":
+            return f"{self._operand_text(op[1])}**{_num(op[2])}"
         args = [self._operand_text(a) for a in op[1:]]
         if kind in INFIX:
             return f"{args[0]} {INFIX[kind]} {args[1]}"
         if kind == "neg":
             return f"-{args[0]}"
-        if kind == "pow":
-            return f"{args[0]}**{_num(op[2])}"
         return f"{args[0]}.{kind}()"
 
     def _operand_text(self, a) -> str:

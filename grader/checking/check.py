@@ -1,0 +1,174 @@
+"""Compare a hand-in's answer for a graph with the reference, and say what a difference means."""
+from __future__ import annotations
+
+import math
+
+from . import model
+from .graph import Graph, Node, _num
+from .misconceptions import MODEL_BUGS, explain
+
+ORDERS = (0, 1, 2, 3)  # child visiting orders an engine with `_prev` as a set may take
+OP_SYMBOL = {"leaf": "leaf", "add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "neg",
+             "tanh": "tanh", "relu": "relu", "exp": "exp"}
+STUB_OPS = {"__add__": "add", "__mul__": "mul", "__pow__": "pow", "exp": "exp", "tanh": "tanh",
+            "relu": "relu"}
+
+
+class Failed(AssertionError):
+    """A test failed; carries the student-facing feedback and what the report needs."""
+
+    def __init__(self, output: str, misconceptions=(), graph: dict | None = None):
+        super().__init__(output)
+        self.output = output
+        self.misconceptions = list(misconceptions)
+        self.graph = graph
+
+
+def close(x: float, y: float, rel: float = 1e-6, abs_: float = 1e-9) -> bool:
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return math.isclose(x, y, rel_tol=rel, abs_tol=abs_)
+
+
+def fmt(x) -> str:
+    if x is None:
+        return "nothing"
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+        return repr(x)
+    return _num(round(x, 6)) if abs(x) < 1e12 else f"{x:.6g}"
+
+
+class Checker:
+    """What the hidden tests call: `engine.check(graph, root)`, `engine.forward(...)`."""
+
+    def __init__(self, ask):
+        self.ask = ask  # request dict -> answer dict; raises sandbox.client.Fault
+
+    def forward(self, g: Graph, root: Node) -> None:
+        """Only the forward values: what a hand-in earns before any backward works."""
+        answer = self._answer(g, root, backward=False)
+        expected, _ = model.evaluate(g.ops, root.index)
+        self._check_data(g, root, answer["data"], expected)
+
+    def check(self, g: Graph, root: Node, wrt: list[Node] | None = None) -> None:
+        """Build the graph in the hand-in, call `root.backward()`, compare data and grads.
+
+        `wrt` are the nodes whose gradients count (default: every leaf)."""
+        answer = self._answer(g, root, backward=True)
+        data, grad = model.evaluate(g.ops, root.index)
+        self._check_data(g, root, answer["data"], data)
+        nodes = [n.index for n in wrt] if wrt else [i for i, op in enumerate(g.ops)
+                                                    if op[0] == "leaf"]
+        got = answer["grad"]
+        wrong = [i for i in nodes if not close(got[i], grad[i])]
+        if not wrong:
+            return
+        ids = diagnose(g, root.index, nodes, got)
+        lines = [f"Expected {g.labels[i]}.grad = {fmt(grad[i])}, got {fmt(got[i])}."
+                 for i in wrong]
+        right = [i for i in nodes if i not in wrong]
+        if right:
+            lines.append("Correct: " + ", ".join(
+                f"{g.labels[i]}.grad = {fmt(got[i])}" for i in right) + ".")
+        raise Failed(_feedback(g, root.index, lines, ids), ids,
+                     graph_facts(g, root.index, data, grad, answer["data"], got))
+
+    def _answer(self, g: Graph, root: Node, backward: bool) -> dict:
+        from ..sandbox.client import Fault
+
+        request = dict(g.request(root), backward=backward)
+        try:
+            answer = self.ask(request)
+        except Fault as f:
+            mid = {"timeout": "timeout"}.get(f.kind, "crash")
+            raise Failed(_feedback(g, root.index, [_fault_sentence(f, backward)], [mid]), [mid])
+        if "error" in answer:
+            raise _error_failure(g, root.index, answer["error"])
+        return answer
+
+    def _check_data(self, g, root, got, expected):
+        for i, (x, y) in enumerate(zip(got, expected)):
+            if not close(x, y):
+                op = OP_SYMBOL.get(g.ops[i][0], g.ops[i][0])
+                lines = [f"The forward value of {g.labels[i]} = {g.describe(i)} should be "
+                         f"{fmt(y)}, got {fmt(x)} (op `{op}`)."]
+                raise Failed(_feedback(g, root.index, lines, ["forward-wrong"]),
+                             ["forward-wrong"])
+
+
+def _fault_sentence(f, backward: bool) -> str:
+    during = "while building the graph or in backward()" if backward else "in the forward pass"
+    return f"Your engine {f} ({during})."
+
+
+def _error_failure(g: Graph, root: int, err: dict) -> Failed:
+    where = err.get("where") or {}
+    qual = err.get("qualname") or ""
+    parts = qual.split(".")
+    method = parts[1] if len(parts) > 2 and parts[0] == "Value" else ""
+    op = STUB_OPS.get(method, method)
+    place = f"{where['file']}, line {where['line']}" if where else "your engine"
+    inside = f" (in {op}'s backward)" if "_backward" in qual and op else ""
+    if err.get("type") == "NotImplementedError":
+        sentence = f"{op or 'A'} backward still raises NotImplementedError at {place}."
+        return Failed(_feedback(g, root, [sentence], ["stub"]), ["stub"])
+    if err.get("type") == "not-a-number":
+        sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
+        return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
+    phase = {"forward": "building the graph", "backward": "backward()"}.get(err.get("phase"),
+                                                                          "the test")
+    sentence = (f"{err.get('type')}: {err.get('message')} raised at {place}{inside} "
+                f"during {phase}.")
+    return Failed(_feedback(g, root, [sentence], ["exception"]), ["exception"])
+
+
+def diagnose(g: Graph, root: int, nodes: list[int], got: list[float]) -> list[str]:
+    """The misconceptions whose model engine gives exactly these gradients."""
+    found = []
+    if all(close(got[i], 0.0) for i in nodes):
+        return ["backward-no-seed" if close(got[root], 0.0) else "no-gradient"]
+    for bug in MODEL_BUGS:
+        for order in ORDERS:
+            _, grad = model.evaluate(g.ops, root, bug, order)
+            if all(close(got[i], grad[i]) for i in nodes):
+                found.append(bug)
+                break
+    return found or ["unknown"]
+
+
+def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:
+    text = ["Graph (then backward() on " + g.labels[root] + "):"]
+    text += ["    " + line for line in g.program(root).splitlines()]
+    text += lines
+    if ids == ["unknown"] or len(ids) > 1:
+        text.append("Likely cause" + (" (one of these)" if len(ids) > 1 else "") + ":")
+    else:
+        text.append("Likely cause:")
+    text += ["  - " + explain(m) for m in ids]
+    return "\n".join(text)
+
+
+def graph_facts(g: Graph, root: int, data, grad, got_data, got_grad) -> dict:
+    """The graph with expected and received values, for the report's drawing."""
+    nodes = []
+    for i, op in enumerate(g.ops[:root + 1]):
+        kind = op[0]
+        symbol = OP_SYMBOL.get(kind, kind)
+        if kind == "pow":
+            symbol = f"**{_num(op[2])}"
+        consts = [f"{_num(a['c'])}" for a in op[1:] if isinstance(a, dict)]
+        if consts and kind != "pow":
+            symbol += " " + ", ".join(consts)
+        nodes.append({
+            "label": g.labels[i], "op": symbol,
+            "inputs": [a for a in op[1:] if isinstance(a, int)] if kind not in ("leaf", "pow")
+            else ([op[1]] if kind == "pow" else []),
+            "data_expected": _plain(data[i]), "data_received": _plain(got_data[i]),
+            "grad_expected": _plain(grad[i]), "grad_received": _plain(got_grad[i]),
+        })
+    return {"root": root, "program": g.program(root), "nodes": nodes}
+
+
+def _plain(x: float):
+    """Strict JSON has no NaN or infinity: keep those as text."""
+    return x if math.isfinite(x) else repr(x)

@@ -1,0 +1,169 @@
+"""Run the hidden suite against hand-ins: one pytest session, collected once, many hand-ins.
+
+`GradingPlugin` takes over pytest's run loop: for each job it loads the hand-in into the
+sandbox (one process per hand-in, reused across its tests), runs every collected test item
+against it, and hands the `Result` to a callback. pytest itself never sees hand-in code.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pytest
+from _pytest.runner import runtestprotocol
+
+from . import __version__
+from .checking.check import Checker, Failed
+from .handin import HandinError, load
+from .results import Result, TestResult
+from .sandbox.client import Fault, Sandbox
+from .sandbox.limits import Limits
+
+SUITE = Path(__file__).with_name("suite")
+INI = SUITE / "pytest.ini"
+
+
+class Job:
+    """One hand-in to grade, with whatever the caller wants to carry into the result."""
+
+    def __init__(self, path: Path, extra: dict | None = None):
+        self.path = Path(path)
+        self.extra = extra or {}
+
+
+class GradingPlugin:
+    def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits):
+        self.jobs, self.emit, self.limits = jobs, emit, limits
+        self.handin = None
+        self.outcomes: dict[str, TestResult] = {}
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "weight(n): points the test is worth")
+
+    @pytest.fixture
+    def engine(self):
+        return Checker(self.handin.ask)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield
+        if call.when == "setup" and call.excinfo is None:
+            return
+        if call.when == "call" or call.excinfo is not None:
+            self.outcomes.setdefault(item.nodeid, test_result(item, call.excinfo))
+
+    def pytest_runtestloop(self, session):
+        items = session.items
+        with Sandbox(self.limits) as sandbox:
+            for job in self.jobs:
+                self.emit(job, self.grade(job, items, sandbox))
+        return True
+
+    def grade(self, job: Job, items, sandbox: Sandbox) -> Result:
+        started = time.monotonic()
+        extra = {"grader_version": __version__, "sandbox": sandbox.mode,
+                 "limits": self.limits.to_json(), **job.extra}
+        try:
+            h = load(job.path)
+        except HandinError as e:
+            return unloadable(items, str(e), extra, started)
+        except OSError as e:
+            return unloadable(items, f"{job.path.name}: cannot be read ({e.strerror})",
+                              extra, started)
+        extra["handin"] = h.describe()
+        self.handin = sandbox.load(h.cells)
+        try:
+            info = self.handin.open()
+        except Fault as f:
+            self.handin.close()
+            return unloadable(items, f"{h.path.name}: {f} while loading", extra, started,
+                              self.handin.output)
+        notes = [_cell_error(e) for e in info["cell_errors"]]
+        if not info["loaded"]:
+            self.handin.close()
+            return unloadable(items, f"{h.path.name}: defines no `Value` class"
+                              + (" (" + "; ".join(notes) + ")" if notes else ""),
+                              extra, started, self.handin.output)
+        self.outcomes = {}
+        for i, item in enumerate(items):
+            runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
+                            log=False)
+        self.handin.close()
+        tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
+        output = _output(self.handin, notes)
+        return Result(tests, output, time.monotonic() - started, extra)
+
+
+def test_result(item, excinfo) -> TestResult:
+    marker = item.get_closest_marker("weight")
+    points = float(marker.args[0]) if marker else 1.0
+    doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+    name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
+    if excinfo is None:
+        return TestResult(name, points, points, "Passed.")
+    err = excinfo.value
+    if isinstance(err, Failed):
+        extra = {"misconceptions": err.misconceptions}
+        if err.graph and len(err.graph["nodes"]) <= 40:
+            extra["graph"] = err.graph
+        return TestResult(name, 0.0, points, err.output, extra=extra)
+    # A fault in the suite itself: never show its traceback (it would reveal hidden code).
+    return TestResult(name, 0.0, points,
+                      f"The grader could not run this test ({type(err).__name__}); "
+                      "please tell your instructor.", extra={"misconceptions": []})
+
+
+def _cell_error(e: dict) -> str:
+    where = e.get("where") or {}
+    place = f"{where['file']}, line {where['line']}" if where else "while loading"
+    return f"{place}: {e['type']}: {e['message']}"
+
+
+def _output(handin, notes: list[str]) -> str:
+    parts = []
+    if notes:
+        parts.append("Cells that raised while loading (the rest still ran):\n  "
+                     + "\n  ".join(notes))
+    if handin.output:
+        parts.append("Your code printed:\n" + handin.output)
+    if handin.dropped:
+        parts.append(f"[output cut: {handin.dropped} more bytes were not kept]")
+    return "\n\n".join(parts)
+
+
+def unloadable(items, reason: str, extra: dict, started: float, printed: str = "") -> Result:
+    """Score 0 on every test, each saying why, so the maximum is still known."""
+    tests = [TestResult(test_result(item, None).name, 0.0, test_result(item, None).max_score,
+                        f"Not graded: {reason}") for item in items]
+    extra = dict(extra, error=reason)
+    output = f"Your hand-in could not be graded: {reason}"
+    if printed:
+        output += "\n\nYour code printed:\n" + printed
+    return Result(tests, output, time.monotonic() - started, extra)
+
+
+def pytest_args() -> list[str]:
+    return [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "-p", "no:cacheprovider",
+            "--noconftest", "-s", "-p", "no:terminal"]
+
+
+def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
+        limits: Limits = Limits()) -> None:
+    """Grade every job in one pytest session; `emit` receives each result as soon as it is done."""
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    plugin = GradingPlugin(jobs, emit, limits)
+    code = pytest.main(pytest_args(), plugins=[plugin])
+    if code not in (0, 1) and code != pytest.ExitCode.TESTS_FAILED:
+        raise RuntimeError(f"the hidden test suite could not run (pytest exit {int(code)})")
+
+
+def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None) -> Result:
+    results = []
+    run([Job(path, extra)], lambda job, result: results.append(result), limits)
+    return results[0]
+
+
+__all__ = ["Job", "grade", "run"]

@@ -1,0 +1,16 @@
+"""Resource limits for one hand-in: settings of `grader grade` and `grader batch`."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    test_seconds: float = 2.0      # wall time for one request (one test's graph) to answer
+    handin_seconds: float = 40.0   # wall time for all of one hand-in's tests together
+    memory_mb: int = 1024          # address space of the hand-in's process
+    output_bytes: int = 32 * 1024  # captured stdout+stderr kept per hand-in; the rest is counted
+    file_mb: int = 16              # largest file the hand-in may write in its scratch folder
+
+    def to_json(self) -> dict:
+        return asdict(self)
