@@ -1,0 +1,77 @@
+"""The plain gradebook: one CSV row per graded hand-in, rendered from `Result`s.
+
+Columns, always in this order (`COLUMNS`)::
+
+    student_id, name, score, max_score, percent, late, late_days, penalty, misconceptions, error
+
+* ``student_id`` / ``name`` come from ``result.extra["student"]`` (``{"id", "name", "source", ...}``).
+* ``score`` is `Result.score` (the late penalty already applied), ``max_score`` `Result.max_score`,
+  ``percent`` score / max * 100 (blank when the max is 0).
+* ``late`` is ``yes``/``no`` from ``result.extra["late"]`` (``{"late", "days", "penalty", "rule"}``),
+  ``late_days`` and ``penalty`` (a fraction) from the same dict.
+* ``misconceptions``: `Result.misconceptions` joined with ``;``.
+* ``error``: ``result.extra["error"]`` when the hand-in could not be loaded.
+
+Rows are sorted by student id (numbers numerically). Cells that a spreadsheet would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from grader.results import Result
+
+COLUMNS = ["student_id", "name", "score", "max_score", "percent", "late", "late_days", "penalty",
+           "misconceptions", "error"]
+
+
+def _num(x: float) -> str:
+    return f"{round(float(x), 2):g}" if x is not None else ""
+
+
+def _cell(text) -> str:
+    s = "" if text is None else str(text)
+    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
+
+
+def _student(result: Result) -> tuple[str, str]:
+    st = result.extra.get("student") or {}
+    return str(st.get("id", "")), str(st.get("name", ""))
+
+
+def _sort_key(result: Result):
+    sid, _ = _student(result)
+    return (0, int(sid), sid) if sid.isdigit() else (1, 0, sid.lower())
+
+
+def row(result: Result) -> dict[str, str]:
+    """One gradebook row (column name -> text) for one result."""
+    sid, name = _student(result)
+    late = result.extra.get("late") or {}
+    mx = result.max_score
+    err = result.extra.get("error")
+    if isinstance(err, dict):
+        err = err.get("message") or err.get("type") or str(err)
+    return {
+        "student_id": _cell(sid),
+        "name": _cell(name),
+        "score": _num(result.score),
+        "max_score": _num(mx),
+        "percent": _num(result.score / mx * 100) if mx else "",
+        "late": "yes" if late.get("late") else "no",
+        "late_days": _num(late.get("days", 0.0)) if late.get("late") else "0",
+        "penalty": _num(late.get("penalty", 0.0)),
+        "misconceptions": _cell(";".join(result.misconceptions)),
+        "error": _cell(" ".join(str(err).split()) if err else ""),
+    }
+
+
+def gradebook_csv(results: list[Result]) -> str:
+    """The gradebook CSV text (header + one row per result, sorted by student id)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in sorted(results, key=_sort_key):
+        w.writerow(row(r))
+    return buf.getvalue()

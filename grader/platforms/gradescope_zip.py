@@ -1,0 +1,177 @@
+"""Build the autograder zip Gradescope asks for ("Configure Autograder" upload).
+
+Gradescope's autograder specification (gradescope/autograder_samples ``docs/specs.md``):
+
+* the zip holds ``setup.sh`` and ``run_autograder`` **at its root** (zip the files, not a folder);
+* it is unpacked into ``/autograder/source``; ``setup.sh`` runs once as root when the image is built
+  (Ubuntu, 22.04 by default: ``docs/base_images.md``), ``run_autograder`` is copied to
+  ``/autograder/run_autograder`` and must be executable with a ``#!`` line;
+* the student's files are in ``/autograder/submission``; the results go to
+  ``/autograder/results/results.json`` in the format `grader.results.Result.to_json` writes; the
+  working directory is ``/autograder``.
+
+What `build` writes:
+
+* ``setup.sh``: installs ``python3``, ``pip`` and ``venv`` with apt when missing, makes a virtual
+  environment in ``$AUTOGRADER_ROOT/venv`` and ``pip install``s the kit from ``kit/`` in the zip.
+* ``run_autograder``: runs ``grader grade $AUTOGRADER_ROOT/submission`` and stores its standard
+  output as ``results/results.json``; if that is not a JSON object (the grader crashed), it writes a
+  0-point results file whose ``output`` says so, so students see a message instead of Gradescope's
+  generic failure.
+* ``kit/``: a copy of the package source (``pyproject.toml``, ``README.md``, ``grader/``), without
+  caches.
+
+Both scripts read ``AUTOGRADER_ROOT`` (default ``/autograder``) so they can be exercised in a
+temporary tree. Scripts get LF line ends (a CRLF shebang fails) and mode 0755 in the zip's
+``external_attr`` (Unix ``create_system``), so they stay executable after unpacking.
+"""
+from __future__ import annotations
+
+import shlex
+import stat
+import zipfile
+from pathlib import Path
+
+KIT_DIR = "kit"
+KIT_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
+KIT_PACKAGE = "grader"
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
+SKIP_SUFFIXES = {".pyc", ".pyo"}
+# A fixed timestamp keeps the zip byte-for-byte reproducible.
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, while building the autograder image.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SRC="$ROOT/source"
+PY="${PYTHON:-python3}"
+
+if ! command -v "$PY" >/dev/null 2>&1 || ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update
+        apt-get install -y python3 python3-pip python3-venv
+    fi
+fi
+
+"$PY" -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir "$SRC/kit"
+"$ROOT/venv/bin/python" -c "import grader"
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission, from /autograder.
+set -uo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+RESULTS="$ROOT/results"
+mkdir -p "$RESULTS"
+
+GRADER="$ROOT/venv/bin/grader"
+if [ ! -x "$GRADER" ]; then
+    GRADER="$(command -v grader || true)"
+fi
+PY="$ROOT/venv/bin/python"
+if [ ! -x "$PY" ]; then
+    PY="$(command -v python3)"
+fi
+
+status=0
+if [ -n "$GRADER" ]; then
+    "$GRADER" grade "$ROOT/submission"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
+else
+    echo "grader is not installed: did setup.sh run?" >&2
+    : > "$RESULTS/results.json.part"
+    status=127
+fi
+
+"$PY" - "$RESULTS" "$status" <<'PYEOF'
+import json, pathlib, sys
+results, status = pathlib.Path(sys.argv[1]), sys.argv[2]
+part = results / "results.json.part"
+text = part.read_text(encoding="utf-8", errors="replace") if part.exists() else ""
+try:
+    data = json.loads(text)
+    ok = isinstance(data, dict) and ("score" in data or "tests" in data)
+except ValueError:
+    ok = False
+if not ok:
+    data = {
+        "score": 0.0,
+        "output": "The autograder could not grade this submission (exit status "
+                  + status + "). Please tell your instructor.",
+        "tests": [],
+        "extra_data": {"error": {"type": "AutograderFailure", "status": status}},
+    }
+(results / "results.json").write_text(json.dumps(data), encoding="utf-8")
+part.unlink(missing_ok=True)
+PYEOF
+"""
+
+
+def _add(zf: zipfile.ZipFile, arcname: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
+    info.create_system = 3  # Unix, so external_attr carries permissions
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def kit_files(kit_root: Path) -> list[tuple[str, Path]]:
+    """(path inside ``kit/``, file on disk) for the package source to bundle, sorted."""
+    kit_root = Path(kit_root)
+    if not (kit_root / "pyproject.toml").is_file() or not (kit_root / KIT_PACKAGE).is_dir():
+        raise FileNotFoundError(f"{kit_root}: expected pyproject.toml and {KIT_PACKAGE}/ (the kit's root)")
+    out = [(name, kit_root / name) for name in KIT_FILES if (kit_root / name).is_file()]
+    for p in sorted((kit_root / KIT_PACKAGE).rglob("*")):
+        rel = p.relative_to(kit_root)
+        if not p.is_file() or p.is_symlink():
+            continue
+        if SKIP_PARTS & set(rel.parts) or p.suffix in SKIP_SUFFIXES:
+            continue
+        out.append((rel.as_posix(), p))
+    return out
+
+
+def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = ()) -> Path:
+    """Write the Gradescope autograder zip to ``out_zip`` and return its path.
+
+    ``kit_root`` is the folder holding ``pyproject.toml`` and ``grader/``. ``grade_args`` are extra
+    arguments for ``grader grade`` (shell-quoted into ``run_autograder``).
+    """
+    out_zip = Path(out_zip)
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    extra = "".join(" " + shlex.quote(a) for a in grade_args)
+    run = RUN_AUTOGRADER.replace("@@GRADE_ARGS@@", extra)
+    tmp = out_zip.with_name(out_zip.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH.encode(), 0o755)
+        _add(zf, "run_autograder", run.encode(), 0o755)
+        for arc, path in kit_files(kit_root):
+            _add(zf, f"{KIT_DIR}/{arc}", path.read_bytes(), 0o644)
+    tmp.replace(out_zip)
+    return out_zip
+
+
+def unpack_like_gradescope(autograder_zip: Path, root: Path) -> Path:
+    """Lay out ``root`` as Gradescope does (for local tests): ``source/`` holds the zip,
+    ``run_autograder`` is copied to the root, ``submission/`` and ``results/`` exist. Returns root."""
+    root = Path(root)
+    src = root / "source"
+    src.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        for info in zf.infolist():
+            target = src / info.filename
+            if not target.resolve().is_relative_to(src.resolve()):
+                raise ValueError(f"unsafe path in autograder zip: {info.filename}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(info))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                target.chmod(mode)
+    run = root / "run_autograder"
+    run.write_bytes((src / "run_autograder").read_bytes())
+    run.chmod(0o755)
+    (root / "submission").mkdir(exist_ok=True)
+    (root / "results").mkdir(exist_ok=True)
+    return root
