@@ -1,0 +1,35 @@
+"""A graded hand-in as a readable summary for a terminal."""
+from __future__ import annotations
+
+from ..checking.misconceptions import explain
+from ..results import Result
+
+
+def render(result: Result) -> str:
+    lines = []
+    student = result.extra.get("student", {})
+    who = student.get("name") or student.get("id") or result.extra.get("handin", {}).get("file")
+    head = f"Score: {result.score:g} / {result.max_score:g}"
+    if result.max_score:
+        head += f" ({100 * result.score / result.max_score:.0f}%)"
+    if result.penalty:
+        head += f" after a {100 * result.penalty:g}% late penalty (raw {result.raw_score:g})"
+    lines.append((f"{who}: " if who else "") + head)
+    if result.extra.get("error"):
+        lines.append(f"Not graded: {result.extra['error']}")
+    for t in result.tests:
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {t.name}")
+    failed = [t for t in result.tests if t.status == "failed" and not result.extra.get("error")]
+    if result.misconceptions:
+        lines.append("")
+        lines.append("What the failures point to:")
+        lines += [f"  - {explain(m)}" for m in result.misconceptions]
+    if failed:
+        lines.append("")
+        lines.append(f"First failure: {failed[0].name}")
+        lines += ["  " + line for line in failed[0].output.splitlines()]
+    if result.output and not result.extra.get("error"):
+        lines.append("")
+        lines.append(result.output)
+    return "\n".join(lines) + "\n"
