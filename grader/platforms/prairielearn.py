@@ -23,6 +23,7 @@ import json
 from grader.results import Result, TestResult
 
 MAX_BYTES = 1_000_000
+MESSAGE_CHARS = 300
 _TRUNCATED = "\n... (truncated)"
 
 
@@ -37,6 +38,8 @@ def _error_text(err) -> str:
 
 def _test(t: TestResult) -> dict:
     first_line = t.output.strip().splitlines()[0] if t.output.strip() else ""
+    if len(first_line) > MESSAGE_CHARS:
+        first_line = first_line[:MESSAGE_CHARS] + " ..."
     message = "Passed." if t.status == "passed" else (first_line or "Failed.")
     d = {
         "name": t.name,
@@ -58,9 +61,10 @@ def _shrink(d: dict) -> dict:
     limit = 4000
     while size() > MAX_BYTES and limit >= 100:
         for item in [d] + d.get("tests", []):
-            out = item.get("output", "")
-            if len(out) > limit:
-                item["output"] = out[:limit] + _TRUNCATED
+            for key in ("output", "message"):
+                text = item.get(key, "")
+                if len(text) > limit:
+                    item[key] = text[:limit] + _TRUNCATED
         limit //= 2
     return d
 
