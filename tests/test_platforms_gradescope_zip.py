@@ -1,0 +1,129 @@
+"""The Gradescope autograder zip: layout, permissions, setup.sh and run_autograder for real."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.platforms import gradescope_zip as gz
+
+KIT_ROOT = Path(__file__).resolve().parents[1]
+BASH = shutil.which("bash")
+pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
+
+
+def _grader_cli_ready() -> bool:
+    """`grader grade` exists only once grader.cli is written (another part of the kit)."""
+    return shutil.which("grader") is not None and importlib.util.find_spec("grader.cli") is not None
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    return gz.build(tmp_path_factory.mktemp("zip") / "autograder.zip", KIT_ROOT)
+
+
+def test_zip_layout_and_permissions(autograder_zip: Path):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = zf.namelist()
+        assert names[:2] == ["setup.sh", "run_autograder"]  # at the root, not under a folder
+        assert "kit/pyproject.toml" in names and "kit/grader/__init__.py" in names
+        assert "kit/grader/platforms/gradescope_zip.py" in names
+        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        for script in ("setup.sh", "run_autograder"):
+            info = zf.getinfo(script)
+            mode = info.external_attr >> 16
+            assert info.create_system == 3 and stat.S_ISREG(mode) and mode & 0o777 == 0o755
+            body = zf.read(script)
+            assert body.startswith(b"#!/usr/bin/env bash\n") and b"\r\n" not in body
+        assert zf.getinfo("kit/pyproject.toml").external_attr >> 16 & 0o777 == 0o644
+        assert zf.testzip() is None
+
+
+def test_zip_is_reproducible(tmp_path: Path, autograder_zip: Path):
+    again = gz.build(tmp_path / "again.zip", KIT_ROOT)
+    assert again.read_bytes() == autograder_zip.read_bytes()
+
+
+def test_grade_args_are_quoted(tmp_path: Path):
+    z = gz.build(tmp_path / "a.zip", KIT_ROOT, grade_args=["--format", "gradescope", "it's"])
+    body = zipfile.ZipFile(z).read("run_autograder").decode()
+    assert "\"$ROOT/submission\" --format gradescope 'it'\"'\"'s' >" in body
+
+
+def test_build_rejects_a_non_kit_folder(tmp_path: Path):
+    with pytest.raises(FileNotFoundError):
+        gz.build(tmp_path / "a.zip", tmp_path)
+
+
+def _fake_grader(bin_dir: Path, body: str) -> dict:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "grader"
+    script.write_text("#!/usr/bin/env bash\n" + body)
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _run(root: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([str(root / "run_autograder")], cwd=root, env={**env, "AUTOGRADER_ROOT": str(root)},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_run_autograder_stores_grader_output(tmp_path: Path, autograder_zip: Path):
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    (root / "submission" / "engine.py").write_text("class Value: pass\n")
+    # Stand-in for `grader grade DIR`: echoes its argument inside a results object.
+    env = _fake_grader(tmp_path / "bin", 'echo "{\\"score\\": 3.0, \\"tests\\": [], \\"output\\": \\"$1 $2\\"}"\n')
+    proc = _run(root, env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data == {"score": 3.0, "tests": [], "output": f"grade {root}/submission"}
+    assert not (root / "results" / "results.json.part").exists()
+
+
+def test_run_autograder_reports_a_crash_as_zero(tmp_path: Path, autograder_zip: Path):
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    env = _fake_grader(tmp_path / "bin", 'echo "Traceback: boom"; exit 3\n')
+    proc = _run(root, env)
+    assert proc.returncode == 0
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 0.0 and data["tests"] == []
+    assert "exit status 3" in data["output"]
+    assert data["extra_data"]["error"]["type"] == "AutograderFailure"
+
+
+def test_setup_installs_the_kit_in_a_fresh_venv(tmp_path: Path, autograder_zip: Path):
+    """Runs setup.sh for real (pip needs the package index for the kit's dependencies, ~10 s)."""
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable,
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    py = root / "venv" / "bin" / "python"
+    out = subprocess.run([str(py), "-c", "import grader, grader.platforms.submissions as s; print(grader.__file__)"],
+                         cwd=root, capture_output=True, text=True, check=True).stdout
+    assert str(root / "venv") in out  # the installed copy, not the working tree
+    assert (root / "venv" / "bin" / "grader").exists()
+
+
+@pytest.mark.skipif(not _grader_cli_ready(), reason="`grader grade` (grader.cli) is not written yet")
+def test_run_autograder_end_to_end_with_the_real_grader(tmp_path: Path, autograder_zip: Path):
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    solution = next((KIT_ROOT / "solutions").rglob("engine.py"), None)
+    if solution is None:
+        pytest.skip("no reference engine.py under solutions/")
+    shutil.copy(solution, root / "submission" / "engine.py")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = _run(root, env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert "AutograderFailure" not in json.dumps(data.get("extra_data", {}))
+    assert data["tests"] and data["score"] == sum(t["max_score"] for t in data["tests"])
