@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
 
 def _grader_cli_ready() -> bool:
     """`grader grade` exists only once grader.cli is written (another part of the kit)."""
-    return shutil.which("grader") is not None and importlib.util.find_spec("grader.cli") is not None
+    on_path = shutil.which("grader") or (Path(sys.executable).parent / "grader").exists()
+    return bool(on_path) and importlib.util.find_spec("grader.cli") is not None
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,14 @@ def test_setup_installs_the_kit_in_a_fresh_venv(tmp_path: Path, autograder_zip: 
                          cwd=root, capture_output=True, text=True, check=True).stdout
     assert str(root / "venv") in out  # the installed copy, not the working tree
     assert (root / "venv" / "bin" / "grader").exists()
+    if not _grader_cli_ready():
+        return
+    # The whole Gradescope round trip: the installed grader grades the reference solution.
+    shutil.copy(KIT_ROOT / "solutions" / "engine.py", root / "submission" / "engine.py")
+    proc = _run(root, {**os.environ, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["tests"] and data["score"] == sum(t["max_score"] for t in data["tests"])
 
 
 @pytest.mark.skipif(not _grader_cli_ready(), reason="`grader grade` (grader.cli) is not written yet")
