@@ -3,8 +3,9 @@
 Runs as `python -I -S host.py DATA_IN DATA_OUT CTL_IN EVT_OUT` (inside bubblewrap when it is
 installed), stdlib only. It imports nothing of the grader and knows no test or solution.
 
-The trusted side sends `spawn` on the control channel; the host forks a child that loads the
-hand-in and answers graph requests on the data channel. Children are forked from this warm
+The trusted side sends `spawn` on the control channel; the host forks a child that reads the
+hand-in's source from the data channel (so no hand-in's code ever sits in the host's memory,
+where every later child would inherit it), loads it and answers graph requests there. Children are forked from this warm
 process, so a hand-in costs a fork, not an interpreter start. The child closes the control and
 event channels before running any hand-in code, and the host is not dumpable, so a hand-in can
 neither forge the host's events nor reach its memory. When a child ends (or the trusted side
@@ -26,14 +27,15 @@ import types
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20
+MAX_SOURCE = 32 << 20  # the frame carrying a hand-in's cells
 
 
-def read_frame(fd):
+def read_frame(fd, limit=MAX_FRAME):
     head = _read_exact(fd, HEADER.size)
     if head is None:
         return None
     (n,) = HEADER.unpack(head)
-    if n > MAX_FRAME:
+    if n > limit:
         return None
     body = _read_exact(fd, n)
     return None if body is None else json.loads(body)
@@ -180,6 +182,13 @@ def child_main(msg, data_in, data_out, out_w, closing):
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
     os.close(out_w)
+    cells = None
+    while cells is None:  # frames left over from an earlier child are skipped
+        frame = read_frame(data_in, MAX_SOURCE)
+        if frame is None:
+            os._exit(1)
+        if isinstance(frame, dict) and frame.get("token") == msg["token"]:
+            cells = frame["cells"]
     limits = msg["limits"]
     memory = limits["memory_mb"] << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -193,7 +202,7 @@ def child_main(msg, data_in, data_out, out_w, closing):
     sys.setrecursionlimit(10000)
     code = 0
     try:
-        serve(msg["cells"], data_in, data_out)
+        serve(cells, data_in, data_out)
     except SystemExit as e:
         code = 3
         try:

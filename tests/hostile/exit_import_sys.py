@@ -1,0 +1,3 @@
+# base: reference. sys.exit() at import.
+import sys
+sys.exit()

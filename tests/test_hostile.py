@@ -1,0 +1,362 @@
+"""Hostile hand-ins: what the sandbox promises, each shown with a hand-in that tries to break it.
+
+1. No score by cheating: exiting, lying objects, monkeypatching, forged frames on every open file
+   descriptor and a folder's own conftest.py / pytest.ini / sitecustomize.py earn no more than
+   the untouched stub; a correct engine with such extras still earns full marks.
+2. No secrets out: under bubblewrap a hand-in that searches the disk finds neither the reference
+   nor the hidden tests, and nothing of them reaches the results.
+3. Faults stay local: a hang, a huge allocation or a flood of output fails only the tests that
+   meet it.
+4. Nothing left behind: no process the hand-in started and no file it wrote survives grading.
+5. Limits are settings, reported in the results.
+And bad input gets score 0 with one sentence, exit code 0 and no traceback.
+
+The hand-ins are the reference or the stub with a snippet from tests/hostile/ appended.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader.runner import grade
+from grader.sandbox.limits import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = Path(__file__).with_name("hostile")
+REFERENCE = ROOT / "solutions" / "engine.py"
+STUB = ROOT / "assignments" / "engine.py"
+SUITE = ROOT / "grader" / "suite"
+GRADER = Path(sys.executable).with_name("grader")
+FAST = Limits(test_seconds=0.5)
+
+HAVE_BWRAP = shutil.which("bwrap") is not None
+needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap (bwrap) is not installed: "
+                                 "without it hand-ins can read this machine's files")
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_as_configured(monkeypatch):
+    """Every test states its sandbox: bwrap when installed unless it asks for none."""
+    monkeypatch.delenv("GRADER_SANDBOX", raising=False)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    """What the untouched stub and the reference score against the suite as it is now (the
+    reference should get every point; these tests hold hand-ins to what it actually gets)."""
+    stub, ref = grade(STUB), grade(REFERENCE)
+    assert ref.score > stub.score > 0
+    return {"stub": stub.score, "full": ref.score, "max": ref.max_score}
+
+
+def source(name: str, **subs: str) -> str:
+    """The reference or the stub (as the snippet's first line says) with the snippet appended."""
+    snippet = (HOSTILE / f"{name}.py").read_text()
+    base = REFERENCE if snippet.startswith("# base: reference") else STUB
+    for key, value in subs.items():
+        snippet = snippet.replace(key, value)
+    return base.read_text() + "\n\n" + snippet
+
+
+def handin(tmp_path: Path, name: str, **subs: str) -> Path:
+    path = tmp_path / name / "engine.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source(name, **subs))
+    return path
+
+
+def cli(*args, env: dict | None = None, cwd: Path = ROOT) -> tuple[dict, str, str]:
+    """`grader grade ARGS` in a subprocess: exit code 0 and valid JSON on stdout, or fail."""
+    proc = subprocess.run([str(GRADER), "grade", *map(str, args)], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout), proc.stdout, proc.stderr
+
+
+def never_blamed_the_grader(result) -> None:
+    """A hand-in must not be able to make the hidden suite itself fault."""
+    for t in result.tests:
+        assert "could not run this test" not in t.output, (t.name, t.output)
+
+
+def passed(result) -> set[str]:
+    return {t.name for t in result.tests if t.status == "passed"}
+
+
+def by_name(result, words: str):
+    found = [t for t in result.tests if words in t.name]
+    assert found, f"no test named like {words!r}"
+    return found
+
+
+# ------------------------------------------------------------- 1. no score by cheating
+
+CHEATS = ["exit_import_os", "exit_import_sys", "exit_backward_os", "exit_backward_sys",
+          "liar_eq", "liar_grad_is_data", "liar_float", "monkeypatch", "fd_forger",
+          "fd_forger_backward"]
+
+
+@pytest.mark.parametrize("name", CHEATS)
+def test_cheats_score_no_more_than_the_stub(tmp_path, baseline, name):
+    result = grade(handin(tmp_path, name), FAST)
+    assert result.score <= baseline["stub"], [t.name for t in result.tests if t.score]
+    never_blamed_the_grader(result)
+
+
+def test_exit_at_import_is_not_success(tmp_path):
+    result = grade(handin(tmp_path, "exit_import_os"), FAST)
+    assert result.score == 0
+    assert "exited the process (exit code 0)" in result.extra["error"]
+
+
+def test_forged_answer_without_gradients_is_a_crash(tmp_path):
+    """The forger answers its own request with the right data and `grad: null`."""
+    result = grade(handin(tmp_path, "fd_forger_backward"), FAST)
+    outputs = "\n".join(t.output for t in result.tests)
+    assert "not an answer" in outputs
+    never_blamed_the_grader(result)
+
+
+@pytest.mark.parametrize("name", ["exit_import_os", "fd_forger_backward"])
+def test_cheats_through_the_command(tmp_path, baseline, name):
+    data, _, _ = cli(handin(tmp_path, name), "--test-timeout", "0.5")
+    assert data["score"] <= baseline["stub"]
+    assert sum(t["max_score"] for t in data["tests"]) == baseline["max"]
+
+
+def folder(tmp_path: Path, engine: Path) -> Path:
+    """A folder hand-in carrying its own conftest.py, pytest.ini and sitecustomize.py."""
+    d = tmp_path / "handin"
+    d.mkdir()
+    shutil.copy(engine, d / "engine.py")
+    shutil.copy(HOSTILE / "folder_conftest.py", d / "conftest.py")
+    shutil.copy(HOSTILE / "folder_sitecustomize.py", d / "sitecustomize.py")
+    (d / "pytest.ini").write_text("[pytest]\naddopts = -p conftest --collect-only\n"
+                                  "python_files = nothing_here_*.py\n")
+    return d
+
+
+def test_folder_with_its_own_conftest_earns_nothing_from_it(tmp_path, baseline):
+    d = folder(tmp_path, STUB)
+    result = grade(d, FAST)
+    assert result.score == baseline["stub"]
+    assert result.extra["handin"]["file"] == "engine.py"
+    assert not (d / "CONFTEST_WAS_LOADED").exists()
+    assert not (d / "SITECUSTOMIZE_WAS_LOADED").exists()
+
+
+def test_folder_with_its_own_conftest_through_the_command(tmp_path, baseline):
+    d = folder(tmp_path, STUB)
+    data, _, _ = cli(d, cwd=d)  # run from inside the folder, where pytest would look first
+    assert data["score"] == baseline["stub"]
+    assert not (d / "CONFTEST_WAS_LOADED").exists()
+    assert not (d / "SITECUSTOMIZE_WAS_LOADED").exists()
+
+
+def test_correct_engine_with_extras_keeps_full_marks(tmp_path, baseline):
+    result = grade(folder(tmp_path, REFERENCE), FAST)
+    assert result.score == baseline["full"]
+
+
+# ------------------------------------------------------------- 2. no secrets out
+
+def _suite_lines(public: str) -> list[str]:
+    """Lines of the hidden suite worth looking for: not blank, not trivial, not shown by design
+    (test names are the first lines of docstrings and appear in every result)."""
+    lines = set()
+    for path in SUITE.glob("*"):
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                line = line.strip()
+                if len(line) >= 16 and line not in public:
+                    lines.add(line)
+    return sorted(lines)
+
+
+def _strings(obj) -> str:
+    if isinstance(obj, dict):
+        return "\n".join(_strings(v) for v in [*obj.keys(), *obj.values()])
+    if isinstance(obj, list):
+        return "\n".join(_strings(v) for v in obj)
+    return str(obj)
+
+
+@needs_bwrap
+def test_disk_walker_finds_nothing_under_bwrap(tmp_path, baseline):
+    data, text, _ = cli(handin(tmp_path, "disk_walker"))
+    assert data["extra_data"]["sandbox"] == "bwrap"
+    assert "error" not in data["extra_data"], data["output"]  # it loaded and searched
+    assert "reference: None" in data["output"]
+    assert data["score"] <= baseline["stub"]
+    everything = text + "\n" + _strings(data)
+    for secret in ("def test_", "engine.check(", "engine.forward("):
+        assert secret not in everything
+    public = _strings(grade(STUB).to_json())
+    leaked = [line for line in _suite_lines(public) if line in everything]
+    assert not leaked
+
+
+def test_without_bwrap_the_result_says_so(tmp_path):
+    """GRADER_SANDBOX=none turns bubblewrap off; the results must say that nothing hid the disk.
+    (The same walker then finds the reference through /proc/*/cwd: what bwrap is there for.)"""
+    data, _, stderr = cli(handin(tmp_path, "disk_walker"), env={"GRADER_SANDBOX": "none"})
+    assert data["extra_data"]["sandbox"] == "none"
+    assert "bubblewrap (bwrap) not found" in stderr
+    assert "reference: None" not in data["output"]
+
+
+# ------------------------------------------------------------- 3. faults stay local
+
+def test_endless_tanh_backward_fails_only_tanh_tests(tmp_path, baseline):
+    started = time.monotonic()
+    result = grade(handin(tmp_path, "tanh_loop"), FAST)
+    elapsed = time.monotonic() - started
+    assert elapsed < 45
+    failed = [t for t in result.tests if t.status == "failed"]
+    assert failed
+    for t in failed:
+        assert "did not finish in 0.5 s" in t.output and "tanh" in t.output, (t.name, t.output)
+    for words in ("lecture's graph", "b = a + a"):
+        assert all(t.status == "passed" for t in by_name(result, words))
+    assert baseline["stub"] < result.score < baseline["full"]
+
+
+@pytest.mark.parametrize("name, op", [("memory_bytearray", "exp"), ("memory_list", "relu")])
+def test_huge_allocation_fails_only_its_tests(tmp_path, baseline, name, op):
+    result = grade(handin(tmp_path, name), FAST)
+    failed = [t for t in result.tests if t.status == "failed"]
+    assert failed
+    for t in failed:
+        assert op in t.output, (t.name, t.output)
+        assert any(s in t.output for s in ("MemoryError", "did not finish", "killed")), t.output
+    for words in ("lecture's graph", "b = a + a"):
+        assert all(t.status == "passed" for t in by_name(result, words))
+    assert baseline["stub"] < result.score < baseline["full"]
+    assert result.extra["limits"]["memory_mb"] == 1024
+
+
+def test_printing_300_mb_keeps_full_marks_and_a_small_result(tmp_path, baseline):
+    data, text, _ = cli(handin(tmp_path, "print_flood"))
+    assert data["score"] == baseline["full"]
+    assert len(text.encode()) < 1 << 20
+    assert "[output cut:" in data["output"]
+    assert "flood flood" in data["output"]
+
+
+# ------------------------------------------------------------- 4. nothing left behind
+
+def marked_processes(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture
+def marker():
+    """A sleep duration no other process uses; anything left with it is killed afterwards."""
+    m = f"987654.{uuid.uuid4().int % 10**9:09d}"
+    yield m
+    for pid in marked_processes(m):
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+MODES = ["bwrap", "none"] if HAVE_BWRAP else ["none"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["procs_spawn", "procs_execv"])
+def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mode, name):
+    if mode == "none":
+        monkeypatch.setenv("GRADER_SANDBOX", "none")
+    result = grade(handin(tmp_path, name, MARKER=marker), FAST)
+    assert result.extra["sandbox"] == mode
+    assert result.score == (baseline["full"] if name == "procs_spawn" else 0)
+    assert marked_processes(marker) == []
+
+
+@needs_bwrap
+def test_no_process_survives_killing_the_host(tmp_path, marker):
+    """The hand-in kills the sandbox host above it; bubblewrap's pid namespace takes everything
+    in it down. (Without bwrap the orphan would survive: nothing is left above it to kill it.)"""
+    result = grade(handin(tmp_path, "procs_kill_host", MARKER=marker), FAST)
+    assert result.score == 0
+    assert marked_processes(marker) == []
+
+
+@needs_bwrap
+def test_no_file_written_outside_a_temporary_folder(tmp_path, baseline):
+    name = f"hostile-{uuid.uuid4().hex}"
+    places = [ROOT / name, Path("/root") / name, Path("/tmp") / name, Path.cwd() / name]
+    try:
+        result = grade(handin(tmp_path, "files_write", MARKER=name, REPO=str(ROOT)), FAST)
+        assert result.score == baseline["full"]
+        assert [p for p in places if p.exists()] == []
+        assert list(Path("/tmp").glob(f"*/{name}")) == []
+        assert list(Path("/tmp").glob(f"*/*/{name}")) == []
+    finally:
+        for p in places:
+            if p.is_file():
+                p.unlink()
+
+
+# ------------------------------------------------------------- 5. limits are settings
+
+def test_limits_are_reported(baseline):
+    data, _, _ = cli(REFERENCE, "--test-timeout", "0.5", "--memory", "256",
+                     "--handin-timeout", "20", "--max-output", "1000")
+    assert data["extra_data"]["limits"] == {"test_seconds": 0.5, "handin_seconds": 20.0,
+                                            "memory_mb": 256, "output_bytes": 1000,
+                                            "file_mb": Limits().file_mb}
+    assert data["score"] == baseline["full"]
+
+
+# ------------------------------------------------------------- bad input
+
+BAD = {
+    "syntax.py": (b"class Value:\n    def __init__(self, data):\n        self.data = = data\n",
+                  ["SyntaxError", "line 3"]),
+    "empty.py": (b"", ["empty"]),
+    "binary.py": (bytes(range(256)) * 4, ["binary"]),
+    "novalue.py": (b"import math\n\nclass Scalar:\n    pass\n", ["no `Value`"]),
+    "broken.ipynb": (b'{"cells": [{"cell_type": "code", "source": "x = 1"', ["not a valid notebook"]),
+    "folder": (None, ["no .py or .ipynb file"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_input_is_one_sentence(tmp_path, name):
+    content, words = BAD[name]
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+        (path / "README.txt").write_text("my engine is in my other folder\n")
+    else:
+        path.write_bytes(content)
+    data, _, stderr = cli(path)
+    assert data["score"] == 0
+    assert data["tests"] and all(t["score"] == 0 for t in data["tests"])
+    sentence = data["output"]
+    assert sentence.startswith("Your hand-in could not be graded: ") and "\n" not in sentence
+    for word in words:
+        assert word in sentence, sentence
+    assert stderr.strip() in ("", "grader: bubblewrap (bwrap) not found: hand-ins run with "
+                                  "resource limits but can read this machine's files")
