@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner import grade
+from grader.runner import Job, grade, run
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +168,20 @@ def test_correct_engine_with_extras_keeps_full_marks(tmp_path, baseline):
 
 
 # ------------------------------------------------------------- 2. no secrets out
+
+def test_later_handin_cannot_read_an_earlier_one(tmp_path):
+    """In a batch every hand-in's process is forked from the same sandbox host: nothing of an
+    earlier hand-in's source may be left in that host's memory."""
+    token = "EARLIER-HANDIN-" + uuid.uuid4().hex[:8]
+    (tmp_path / "a").mkdir()
+    earlier = tmp_path / "a" / "engine.py"
+    earlier.write_text(f"# {token}\n" + REFERENCE.read_text())
+    later = handin(tmp_path, "memory_scan")
+    results = []
+    run([Job(earlier), Job(later)], lambda job, result: results.append(result), FAST)
+    assert "found: []" in results[1].output, results[1].output
+    assert token not in results[1].output
+
 
 def _suite_lines(public: str) -> list[str]:
     """Lines of the hidden suite worth looking for: not blank, not trivial, not shown by design
