@@ -75,12 +75,22 @@ class Result:
 
     @property
     def misconceptions(self) -> list[str]:
-        seen = []
-        for t in self.tests:
-            for m in t.extra.get("misconceptions", []):
-                if m not in seen:
-                    seen.append(m)
-        return seen
+        """The fewest misconceptions that explain every failed test.
+
+        A test lists every misconception its wrong answer fits (`a + a` giving 1 fits both
+        "overwrite" and "one side"); the explanation shared by most failures wins."""
+        open_ = [set(t.extra.get("misconceptions", [])) for t in self.tests
+                 if t.extra.get("misconceptions")]
+        chosen = []
+        while open_:
+            counts: dict[str, int] = {}
+            for candidates in open_:
+                for m in candidates:
+                    counts[m] = counts.get(m, 0) + 1
+            best = max(counts, key=lambda m: (counts[m], m != "unknown"))
+            chosen.append(best)
+            open_ = [c for c in open_ if best not in c]
+        return chosen
 
     def to_json(self) -> dict:
         return {

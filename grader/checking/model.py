@@ -9,6 +9,7 @@ closure instead, and with `order` it visits children in another order, as an eng
 from __future__ import annotations
 
 import math
+import random
 
 PRIMITIVES = ("add", "mul", "pow", "exp", "tanh", "relu")
 
@@ -105,7 +106,7 @@ def _exp(x):
 
 def topo_order(g: Expanded, root: int, order: int = 0) -> list[int]:
     """The lecture's recursive topological sort. `order` 1 reverses every node's children;
-    larger values shuffle them deterministically, as a set's iteration order might."""
+    larger values shuffle them (seeded), as a set's iteration order might."""
     seen, topo = set(), []
 
     def children(v):
@@ -113,7 +114,7 @@ def topo_order(g: Expanded, root: int, order: int = 0) -> list[int]:
         if order == 1:
             ch.reverse()
         elif order > 1:
-            ch.sort(key=lambda c: hash((c, order)) % 9973)
+            random.Random(order * 7919 + v).shuffle(ch)
         return ch
 
     stack = [(root, False)]

@@ -17,8 +17,8 @@ def test_relu_both_sides(engine):
     """relu passes gradient for a positive input and blocks it for a negative one"""
     g = Graph()
     a, b = g.leaves(2.0, -3.0)
-    r = (a.relu() * 2 + b.relu() * 3).named("r")
-    engine.check(g, (r * 1.5).named("out"))
+    r = (a.relu() + b.relu()).named("r")
+    engine.check(g, (r ** 2).named("out"))
 
 
 @weight(3)
@@ -27,7 +27,7 @@ def test_relu_at_zero(engine):
     g = Graph()
     a, b = g.leaves(0.0, 1.0)
     r = (a.relu() + b.relu()).named("r")
-    engine.check(g, (r * 2).named("out"))
+    engine.check(g, r.exp().named("out"))
 
 
 @weight(2)
@@ -54,4 +54,4 @@ def test_pow_fractional(engine):
     g = Graph()
     (a,) = g.leaves(2.25)
     r = (a ** 0.5 + a ** 1.5).named("r")
-    engine.check(g, (r * 2).named("out"))
+    engine.check(g, r.tanh().named("out"))

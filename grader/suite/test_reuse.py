@@ -23,7 +23,7 @@ def test_add_self(engine):
     g = Graph()
     (a,) = g.leaves(3.0)
     b = (a + a).named("b")
-    engine.check(g, (b * 1.5).named("out"))
+    engine.check(g, (b ** 2).named("out"))
 
 
 @weight(4)
@@ -100,3 +100,39 @@ def test_exp_reused(engine):
     (a,) = g.leaves(0.3)
     e = a.exp().named("e")
     engine.check(g, ((e * e) * 0.5).named("out"))
+
+
+@weight(2)
+def test_exp_twice(engine):
+    """a.exp() and a.exp() again: a feeds two exp nodes"""
+    g = Graph()
+    (a,) = g.leaves(0.4)
+    s = (a.exp() + a.exp() * 2).named("s")
+    engine.check(g, s.tanh().named("out"))
+
+
+@weight(2)
+def test_tanh_twice(engine):
+    """a.tanh() twice: a feeds two tanh nodes"""
+    g = Graph()
+    (a,) = g.leaves(0.5)
+    s = (a.tanh() + a.tanh() ** 2).named("s")
+    engine.check(g, (s * 1.5).named("out"))
+
+
+@weight(2)
+def test_relu_twice(engine):
+    """a.relu() twice: a feeds two relu nodes"""
+    g = Graph()
+    (a,) = g.leaves(1.5)
+    s = (a.relu() + a.relu() ** 2).named("s")
+    engine.check(g, s.tanh().named("out"))
+
+
+@weight(2)
+def test_pow_twice(engine):
+    """a**2 + a**3: a feeds two powers"""
+    g = Graph()
+    (a,) = g.leaves(0.5)
+    s = (a ** 2 + a ** 3).named("s")
+    engine.check(g, (s * 3).named("out"))
