@@ -308,11 +308,13 @@ def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mo
 
 
 @needs_bwrap
-def test_no_process_survives_killing_the_host(tmp_path, marker):
+def test_no_process_survives_killing_the_host(tmp_path, baseline, marker):
     """The hand-in kills the sandbox host above it; bubblewrap's pid namespace takes everything
-    in it down. (Without bwrap the orphan would survive: nothing is left above it to kill it.)"""
+    in it down. (Without bwrap the orphan would survive: nothing is left above it to kill it.)
+    How many answers get out before the namespace goes is a race, so the score is not fixed."""
     result = grade(handin(tmp_path, "procs_kill_host", MARKER=marker), FAST)
-    assert result.score == 0
+    assert result.score <= baseline["full"]
+    never_blamed_the_grader(result)
     assert marked_processes(marker) == []
 
 
