@@ -68,6 +68,74 @@ def grade(path, fmt, **kwargs):
         click.echo(dumps(result.to_json()))
 
 
+def parse_shard(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        k, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("expected K/N, e.g. 2/8")
+    if not 1 <= k <= n:
+        raise click.BadParameter("K must be between 1 and N")
+    return k, n
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for results/, gradebook.csv and report.html.")
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel workers [default: cores].")
+@click.option("--resume", is_flag=True,
+              help="Skip hand-ins already graded with the same content and grader version.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Canvas gradebook export: write gradebook.csv in Canvas's import format.")
+@click.option("--shard", callback=parse_shard, metavar="K/N",
+              help="Grade only shard K of N (by a stable hash of the student id).")
+@click.option("--late-penalty", metavar="RULE",
+              help='"10%/day" per started day late, or "20%" flat, for late hand-ins.')
+@click.option("--due", metavar="DATETIME",
+              help="Due date (ISO 8601): hand-ins submitted after it are late.")
+@limit_options
+def batch(source, out, jobs, resume, roster, shard, late_penalty, due, **kwargs):
+    """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
+    bulk download)."""
+    import os
+
+    from .batch.classroom import grade_class
+    from .batch.outputs import summary
+
+    limits = limits_from(kwargs)
+    results, paths = grade_class(source, out, jobs or os.cpu_count() or 1, limits, resume,
+                                 shard, late_penalty, due, roster)
+    if results:
+        from .sandbox.client import warn_if_unsandboxed
+        warn_if_unsandboxed(results[0].extra.get("sandbox"))
+    click.echo(summary(results, paths))
+
+
+@main.command()
+@click.argument("dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def merge(dirs, out, roster):
+    """Join the output folders of sharded `grader batch` runs into one."""
+    from .batch.classroom import merge as merge_dirs
+    from .batch.outputs import summary
+
+    results, paths = merge_dirs(list(dirs), out, roster)
+    click.echo(summary(results, paths))
+
+
+@main.command("gradescope-zip")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def gradescope_zip(out):
+    """Build a Gradescope autograder zip (setup.sh, run_autograder) that installs this kit."""
+    from .platforms.gradescope_zip import build
+
+    click.echo(build(out, Path(__file__).resolve().parents[1]))
+
+
 def run():
     """Entry point that turns the grader's own failures into one line on stderr."""
     try:

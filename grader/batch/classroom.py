@@ -1,0 +1,63 @@
+"""`grader batch` and `grader merge` as plain functions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..platforms import late as late_rules
+from ..platforms.submissions import Submission, unpacked
+from ..results import Result
+from ..sandbox.limits import Limits
+from . import outputs, store
+from .run import Progress, Task, grade_all, in_shard
+
+
+def tasks_for(subs: list[Submission], policy, due: str | None) -> list[Task]:
+    tasks = []
+    for s in subs:
+        extra = {"student": s.student_extra(), "content_sha256": store.content_hash(s.path)}
+        if s.late or due:
+            extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
+                                              due=due)
+        tasks.append(Task(s.student_id, s.path, extra))
+    return tasks
+
+
+def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(),
+                resume: bool = False, shard: tuple[int, int] | None = None,
+                late_penalty: str | None = None, due: str | None = None,
+                roster: Path | None = None, progress: bool = True) -> tuple[list[Result], dict]:
+    """Grade every hand-in in SOURCE into OUT; returns the results and the written files."""
+    policy = late_rules.parse_policy(late_penalty)
+    results_dir = out / "results"
+    with unpacked(source) as subs:
+        tasks = [t for t in tasks_for(subs, policy, due) if in_shard(t.student_id, shard)]
+        todo = []
+        for t in tasks:
+            if resume and store.done(results_dir, t.student_id, t.extra["content_sha256"]):
+                continue
+            todo.append(t)
+        bar = Progress(len(todo)) if progress else (lambda task, result: None)
+        try:
+            grade_all(todo, results_dir, jobs, limits, bar)
+        finally:
+            if progress:
+                bar.close()
+    wanted = {store.filename(t.student_id) for t in tasks}
+    results = [r for p in sorted(results_dir.glob("*.json")) if p.name in wanted
+               for r in [store.read(p)] if r is not None]
+    return results, outputs.write_all(out, results, roster)
+
+
+def merge(dirs: list[Path], out: Path, roster: Path | None = None) -> tuple[list[Result], dict]:
+    """Join the results of several shards into one results folder, gradebook and report."""
+    by_file: dict[str, Result] = {}
+    for d in dirs:
+        for p in sorted((d / "results").glob("*.json")):
+            r = store.read(p)
+            if r is not None:
+                by_file[p.name] = r
+    for name, r in by_file.items():
+        student = r.extra.get("student", {}).get("id") or name[:-5]
+        store.write(out / "results", student, r)
+    results = [by_file[k] for k in sorted(by_file)]
+    return results, outputs.write_all(out, results, roster)
