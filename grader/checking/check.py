@@ -153,7 +153,10 @@ def shared_writers(g: Graph) -> set[str]:
 
 def _fault_sentence(f, backward: bool) -> str:
     during = "while building the graph or in backward()" if backward else "in the forward pass"
-    return f"Your engine {f} ({during})."
+    text = str(f)
+    if text.startswith("did not"):
+        text = "your engine " + text
+    return f"{text[0].upper()}{text[1:]} ({during})."
 
 
 def _error_failure(g: Graph, root: int, err: dict) -> Failed:
