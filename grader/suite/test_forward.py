@@ -1,5 +1,5 @@
-"""Forward values only. Together these are worth 10 of 100 points: what an engine earns before
-any backward closure works."""
+"""Forward values only. Together these are worth 10 points, under a tenth of the total: what an
+engine earns before any backward closure works."""
 from grader.checking.graph import Graph
 from grader.suite.marks import weight
 
