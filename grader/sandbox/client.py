@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 import os
 import select
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 from . import bwrap
+from .host import HEADER, MAX_FRAME  # one definition of the wire format
 from .limits import Limits
 
-HEADER = struct.Struct(">I")
-MAX_FRAME = 1 << 20
 
 
 class Fault(Exception):
