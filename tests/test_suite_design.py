@@ -1,0 +1,150 @@
+"""The hidden suite's design, checked against the reference model alone (no sandbox).
+
+Each hidden test function is called directly with a `Checker` whose answers come from
+`grader.checking.model.evaluate(ops, root, bug, order)`: the reference engine running one
+misconception's closure and visiting children in order `order`, as an engine keeping `_prev` in
+a set may. Properties:
+
+1. A verdict (pass/fail) never depends on the visiting order: the same engine gets the same
+   grade however its sets happen to iterate, also when the order changes from graph to graph.
+2. The correct model passes every test in every order.
+3. No misconception goes unnoticed: for each bug the model can run, some hidden test fails.
+4. Forward tests only look at forward values: no backward bug fails them.
+
+Feedback text is not looked at here, only verdicts; `diagnose` (a pure function that only
+chooses the misconception ids of a failure, never whether it fails) and `model.evaluate` are
+memoised so the ~50,000 test runs take seconds.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import random
+
+import pytest
+
+import grader.suite
+from grader.checking import check, model
+from grader.checking.check import Checker, Failed
+from grader.checking.misconceptions import MODEL_BUGS
+
+ORDERS = range(30)
+MIXED_SEEDS = range(10)
+
+
+def discover() -> list[tuple[str, object, dict]]:
+    """(id, function, keyword arguments besides `engine`) for every hidden test item."""
+    cases = []
+    modules = sorted(m.name for m in pkgutil.iter_modules(grader.suite.__path__)
+                     if m.name.startswith("test_"))
+    for name in modules:
+        module = importlib.import_module(f"grader.suite.{name}")
+        for fname, func in vars(module).items():
+            if not (fname.startswith("test_") and callable(func)
+                    and getattr(func, "__module__", None) == module.__name__):
+                continue
+            marks = [m for m in getattr(func, "pytestmark", []) if m.name == "parametrize"]
+            assert len(marks) <= 1, f"{name}.{fname}: stacked parametrize is not handled here"
+            if not marks:
+                cases.append((f"{name}::{fname}", func, {}))
+                continue
+            argnames, argvalues = marks[0].args[:2]
+            if isinstance(argnames, str):
+                argnames = [a.strip() for a in argnames.split(",") if a.strip()]
+            for values in argvalues:
+                values = getattr(values, "values", values)  # pytest.param(...)
+                values = tuple(values) if len(argnames) > 1 else (values,)
+                kwargs = dict(zip(argnames, values))
+                cases.append((f"{name}::{fname}[{'-'.join(map(str, values))}]", func, kwargs))
+    return cases
+
+
+CASES = discover()
+IDS = [c[0] for c in CASES]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _memoised():
+    """Memoise the model and the diagnosis; both are pure functions of their arguments."""
+    evaluate, diagnose = model.evaluate, check.diagnose
+    seen_eval, seen_diag = {}, {}
+
+    def cached_evaluate(ops, root, bug=None, order=0):
+        key = (repr(ops), root, bug, order)
+        if key not in seen_eval:
+            seen_eval[key] = evaluate(ops, root, bug, order)
+        data, grad = seen_eval[key]
+        return list(data), list(grad)
+
+    def cached_diagnose(g, root, nodes, got):
+        key = (repr(g.ops), root, tuple(nodes), tuple(got))
+        if key not in seen_diag:
+            seen_diag[key] = diagnose(g, root, nodes, got)
+        return list(seen_diag[key])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(model, "evaluate", cached_evaluate)
+        mp.setattr(check, "diagnose", cached_diagnose)
+        yield
+
+
+def passes(func, kwargs: dict, bug: str | None, order_of) -> bool:
+    """Run one hidden test against the model; `order_of()` gives each request's visiting order."""
+    def ask(request):
+        data, grad = model.evaluate(request["ops"], request["root"], bug, order_of())
+        return {"data": data, "grad": grad if request.get("backward", True) else None}
+
+    try:
+        func(Checker(ask), **kwargs)
+    except Failed:
+        return False
+    return True
+
+
+def verdicts(bug: str | None) -> dict[str, dict[int, bool]]:
+    """test id -> {order: passed} for one model bug."""
+    return {cid: {order: passes(func, kwargs, bug, lambda o=order: o) for order in ORDERS}
+            for cid, func, kwargs in CASES}
+
+
+def test_discovery_finds_the_suite():
+    modules = {cid.split("::")[0] for cid in IDS}
+    expected = {m.name for m in pkgutil.iter_modules(grader.suite.__path__)
+                if m.name.startswith("test_")}
+    assert modules == expected
+    from grader.suite.test_random import SEEDS
+    assert sum(cid.startswith("test_random::test_random_graph[") for cid in IDS) == len(SEEDS)
+    assert len(IDS) == len(set(IDS))
+
+
+def test_reference_model_passes_everything_in_every_order():
+    failing = {cid: [o for o, ok in by_order.items() if not ok]
+               for cid, by_order in verdicts(None).items() if not all(by_order.values())}
+    assert not failing, f"the correct model fails (test: orders) {failing}"
+
+
+@pytest.mark.parametrize("bug", MODEL_BUGS)
+def test_verdicts_do_not_depend_on_visiting_order(bug):
+    table = verdicts(bug)
+    split = {cid: sorted(o for o, ok in by_order.items() if ok)
+             for cid, by_order in table.items() if len(set(by_order.values())) > 1}
+    assert not split, f"{bug}: verdict depends on child order (test: orders it passes in) {split}"
+    failed = [cid for cid, by_order in table.items() if not any(by_order.values())]
+    assert failed, f"no hidden test notices {bug}"
+    forward = [cid for cid, by_order in table.items()
+               if cid.startswith("test_forward::") and not all(by_order.values())]
+    assert not forward, f"forward-only tests fail for the backward bug {bug}: {forward}"
+
+
+@pytest.mark.parametrize("bug", [None] + MODEL_BUGS)
+def test_verdicts_stable_when_order_changes_between_graphs(bug):
+    """A set-keeping engine's order differs for every graph it builds (every test and probe)."""
+    split = []
+    for cid, func, kwargs in CASES:
+        base = passes(func, kwargs, bug, lambda: 0)
+        for seed in MIXED_SEEDS:
+            rng = random.Random(f"{bug}-{cid}-{seed}")
+            if passes(func, kwargs, bug, lambda: rng.randrange(1000)) != base:
+                split.append((cid, seed))
+                break
+    assert not split, f"{bug}: verdict changes with per-graph visiting orders: {split}"
