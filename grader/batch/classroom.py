@@ -43,7 +43,7 @@ def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(
             if progress:
                 bar.close()
     wanted = {store.filename(t.student_id) for t in tasks}
-    results = [r for p in sorted(results_dir.glob("*.json")) if p.name in wanted
+    results = [r for p in store.result_files(results_dir) if p.name in wanted
                for r in [store.read(p)] if r is not None]
     return results, outputs.write_all(out, results, roster)
 
@@ -52,7 +52,7 @@ def merge(dirs: list[Path], out: Path, roster: Path | None = None) -> tuple[list
     """Join the results of several shards into one results folder, gradebook and report."""
     by_file: dict[str, Result] = {}
     for d in dirs:
-        for p in sorted((d / "results").glob("*.json")):
+        for p in store.result_files(d / "results"):
             r = store.read(p)
             if r is not None:
                 by_file[p.name] = r
