@@ -111,9 +111,17 @@ def notebook_cells(name: str, text: str) -> list[dict]:
     return cells
 
 
+# Cell magics whose body is ordinary Python that Jupyter runs; any other (%%bash, %%html,
+# %%writefile, ...) makes the whole cell something else.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+
+
 def strip_magics(source: str) -> str:
     """Blank out IPython-only lines so line numbers still match the student's cell."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
-        return ""
+        name = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
+        if name not in PYTHON_CELL_MAGICS:
+            return ""
+        lines[0] = ""
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
