@@ -1,0 +1,48 @@
+"""Reading hand-ins: notebook magics, folder picking."""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.handin import HandinError, load, strip_magics
+from grader.runner import grade
+
+REFERENCE = Path(__file__).resolve().parents[1] / "solutions" / "engine.py"
+
+
+def test_line_magics_and_shell_escapes_are_blanked_keeping_line_numbers():
+    assert strip_magics("x = 1\n%matplotlib inline\n!pip install graphviz\ny = 2") == \
+        "x = 1\n\n\ny = 2"
+
+
+@pytest.mark.parametrize("magic", ["%%time", "%%timeit -n1", "%%capture out"])
+def test_python_cell_magics_keep_their_body(magic):
+    assert strip_magics(f"{magic}\nx = 1") == "\nx = 1"
+
+
+@pytest.mark.parametrize("magic", ["%%bash", "%%writefile engine.py", "%%html"])
+def test_other_cell_magics_drop_the_cell(magic):
+    assert strip_magics(f"{magic}\nls -la") == ""
+
+
+def test_engine_cell_timed_with_cell_magic_gets_full_marks(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%%time\n" + REFERENCE.read_text())]
+    path = tmp_path / "timed.ipynb"
+    nbformat.write(nb, path)
+    result = grade(path)
+    assert result.score == result.max_score
+
+
+def test_folder_prefers_engine_py_and_ignores_conftest(tmp_path):
+    (tmp_path / "conftest.py").write_text("raise SystemExit")
+    (tmp_path / "helpers.py").write_text("x = 1")
+    (tmp_path / "engine.py").write_text(REFERENCE.read_text())
+    assert load(tmp_path).path.name == "engine.py"
+
+
+def test_folder_with_several_files_and_no_engine_is_refused(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1")
+    (tmp_path / "b.py").write_text("y = 2")
+    with pytest.raises(HandinError, match="several Python files"):
+        load(tmp_path)
