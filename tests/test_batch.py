@@ -141,6 +141,10 @@ def raw_points(d: dict) -> float:
 
 # --------------------------------------------------------------------------- a plain class
 
+# Where a test names a diagnosis, the mutant's is unambiguous. (exp-overwrite, for one, is not:
+# whether a test also lists add-one-side depends on visiting order, and Result.misconceptions
+# breaks the tie in set order, which varies with PYTHONHASHSEED.)
+
 # student -> hand-in; the ids spread over all three shards of 3 (see test_shards_*).
 PLAIN = {
     "alice": "reference",
@@ -484,7 +488,7 @@ def test_moodle_tree(tmp_path):
     put(d / "Ada Lovelace_1043210_assignsubmission_onlinetext_" / "onlinetext.html", b"<p>hi</p>")
     put(d / "Alan Turing_1043211_assignsubmission_file" / "engine.py", code("pow-exponent"))
     put(d / "Alan Turing_1043211_assignsubmission_file" / "notes.txt", b"my notes")
-    put(d / "Emmy Noether_1043212_assignsubmission_file_engine.py", code("exp-overwrite"))
+    put(d / "Emmy Noether_1043212_assignsubmission_file_engine.py", code("exp-no-outgrad"))
     results, _ = grade_class(zip_dir(d, tmp_path / "moodle.zip"), tmp_path / "out", jobs=JOBS,
                              progress=False)
     got = by_student(tmp_path / "out")
@@ -496,7 +500,7 @@ def test_moodle_tree(tmp_path):
     assert got["1043210"]["score"] == max_points(got["1043210"])
     book = gradebook(tmp_path / "out")
     assert book["1043211"]["misconceptions"] == "pow-exponent"
-    assert book["1043212"]["misconceptions"] == "exp-overwrite"
+    assert book["1043212"]["misconceptions"] == "exp-no-outgrad"
     assert book["1043211"]["name"] == "Alan Turing"
     for sid in got:
         check_gradescope(got[sid])
@@ -728,3 +732,47 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch):
     assert 0 < got["c"]["score"] < max_points(got["c"])
     assert not got["c"]["extra_data"].get("error") and not got["d"]["extra_data"].get("error")
     assert leftovers(results_dir) == []
+
+
+def _grade_all_with_a_sudden_death(base: Path) -> None:
+    """In a forked child: grade three hand-ins with one worker that exits the instant it takes
+    `crash.py` (before its queued messages are flushed to the parent)."""
+    import grader.runner
+
+    os.setsid()  # one process group for the test to clean up
+    real_run = grader.runner.run
+
+    def dying_run(jobs, emit, limits):
+        def guarded():
+            for job in jobs:
+                if job.path.name == "crash.py":
+                    os._exit(70)
+                yield job
+        real_run(guarded(), emit, limits)
+
+    grader.runner.run = dying_run
+    tasks = [Task(sid, put(base / "src" / sid / name, code("reference")), {})
+             for sid, name in [("a", "a.py"), ("b", "crash.py"), ("c", "c.py")]]
+    grade_all(tasks, base / "results", 1, Limits(), lambda task, result: None)
+
+
+@pytest.mark.xfail(reason="grader/batch/run.py: workers report through mp.Queue (a feeder thread), "
+                          "so a worker that dies at once loses its last messages: the hand-in it "
+                          "had finished is blamed and grade_all never returns", strict=False)
+def test_sudden_worker_death_is_blamed_on_the_right_handin_and_ends(tmp_path):
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=_grade_all_with_a_sudden_death,
+                                                        args=(tmp_path,))
+    child.start()
+    child.join(10)
+    if child.is_alive():
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # the group this test's child made
+        except OSError:
+            pass
+        child.join(5)
+    got = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "results").glob("[!.]*.json")}
+    assert not got.get("a", {}).get("extra_data", {}).get("error"), "a finished hand-in was blamed"
+    assert sorted(got) == ["a", "b", "c"], "grade_all did not finish within 10 s"
+    assert "worker process died" in got["b"]["extra_data"]["error"]
