@@ -87,7 +87,8 @@ class Result:
             for candidates in open_:
                 for m in candidates:
                     counts[m] = counts.get(m, 0) + 1
-            best = max(counts, key=lambda m: (counts[m], m != "unknown"))
+            # sorted: ties go the same way in every process, whatever the hash seed
+            best = max(sorted(counts), key=lambda m: (counts[m], m != "unknown"))
             chosen.append(best)
             open_ = [c for c in open_ if best not in c]
         return chosen

@@ -41,6 +41,7 @@ def write(results_dir: Path, student_id: str, result: Result) -> Path:
             json.dump(result.to_json(), f, indent=1, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # like every other output; mkstemp makes it private
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
