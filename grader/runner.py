@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import pytest
+from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
 from . import __version__
@@ -34,8 +35,10 @@ class Job:
 
 
 class GradingPlugin:
-    def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits):
+    def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
+                 sandbox: Callable[[], Sandbox] | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
+        self.sandbox = sandbox  # gives a started sandbox (started early by the caller)
         self.handin = None
         self.outcomes: dict[str, TestResult] = {}
 
@@ -46,19 +49,26 @@ class GradingPlugin:
     def engine(self):
         return Checker(self.handin.ask)
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
-        yield
-        if call.when == "setup" and call.excinfo is None:
-            return
         if call.when == "call" or call.excinfo is not None:
             self.outcomes.setdefault(item.nodeid, test_result(item, call.excinfo))
+        if call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
+            return None  # pytest's own report: cheap for a pass
+        # A failure: nobody reads pytest's report of it (the outcome above is the result), so
+        # skip pytest's traceback formatting, which parses the suite's source for every failure.
+        return TestReport(item.nodeid, item.location, {}, "failed",
+                          f"{type(call.excinfo.value).__name__} (details in the result)",
+                          call.when, [], call.duration, call.start, call.stop)
 
     def pytest_runtestloop(self, session):
         items = session.items
-        with Sandbox(self.limits) as sandbox:
+        sandbox = self.sandbox() if self.sandbox else Sandbox(self.limits).__enter__()
+        try:
             for job in self.jobs:
                 self.emit(job, self.grade(job, items, sandbox))
+        finally:
+            sandbox.close()
         return True
 
     def grade(self, job: Job, items, sandbox: Sandbox) -> Result:
@@ -144,25 +154,53 @@ def unloadable(items, reason: str, extra: dict, started: float, printed: str = "
     return Result(tests, output, time.monotonic() - started, extra)
 
 
+# pytest's builtin plugins the hidden suite does not use (it needs collection, parametrize,
+# marks, fixtures and the run loop); leaving them out saves their import, set-up and per-test
+# hooks. None of them is a limit: the sandbox, the memory/CPU limits and the per-test and
+# per-hand-in deadlines are all the grader's own.
+UNUSED_PLUGINS = ("cacheprovider", "terminal", "capture", "doctest", "junitxml", "pastebin",
+                  "legacypath", "stepwise", "setuponly", "setupplan", "unittest", "logging",
+                  "tmpdir", "monkeypatch", "recwarn", "debugging", "faulthandler", "subtests",
+                  "unraisableexception", "threadexception")
+
+
 def pytest_args() -> list[str]:
-    return [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "-p", "no:cacheprovider",
-            "--noconftest", "-s", "-p", "no:terminal"]
+    args = [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "--noconftest",
+            "--assert=plain"]  # the suite fails with its own messages, never a bare assert
+    for name in UNUSED_PLUGINS:
+        args += ["-p", "no:" + name]
+    return args
 
 
 def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
-        limits: Limits = Limits()) -> None:
-    """Grade every job in one pytest session; `emit` receives each result as soon as it is done."""
+        limits: Limits = Limits(), sandbox: Callable[[], Sandbox] | None = None) -> None:
+    """Grade every job in one pytest session; `emit` receives each result as soon as it is done.
+
+    `sandbox`, if given, returns the started sandbox to grade in (see `early_sandbox`); it is
+    closed when the run ends."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
-    plugin = GradingPlugin(jobs, emit, limits)
-    code = pytest.main(pytest_args(), plugins=[plugin])
+    plugin = GradingPlugin(jobs, emit, limits, sandbox)
+    try:
+        code = pytest.main(pytest_args(), plugins=[plugin])
+    finally:
+        if sandbox is not None:
+            _close_quietly(sandbox)  # already closed unless pytest failed before the run loop
     if code not in (0, 1) and code != pytest.ExitCode.TESTS_FAILED:
         raise RuntimeError(f"the hidden test suite could not run (pytest exit {int(code)})")
 
 
-def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None) -> Result:
+def _close_quietly(sandbox: Callable[[], Sandbox]) -> None:
+    try:
+        sandbox().close()
+    except Exception:
+        pass
+
+
+def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
+          sandbox: Callable[[], Sandbox] | None = None) -> Result:
     results = []
-    run([Job(path, extra)], lambda job, result: results.append(result), limits)
+    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox)
     return results[0]
 
 

@@ -63,6 +63,9 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
     if not tasks:
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    if ctx.get_start_method() == "fork":
+        from .. import runner  # noqa: F401  (imported once here, pytest included: workers
+        #                        forked below, and any started after one dies, inherit it)
     todo, back = ctx.Queue(), ctx.Queue()
     for i, task in enumerate(tasks):
         todo.put((i, task))
