@@ -162,14 +162,21 @@ def _fault_sentence(f, backward: bool) -> str:
 def _error_failure(g: Graph, root: int, err: dict) -> Failed:
     where = err.get("where") or {}
     qual = err.get("qualname") or ""
-    parts = qual.split(".")
-    method = parts[1] if len(parts) > 2 and parts[0] == "Value" else ""
+    parts = qual.split(".")  # "Value.tanh.<locals>._backward", or "tanh.<locals>._backward"
+    if "<locals>" in parts[1:]:
+        method = parts[parts.index("<locals>") - 1]
+    else:
+        method = parts[1] if len(parts) > 1 and parts[0] == "Value" else ""
     op = STUB_OPS.get(method, method)
     place = f"{where['file']}, line {where['line']}" if where else "your engine"
     inside = f" (in {op}'s backward)" if "_backward" in qual and op else ""
     if err.get("type") == "NotImplementedError":
         sentence = f"{op or 'A'} backward still raises NotImplementedError at {place}."
         return Failed(_feedback(g, root, [sentence], ["stub"]), ["stub"])
+    if err.get("type") == "timeout":
+        what = f"Your {op} backward" if inside else "Your engine"
+        sentence = f"{what} {err.get('message')}: stuck at {place}. Look for an endless loop."
+        return Failed(_feedback(g, root, [sentence], ["timeout"]), ["timeout"])
     if err.get("type") == "not-a-number":
         sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
         return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])

@@ -20,6 +20,10 @@ from .limits import Limits
 
 
 
+GRACE = 0.5  # seconds past a request's limit before its process is killed
+AFTER_HANG_SECONDS = 0.25
+
+
 class Fault(Exception):
     """The hand-in did not answer: it hung, exited, crashed or spoke garbage."""
 
@@ -132,9 +136,16 @@ class Sandbox:
             raise RuntimeError("the sandbox host did not start: " +
                                ("bwrap failed" if self.mode == "bwrap" else "python failed"))
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         if self.proc is None:
             return
+        # bwrap's namespace dies with it, but asynchronously: note who is inside, to wait for them
+        inside = _process_tree(self.proc.pid)
+        if kill:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except OSError:
+                pass
         try:
             _write(self.ctl_w, {"op": "exit"})
         except OSError:
@@ -149,6 +160,7 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        _wait_gone(inside, deadline=time.monotonic() + 5.0)
         self.proc = None
         self.tmp.cleanup()
 
@@ -170,6 +182,7 @@ class Handin:
         self.sandbox = sandbox
         self.cells = cells
         self.limits = sandbox.limits
+        self.test_seconds = self.limits.test_seconds
         self.output, self.dropped = "", 0
         self.started = time.monotonic()
         self.alive = False
@@ -218,9 +231,12 @@ class Handin:
         if got == "timeout":
             self._kill()
             over = time.monotonic() >= self.started + self.limits.handin_seconds
+            limit, _ = self.test_seconds, self.hung()
             raise Fault("timeout", (
                 f"the hand-in used up its {self.limits.handin_seconds:g} s time budget"
-                if over else f"did not finish in {self.limits.test_seconds:g} s"))
+                if over else f"did not finish in {limit:g} s"
+                + (" (the limit once an earlier test hung)"
+                   if limit < self.limits.test_seconds else "")))
         if got == "self" and "exited" in frame:
             self._wait_ended(time.monotonic() + 2.0)
             raise Fault("exit", "the hand-in exited the process")
@@ -266,15 +282,14 @@ class Handin:
 
     def _restart_host(self) -> None:
         self.alive = False
-        sb = self.sandbox
-        if sb.proc is not None:
-            try:
-                os.killpg(sb.proc.pid, 9)
-            except OSError:
-                pass
-            sb.close()
+        self.sandbox.close(kill=True)
 
     # -- questions
+
+    def hung(self) -> None:
+        """After one request ran out of time, later ones get much less: a working engine answers
+        in milliseconds, and an endless loop must not cost its full limit in every test."""
+        self.test_seconds = min(self.test_seconds, AFTER_HANG_SECONDS)
 
     def ask(self, request: dict) -> dict:
         """Send one graph request; the hand-in's answer, with floats checked to be floats."""
@@ -284,16 +299,51 @@ class Handin:
         if not self.alive:
             self._spawn()
         self.next_id += 1
-        request = dict(request, id=self.next_id)
+        request = dict(request, id=self.next_id, seconds=self.test_seconds)
         _write(self.sandbox.data_w, request)
         while True:
-            _, frame = self._receive(self._deadline(self.limits.test_seconds))
+            # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
+            _, frame = self._receive(self._deadline(self.test_seconds + GRACE))
             if frame.get("id") == self.next_id:
                 try:
-                    return _checked(frame, len(request["ops"]), request.get("backward", True))
+                    answer = _checked(frame, len(request["ops"]), request.get("backward", True))
                 except Fault:
                     self._kill()  # whatever else it wrote must not answer the next request
                     raise
+                if answer.get("error", {}).get("type") == "timeout":
+                    if self.test_seconds < self.limits.test_seconds:
+                        answer["error"]["message"] += " (the limit once an earlier test hung)"
+                    self.hung()
+                return answer
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, as this machine's /proc shows them."""
+    tree, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        tree.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                frontier += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return tree
+
+
+def _wait_gone(pids: list[int], deadline: float) -> None:
+    for pid in pids:
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] != b"Z"  # a zombie has finished dying
 
 
 def _checked(frame: dict, n: int, backward: bool = True) -> dict:

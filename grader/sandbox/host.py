@@ -94,11 +94,27 @@ def serve(cells, data_in, data_out):
                                "value": type(Value).__name__ if Value is not None else None})
         return
     write_frame(data_out, {"loaded": True, "cell_errors": cell_errors})
+    signal.signal(signal.SIGALRM, _time_up)
     while True:
         req = read_frame(data_in)
         if req is None or req.get("op") == "close":
             return
-        write_frame(data_out, answer(Value, req))
+        signal.setitimer(signal.ITIMER_REAL, req.get("seconds", 0))
+        try:
+            reply = answer(Value, req)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        write_frame(data_out, reply)
+
+
+class TimeLimit(BaseException):
+    """Raised inside the hand-in when a request runs out of time, so the answer can say where
+    it was stuck. A BaseException: `except Exception` in a hand-in does not swallow it (and a
+    hand-in that swallows it anyway is killed by the trusted side a moment later)."""
+
+
+def _time_up(signum, frame):
+    raise TimeLimit()
 
 
 def describe_error(e, phase, step=None):
@@ -135,7 +151,10 @@ def answer(Value, req):
         if isinstance(e, SystemExit):
             raise
         phase = "backward" if req.get("backward", True) and len(nodes) == len(ops) else "forward"
-        return {"id": req["id"], "error": describe_error(e, phase, step)}
+        error = describe_error(e, phase, step)
+        if isinstance(e, TimeLimit):
+            error.update(type="timeout", message=f"did not finish in {req['seconds']:g} s")
+        return {"id": req["id"], "error": error}
     try:
         data = [as_float(n.data) for n in nodes]
         grad = [as_float(n.grad) for n in nodes] if req.get("backward", True) else None
