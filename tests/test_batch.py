@@ -684,9 +684,6 @@ def test_sigkill_then_resume(twelve, tmp_path):
     check_interrupted_then_resumed(twelve, out)
 
 
-@pytest.mark.xfail(reason="grader/batch/run.py: workers do not notice that the parent died "
-                          "(no PR_SET_PDEATHSIG / parent check); they grade on, then hang",
-                   strict=False)
 def test_sigkill_leaves_no_workers_behind(twelve, tmp_path):
     proc, survivors = interrupt(twelve, tmp_path / "out", signal.SIGKILL)
     assert survivors == []
@@ -756,9 +753,6 @@ def _grade_all_with_a_sudden_death(base: Path) -> None:
     grade_all(tasks, base / "results", 1, Limits(), lambda task, result: None)
 
 
-@pytest.mark.xfail(reason="grader/batch/run.py: workers report through mp.Queue (a feeder thread), "
-                          "so a worker that dies at once loses its last messages: the hand-in it "
-                          "had finished is blamed and grade_all never returns", strict=False)
 def test_sudden_worker_death_is_blamed_on_the_right_handin_and_ends(tmp_path):
     import multiprocessing
 

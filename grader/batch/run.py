@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import sys
 import time
@@ -37,83 +38,87 @@ def in_shard(student_id: str, shard: tuple[int, int] | None) -> bool:
     return h % n == k - 1
 
 
-def _worker(tasks, results, limits: Limits) -> None:
+def _worker(conn, limits: Limits) -> None:
+    """Ask the parent for a hand-in, grade it, send the result back; until told to stop."""
+    _die_with_parent()
     from ..runner import Job, run
 
     def jobs():
         while True:
-            item = tasks.get()
+            conn.send(("ready",))
+            item = conn.recv()
             if item is None:
                 return
-            index, task = item
-            results.put(("start", os.getpid(), index))
-            yield Job(task.path, dict(task.extra, _index=index))
+            yield Job(item.path, item.extra)
 
     def emit(job, result):
-        index = job.extra.pop("_index")
-        result.extra.pop("_index", None)
-        results.put(("done", os.getpid(), index, result.to_json()))
+        conn.send(("done", result.to_json()))
 
     run(jobs(), emit, limits)
 
 
+def _die_with_parent() -> None:
+    """A worker whose parent was killed must not grade on (nor hold its pipes open)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the line above took effect
+        os._exit(1)
+
+
 def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
               on_result: Callable[[Task, Result], None]) -> None:
-    """Grade `tasks` with `jobs` workers; write and report each result as it arrives."""
+    """Grade `tasks` with `jobs` workers; write and report each result as it arrives.
+
+    The parent hands each worker one task at a time over the worker's own pipe, so it always
+    knows which hand-in a worker holds: a worker that dies (its pipe closes) costs only that one."""
     if not tasks:
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     if ctx.get_start_method() == "fork":
         from .. import runner  # noqa: F401  (imported once here, pytest included: workers
         #                        forked below, and any started after one dies, inherit it)
-    todo, back = ctx.Queue(), ctx.Queue()
-    for i, task in enumerate(tasks):
-        todo.put((i, task))
-    workers = {}
+    pending = list(range(len(tasks)))[::-1]  # popped from the end: in order
+    holding: dict = {}                        # worker's pipe -> index it grades, or None
+    procs: dict = {}
+    template = None  # any graded result: the test list a lost hand-in is scored 0 on
 
     def start_worker():
-        todo.put(None)  # each worker stops at its own sentinel
-        p = ctx.Process(target=_worker, args=(todo, back, limits), daemon=True)
+        mine, theirs = ctx.Pipe()
+        p = ctx.Process(target=_worker, args=(theirs, limits), daemon=True)
         p.start()
-        workers[p.pid] = p
+        theirs.close()
+        holding[mine], procs[mine] = None, p
 
     for _ in range(max(1, min(jobs, len(tasks)))):
         start_worker()
-    in_flight: dict[int, int] = {}
-    remaining = set(range(len(tasks)))
-    template = None  # any graded result: the test list a lost hand-in is scored 0 on
     try:
-        while remaining:
-            try:
-                msg = back.get(timeout=0.5)
-            except Exception:  # queue.Empty: look after dead workers
-                msg = None
-            if msg is None:
-                for pid, p in list(workers.items()):
-                    if not p.is_alive():
-                        del workers[pid]
-                        lost = in_flight.pop(pid, None)
-                        if lost is not None and lost in remaining:
-                            remaining.discard(lost)
-                            _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
-                                    on_result)
-                        if remaining:
-                            start_worker()
-                continue
-            if msg[0] == "start":
-                in_flight[msg[1]] = msg[2]
-            else:
-                _, pid, index, data = msg
-                in_flight.pop(pid, None)
-                if index in remaining:
-                    remaining.discard(index)
-                    result = Result.from_json(data)
+        while holding:
+            for conn in mp.connection.wait(list(holding)):
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):  # the worker is gone
+                    lost = holding.pop(conn)
+                    procs.pop(conn).join(1)
+                    if lost is not None:
+                        _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
+                                on_result)
+                    if pending and len(holding) < jobs:
+                        start_worker()
+                    continue
+                if msg[0] == "ready":
+                    holding[conn] = pending.pop() if pending else None
+                    conn.send(None if holding[conn] is None else tasks[holding[conn]])
+                else:
+                    index, holding[conn] = holding[conn], None
+                    result = Result.from_json(msg[1])
                     template = template or result
                     _finish(tasks[index], result, results_dir, on_result)
     finally:
-        for p in workers.values():
+        for p in procs.values():
             p.terminate()
-        for p in workers.values():
+        for p in procs.values():
             p.join(2)
 
 
