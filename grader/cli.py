@@ -53,8 +53,11 @@ def main():
 @limit_options
 def grade(path, fmt, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
+    from .sandbox.client import Sandbox
+
     limits = limits_from(kwargs)
-    sandbox = early_sandbox(limits)  # bwrap starts while pytest is imported and set up
+    sandbox = Sandbox(limits)
+    sandbox.launch()  # bwrap starts while pytest is imported and set up
     from .runner import grade as grade_one
     from .sandbox.client import warn_if_unsandboxed
 
@@ -70,47 +73,6 @@ def grade(path, fmt, **kwargs):
         click.echo(dumps(result.to_json()))
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
-
-
-def early_sandbox(limits: Limits):
-    """Start the sandbox host in a thread now, so bwrap starts while pytest is imported and set
-    up; returns a function that waits for it to be ready (raising what starting it raised).
-
-    The same sandbox as ever, only started sooner. The starting thread stays alive until the
-    sandbox is closed: bwrap's --die-with-parent is tied to the thread that started it."""
-    import threading
-
-    from .sandbox.client import Sandbox
-
-    class EarlySandbox(Sandbox):
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                closed.set()
-
-    sandbox = EarlySandbox(limits)
-    ready, closed = threading.Event(), threading.Event()
-    failed: list[BaseException] = []
-
-    def start():
-        try:
-            sandbox.start()
-        except BaseException as e:
-            failed.append(e)
-        finally:
-            ready.set()
-        closed.wait()
-
-    threading.Thread(target=start, name="sandbox-start", daemon=True).start()
-
-    def started() -> Sandbox:
-        ready.wait()
-        if failed:
-            raise failed[0]
-        return sandbox
-
-    return started
 
 
 def parse_shard(ctx, param, value):

@@ -36,9 +36,9 @@ class Job:
 
 class GradingPlugin:
     def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
-                 sandbox: Callable[[], Sandbox] | None = None):
+                 sandbox: Sandbox | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
-        self.sandbox = sandbox  # gives a started sandbox (started early by the caller)
+        self.sandbox = sandbox or Sandbox(limits)
         self.handin = None
         self.outcomes: dict[str, TestResult] = {}
 
@@ -63,7 +63,10 @@ class GradingPlugin:
 
     def pytest_runtestloop(self, session):
         items = session.items
-        sandbox = self.sandbox() if self.sandbox else Sandbox(self.limits).__enter__()
+        sandbox = self.sandbox
+        if sandbox.proc is None:
+            sandbox.launch()
+        sandbox.ready()
         try:
             for job in self.jobs:
                 self.emit(job, self.grade(job, items, sandbox))
@@ -173,32 +176,24 @@ def pytest_args() -> list[str]:
 
 
 def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
-        limits: Limits = Limits(), sandbox: Callable[[], Sandbox] | None = None) -> None:
+        limits: Limits = Limits(), sandbox: Sandbox | None = None) -> None:
     """Grade every job in one pytest session; `emit` receives each result as soon as it is done.
 
-    `sandbox`, if given, returns the started sandbox to grade in (see `early_sandbox`); it is
-    closed when the run ends."""
+    `sandbox` may be one the caller launched early (see `Sandbox.launch`); it is closed when the
+    run ends."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
     plugin = GradingPlugin(jobs, emit, limits, sandbox)
     try:
         code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
-        if sandbox is not None:
-            _close_quietly(sandbox)  # already closed unless pytest failed before the run loop
+        plugin.sandbox.close()  # already closed unless pytest failed before the run loop
     if code not in (0, 1) and code != pytest.ExitCode.TESTS_FAILED:
         raise RuntimeError(f"the hidden test suite could not run (pytest exit {int(code)})")
 
 
-def _close_quietly(sandbox: Callable[[], Sandbox]) -> None:
-    try:
-        sandbox().close()
-    except Exception:
-        pass
-
-
 def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
-          sandbox: Callable[[], Sandbox] | None = None) -> Result:
+          sandbox: Sandbox | None = None) -> Result:
     results = []
     run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox)
     return results[0]

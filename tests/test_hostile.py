@@ -319,6 +319,10 @@ def test_no_process_survives_killing_the_host(tmp_path, baseline, marker):
     result = grade(handin(tmp_path, "procs_kill_host", MARKER=marker), FAST)
     assert result.score <= baseline["full"]
     never_blamed_the_grader(result)
+    # the kernel empties a pid namespace after its init has gone, not always before we look
+    deadline = time.monotonic() + 2
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert marked_processes(marker) == []
 
 

@@ -111,9 +111,15 @@ class Sandbox:
     def __init__(self, limits: Limits = Limits()):
         self.limits = limits
         self.proc = None
+        self.launched = False
         self.mode = "bwrap" if bwrap.available() else "none"
 
     def start(self) -> None:
+        self.launch()
+        self.ready()
+
+    def launch(self) -> None:
+        """Start the host without waiting for it, so a caller can import and set up meanwhile."""
         to_data = os.pipe()    # trusted -> hand-in
         from_data = os.pipe()  # hand-in -> trusted
         to_ctl = os.pipe()     # trusted -> host
@@ -130,6 +136,13 @@ class Sandbox:
         self.data_w, self.ctl_w = to_data[1], to_ctl[1]
         self.data = _Channel(from_data[0])
         self.evt = _Channel(from_evt[0])
+        self.launched = True
+
+    def ready(self) -> None:
+        """Wait for a launched host to say it is ready (once; later calls return at once)."""
+        if not self.launched:
+            return
+        self.launched = False
         got, frame = self.evt.read(time.monotonic() + 10)
         if got != "self" or frame.get("event") != "ready":
             self.close()
