@@ -67,6 +67,7 @@ def _prctl(option, arg):
 
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+NPROC = 64
 
 
 # ---------------------------------------------------------------- the child: one hand-in
@@ -216,6 +217,10 @@ def child_main(msg, data_in, data_out, out_w, closing):
     fsize = limits["file_mb"] << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Counts every process of this user, and the kernel exempts root: for others it stops fork
+    # bombs (an engine has no reason to start processes); under root, the pid namespace and
+    # kill_all() are what clean up.
+    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
     os.chdir(msg["workdir"])
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.setrecursionlimit(10000)
