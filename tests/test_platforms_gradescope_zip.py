@@ -136,3 +136,25 @@ def test_run_autograder_end_to_end_with_the_real_grader(tmp_path: Path, autograd
     data = json.loads((root / "results" / "results.json").read_text())
     assert "AutograderFailure" not in json.dumps(data.get("extra_data", {}))
     assert data["tests"] and data["score"] == sum(t["max_score"] for t in data["tests"])
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for the bind mount")
+def test_setup_and_run_autograder_at_the_real_autograder_path(tmp_path: Path, autograder_zip: Path):
+    """As Gradescope does it: the unpacked zip is /autograder (a bind mount of a temporary tree),
+    setup.sh installs the kit there, run_autograder grades /autograder/submission."""
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    shutil.copy(KIT_ROOT / "solutions" / "engine.py", root / "submission" / "engine.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_ROOT", "VIRTUAL_ENV")}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin:" + str(Path(sys.executable).resolve().parent)
+    mount = ["bwrap", "--dev-bind", "/", "/", "--bind", str(root), "/autograder",
+             "--chdir", "/autograder"]
+    setup = subprocess.run([*mount, "bash", "/autograder/source/setup.sh"], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    run = subprocess.run([*mount, "/autograder/run_autograder"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0
+    assert data["extra_data"]["sandbox"] == "bwrap"
+    assert (root / "venv" / "bin" / "grader").exists()  # graded by the kit setup.sh installed
