@@ -13,16 +13,17 @@ class Graph:
     def __init__(self):
         self.ops: list[list] = []
         self.labels: list[str] = []
+        self.named: set[int] = set()  # nodes a test gave a name; the rest are shown as formulas
 
     def leaf(self, x: float, label: str = "") -> "Node":
-        return self._add(["leaf", float(x)], label or f"x{len(self.ops)}")
+        return self._add(["leaf", float(x)]).named(label or f"x{len(self.ops)}")
 
     def leaves(self, *xs: float, names: str = "abcdefghijklmnopqrstuvwxyz") -> list["Node"]:
         return [self.leaf(x, names[i]) for i, x in enumerate(xs)]
 
-    def _add(self, op: list, label: str = "") -> "Node":
+    def _add(self, op: list) -> "Node":
         self.ops.append(op)
-        self.labels.append(label or f"n{len(self.ops) - 1}")
+        self.labels.append(f"n{len(self.ops) - 1}")
         return Node(self, len(self.ops) - 1)
 
     def request(self, root: "Node") -> dict:
@@ -47,7 +48,7 @@ class Graph:
     def _operand_text(self, a) -> str:
         if isinstance(a, dict):
             return _num(a["c"])
-        if self.ops[a][0] == "leaf" or not self.labels[a].startswith("n"):
+        if a in self.named:
             return self.labels[a]
         return f"({self.describe(a)})"
 
@@ -59,7 +60,7 @@ class Graph:
                 break
             if op[0] == "leaf":
                 lines.append(f"{self.labels[i]} = Value({_num(op[1])})")
-            elif not self.labels[i].startswith("n") or i == root:
+            elif i in self.named or i == root:
                 lines.append(f"{self.labels[i]} = {self.describe(i)}")
         return "\n".join(lines)
 
@@ -80,6 +81,7 @@ class Node:
 
     def named(self, label: str) -> "Node":
         self.graph.labels[self.index] = label
+        self.graph.named.add(self.index)
         return self
 
     @property
