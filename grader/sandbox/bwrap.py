@@ -14,6 +14,7 @@ import sysconfig
 from pathlib import Path
 
 HOST = Path(__file__).with_name("host.py")
+SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
 
 
 def python() -> str:
@@ -35,18 +36,18 @@ def command(fds: list[int]) -> tuple[list[str], str]:
     hidden.add(str(Path(__file__).resolve().parents[1]))  # the grader package, hidden tests
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-           "--setenv", "PYTHONHASHSEED", "0",
-           "--ro-bind", "/usr", "/usr"]
+           "--setenv", "PYTHONHASHSEED", "0"]
     for link in ("lib", "lib64", "lib32", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         elif os.path.isdir(f"/{link}"):
             cmd += ["--ro-bind", f"/{link}", f"/{link}"]
-    for path in sorted(runtime):
-        if not path.startswith("/usr/"):
-            cmd += ["--ro-bind", path, path]
+    # shared libraries and basic commands, not /usr/local, /usr/share or /usr/src
+    shown = runtime | {p for p in SYSTEM if os.path.isdir(p)}
+    for path in sorted(shown):
+        cmd += ["--ro-bind", path, path]
     for path in sorted(hidden):
-        if any(path == r or path.startswith(r.rstrip("/") + "/") for r in runtime | {"/usr"}):
+        if any(path == r or path.startswith(r.rstrip("/") + "/") for r in shown):
             cmd += ["--tmpfs", path]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
             "--ro-bind", str(HOST), "/sandbox/host.py", *host, "/sandbox/host.py", *args]
@@ -55,5 +56,7 @@ def command(fds: list[int]) -> tuple[list[str], str]:
 
 def _site_dirs() -> list[str]:
     dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
-    dirs += [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    for paths in (sysconfig.get_paths(), sysconfig.get_paths(vars=base)):
+        dirs += [paths["purelib"], paths["platlib"]]  # a venv's and its base interpreter's
     return dirs
