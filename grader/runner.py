@@ -64,9 +64,7 @@ class GradingPlugin:
     def pytest_runtestloop(self, session):
         items = session.items
         sandbox = self.sandbox
-        if sandbox.proc is None:
-            sandbox.launch()
-        sandbox.ready()
+        sandbox.start()
         try:
             for job in self.jobs:
                 self.emit(job, self.grade(job, items, sandbox))
@@ -148,8 +146,8 @@ def _output(handin, notes: list[str]) -> str:
 
 def unloadable(items, reason: str, extra: dict, started: float, printed: str = "") -> Result:
     """Score 0 on every test, each saying why, so the maximum is still known."""
-    tests = [TestResult(test_result(item, None).name, 0.0, test_result(item, None).max_score,
-                        f"Not graded: {reason}") for item in items]
+    tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
+             for t in (test_result(item, None) for item in items)]
     extra = dict(extra, error=reason)
     output = f"Your hand-in could not be graded: {reason}"
     if printed:

@@ -115,7 +115,9 @@ class Sandbox:
         self.mode = "bwrap" if bwrap.available() else "none"
 
     def start(self) -> None:
-        self.launch()
+        """Launch the host unless `launch` already did, and wait until it is ready."""
+        if self.proc is None:
+            self.launch()
         self.ready()
 
     def launch(self) -> None:
