@@ -45,7 +45,7 @@ def main():
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["gradescope", "text", "prairielearn"]),
               default="gradescope", show_default=True,
               help="gradescope: results.json on stdout; text: a readable summary; "

@@ -41,6 +41,7 @@ class GradingPlugin:
         self.sandbox = sandbox or Sandbox(limits)
         self.handin = None
         self.outcomes: dict[str, TestResult] = {}
+        self.failure: Exception | None = None
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "weight(n): points the test is worth")
@@ -64,10 +65,12 @@ class GradingPlugin:
     def pytest_runtestloop(self, session):
         items = session.items
         sandbox = self.sandbox
-        sandbox.start()
         try:
+            sandbox.start()
             for job in self.jobs:
                 self.emit(job, self.grade(job, items, sandbox))
+        except Exception as e:  # the grader's own failure: `run` raises it, pytest stays quiet
+            self.failure = e
         finally:
             sandbox.close()
         return True
@@ -186,6 +189,8 @@ def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
         code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
         plugin.sandbox.close()  # already closed unless pytest failed before the run loop
+    if plugin.failure is not None:
+        raise plugin.failure
     if code not in (0, 1) and code != pytest.ExitCode.TESTS_FAILED:
         raise RuntimeError(f"the hidden test suite could not run (pytest exit {int(code)})")
 

@@ -54,7 +54,11 @@ def _worker(conn, limits: Limits) -> None:
     def emit(job, result):
         conn.send(("done", result.to_json()))
 
-    run(jobs(), emit, limits)
+    try:
+        run(jobs(), emit, limits)
+    except Exception as e:  # one line, like the CLI; the parent decides what it means
+        print(f"grader: worker: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _die_with_parent() -> None:
@@ -93,6 +97,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
 
     for _ in range(max(1, min(jobs, len(tasks)))):
         start_worker()
+    deaths = 0  # workers lost in a row without a hand-in: a broken install, not a hand-in
     try:
         while holding:
             for conn in mp.connection.wait(list(holding)):
@@ -100,7 +105,12 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                     msg = conn.recv()
                 except (EOFError, OSError):  # the worker is gone
                     lost = holding.pop(conn)
-                    procs.pop(conn).join(1)
+                    proc = procs.pop(conn)
+                    proc.join(1)
+                    deaths += lost is None and proc.exitcode != 0
+                    if deaths > 2 * jobs:
+                        raise RuntimeError("grading workers keep failing before they grade "
+                                           "anything; try `grader grade` on one hand-in")
                     if lost is not None:
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
                                 on_result)
@@ -111,6 +121,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                     holding[conn] = pending.pop() if pending else None
                     conn.send(None if holding[conn] is None else tasks[holding[conn]])
                 else:
+                    deaths = 0
                     index, holding[conn] = holding[conn], None
                     result = Result.from_json(msg[1])
                     template = template or result

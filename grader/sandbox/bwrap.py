@@ -34,7 +34,7 @@ def command(fds: list[int]) -> tuple[list[str], str]:
     runtime = {sys.base_prefix, sys.base_exec_prefix, os.path.dirname(python())}
     hidden = {p for p in _site_dirs() if os.path.isdir(p)}
     hidden.add(str(Path(__file__).resolve().parents[1]))  # the grader package, hidden tests
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
            "--setenv", "PYTHONHASHSEED", "0"]
     for link in ("lib", "lib64", "lib32", "bin", "sbin"):
