@@ -46,6 +46,13 @@ def summary(results: list[Result], paths: dict[str, Path]) -> str:
         lines.append("top misconceptions:")
         for mid, n in seen.most_common(3):
             lines.append(f"  {n:4d} x {mid}: {explain(mid)[:90]}")
+    noted = [(r.extra["student"].get("id", "?"), r.extra["student"]["note"]) for r in results
+             if r.extra.get("student", {}).get("note")]
+    if noted:
+        lines.append(f"notes on {len(noted)} hand-in(s) (unrecognised names, dropped versions):")
+        lines += [f"  {sid}: {note}" for sid, note in noted[:10]]
+        if len(noted) > 10:
+            lines.append(f"  ... and {len(noted) - 10} more (see the gradebook's results/)")
     lines.append(f"gradebook: {paths['gradebook']}")
     lines.append(f"report:    {paths['report']}")
     return "\n".join(lines)
