@@ -92,11 +92,21 @@ def check_syntax(cell: dict) -> None:
 
 
 def notebook_cells(name: str, text: str) -> list[dict]:
+    import json
+
     import nbformat  # only notebooks pay for it
 
     try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise HandinError(f"{name}, line {e.lineno}: not a valid notebook, its JSON is broken "
+                          f"({e.msg}, column {e.colno}); was it saved completely?")
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise HandinError(f"{name}: not a valid notebook (JSON, but without the list of "
+                          "\"cells\" a Jupyter notebook has)")
+    try:
         nb = nbformat.reads(text, as_version=4)
-    except Exception as e:  # nbformat raises several unrelated types for broken JSON
+    except Exception as e:  # nbformat raises several unrelated types for odd notebooks
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise HandinError(f"{name}: not a valid notebook ({reason})")
     cells = []
