@@ -17,6 +17,7 @@ from _pytest.runner import runtestprotocol
 
 from . import __version__
 from .checking.check import Checker, Failed
+from .checking.misconceptions import explain
 from .handin import HandinError, load
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
@@ -106,8 +107,9 @@ class GradingPlugin:
                             log=False)
         self.handin.close()
         tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
-        output = _output(self.handin, notes)
-        return Result(tests, output, time.monotonic() - started, extra)
+        result = Result(tests, "", time.monotonic() - started, extra)
+        result.output = _output(result, self.handin, notes)
+        return result
 
 
 def test_result(item, excinfo) -> TestResult:
@@ -135,8 +137,12 @@ def _cell_error(e: dict) -> str:
     return f"{place}: {e['type']}: {e['message']}"
 
 
-def _output(handin, notes: list[str]) -> str:
+def _output(result: Result, handin, notes: list[str]) -> str:
+    """The top of the student's feedback: what the failures mean, then what their code said."""
     parts = []
+    if result.misconceptions:
+        parts.append("What the failed tests point to:\n" + "\n".join(
+            f"  - {explain(m)}" for m in result.misconceptions))
     if notes:
         parts.append("Cells that raised while loading (the rest still ran):\n  "
                      + "\n  ".join(notes))

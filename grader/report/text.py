@@ -1,7 +1,6 @@
 """A graded hand-in as a readable summary for a terminal."""
 from __future__ import annotations
 
-from ..checking.misconceptions import explain
 from ..results import Result
 
 
@@ -20,16 +19,12 @@ def render(result: Result) -> str:
     for t in result.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {t.name}")
-    failed = [t for t in result.tests if t.status == "failed" and not result.extra.get("error")]
-    if result.misconceptions:
+    if result.output and not result.extra.get("error"):
         lines.append("")
-        lines.append("What the failures point to:")
-        lines += [f"  - {explain(m)}" for m in result.misconceptions]
+        lines.append(result.output)
+    failed = [t for t in result.tests if t.status == "failed" and not result.extra.get("error")]
     if failed:
         lines.append("")
         lines.append(f"First failure: {failed[0].name}")
         lines += ["  " + line for line in failed[0].output.splitlines()]
-    if result.output and not result.extra.get("error"):
-        lines.append("")
-        lines.append(result.output)
     return "\n".join(lines) + "\n"
