@@ -19,6 +19,10 @@ def limit_options(f):
         click.option("--handin-timeout", "handin_seconds", type=float,
                      default=defaults.handin_seconds, show_default=True,
                      help="Seconds all of one hand-in's tests may take."),
+        click.option("--cell-timeout", "cell_seconds", type=float,
+                     default=defaults.cell_seconds, show_default=True,
+                     help="Seconds a notebook cell may run while loading; a slower one is cut "
+                          "short and the rest still runs."),
         click.option("--memory", "memory_mb", type=int, default=defaults.memory_mb,
                      show_default=True, help="Memory limit per hand-in, in MiB."),
         click.option("--max-output", "output_bytes", type=int, default=defaults.output_bytes,
@@ -30,8 +34,8 @@ def limit_options(f):
 
 
 def limits_from(kwargs) -> Limits:
-    return Limits(**{k: kwargs.pop(k) for k in ("test_seconds", "handin_seconds", "memory_mb",
-                                                "output_bytes")})
+    return Limits(**{k: kwargs.pop(k) for k in ("test_seconds", "handin_seconds", "cell_seconds",
+                                                "memory_mb", "output_bytes")})
 
 
 def dumps(obj) -> str:

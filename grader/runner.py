@@ -144,7 +144,7 @@ def _output(result: Result, handin, notes: list[str]) -> str:
         parts.append("What the failed tests point to:\n" + "\n".join(
             f"  - {explain(m)}" for m in result.misconceptions))
     if notes:
-        parts.append("Cells that raised while loading (the rest still ran):\n  "
+        parts.append("While loading your code (grading went on):\n  "
                      + "\n  ".join(notes))
     if handin.output:
         parts.append("Your code printed:\n" + handin.output)

@@ -46,3 +46,20 @@ def test_folder_with_several_files_and_no_engine_is_refused(tmp_path):
     (tmp_path / "b.py").write_text("y = 2")
     with pytest.raises(HandinError, match="several Python files"):
         load(tmp_path)
+
+
+def test_a_slow_cell_is_cut_short_and_the_rest_still_graded(tmp_path):
+    from grader.sandbox.limits import Limits
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(REFERENCE.read_text()),
+                nbformat.v4.new_code_cell("import time\nfor epoch in range(10**6):\n"
+                                          "    time.sleep(0.01)"),
+                nbformat.v4.new_code_cell("print('after training')")]
+    path = tmp_path / "trains.ipynb"
+    nbformat.write(nb, path)
+    result = grade(path, Limits(cell_seconds=0.5))
+    assert result.score == result.max_score
+    assert "trains.ipynb cell 2, line 3: timeout: did not finish in 0.5 s" in result.output
+    assert "after training" in result.output
+    assert result.extra["limits"]["cell_seconds"] == 0.5

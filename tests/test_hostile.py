@@ -346,10 +346,10 @@ def test_no_file_written_outside_a_temporary_folder(tmp_path, baseline):
 
 def test_limits_are_reported(baseline):
     data, _, _ = cli(REFERENCE, "--test-timeout", "0.5", "--memory", "256",
-                     "--handin-timeout", "20", "--max-output", "1000")
+                     "--handin-timeout", "20", "--max-output", "1000", "--cell-timeout", "3")
     assert data["extra_data"]["limits"] == {"test_seconds": 0.5, "handin_seconds": 20.0,
-                                            "memory_mb": 256, "output_bytes": 1000,
-                                            "file_mb": Limits().file_mb}
+                                            "cell_seconds": 3.0, "memory_mb": 256,
+                                            "output_bytes": 1000, "file_mb": Limits().file_mb}
     assert data["score"] == baseline["full"]
 
 

@@ -215,7 +215,9 @@ class Handin:
         _write(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json()})
         _write(sb.data_w, {"token": token, "cells": self.cells})  # straight to the child
         self.alive = True
-        got, frame = self._receive(self._deadline(self.limits.test_seconds * 2))
+        # each cell stops itself at cell_seconds; past that (and the grace) it is killed
+        load = len(self.cells) * self.limits.cell_seconds + GRACE
+        got, frame = self._receive(self._deadline(load))
         if "loaded" not in frame:
             raise Fault("load", "the hand-in did not finish loading")
         return frame

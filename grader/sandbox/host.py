@@ -75,27 +75,34 @@ NPROC = 64
 HANDIN_FILES = set()
 
 
-def serve(cells, data_in, data_out):
+def serve(cells, data_in, data_out, cell_seconds):
     """Load the hand-in's cells into one namespace, then answer graph requests."""
     HANDIN_FILES.update(cell["filename"] for cell in cells)
     module = types.ModuleType("engine")
     module.__file__ = cells[0]["filename"] if cells else "engine.py"
     sys.modules["engine"] = module
     cell_errors = []
+    signal.signal(signal.SIGALRM, _time_up)
     for cell in cells:
+        signal.setitimer(signal.ITIMER_REAL, cell_seconds)
         try:
             exec(compile(cell["source"], cell["filename"], "exec"), module.__dict__)
         except BaseException as e:  # a failing cell does not stop the rest, as in Jupyter
             if isinstance(e, SystemExit) and len(cells) == 1:
                 raise
-            cell_errors.append(describe_error(e, "load"))
+            error = describe_error(e, "load")
+            if isinstance(e, TimeLimit):  # a training loop, say: what it defined so far stays
+                error.update(type="timeout", message=f"did not finish in {cell_seconds:g} s, "
+                                                     "so the rest of it was skipped")
+            cell_errors.append(error)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     Value = module.__dict__.get("Value")
     if not isinstance(Value, type):
         write_frame(data_out, {"loaded": False, "cell_errors": cell_errors,
                                "value": type(Value).__name__ if Value is not None else None})
         return
     write_frame(data_out, {"loaded": True, "cell_errors": cell_errors})
-    signal.signal(signal.SIGALRM, _time_up)
     while True:
         req = read_frame(data_in)
         if req is None or req.get("op") == "close":
@@ -226,7 +233,7 @@ def child_main(msg, data_in, data_out, out_w, closing):
     sys.setrecursionlimit(10000)
     code = 0
     try:
-        serve(cells, data_in, data_out)
+        serve(cells, data_in, data_out, limits["cell_seconds"])
     except SystemExit as e:
         code = 3
         try:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 class Limits:
     test_seconds: float = 2.0      # wall time for one request (one test's graph) to answer
     handin_seconds: float = 40.0   # wall time for all of one hand-in's tests together
+    cell_seconds: float = 10.0     # a notebook cell (or a .py's top level) while loading;
+    #                                a slower one is cut short, like a cell that raised
     memory_mb: int = 1024          # address space of the hand-in's process
     output_bytes: int = 32 * 1024  # captured stdout+stderr kept per hand-in; the rest is counted
     file_mb: int = 16              # largest file the hand-in may write in its scratch folder
