@@ -202,7 +202,6 @@ class Handin:
         self.started = time.monotonic()
         self.alive = False
         self.next_id = 0
-        self.load_info = None
 
     # -- lifetime
 
@@ -224,8 +223,7 @@ class Handin:
 
     def open(self) -> dict:
         """Load the hand-in; returns {"loaded": bool, "cell_errors": [...]}, or raises Fault."""
-        self.load_info = self._spawn()
-        return self.load_info
+        return self._spawn()
 
     def close(self) -> None:
         if self.alive:
@@ -248,7 +246,8 @@ class Handin:
         if got == "timeout":
             self._kill()
             over = time.monotonic() >= self.started + self.limits.handin_seconds
-            limit, _ = self.test_seconds, self.hung()
+            limit = self.test_seconds
+            self.hung()
             raise Fault("timeout", (
                 f"the hand-in used up its {self.limits.handin_seconds:g} s time budget"
                 if over else f"did not finish in {limit:g} s"
