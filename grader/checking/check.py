@@ -182,7 +182,8 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
     place = f"{where['file']}, line {where['line']}" if where else "your engine"
     inside = f" (in {op}'s backward)" if "_backward" in qual and op else ""
     if err.get("type") == "NotImplementedError":
-        sentence = f"{op or 'A'} backward still raises NotImplementedError at {place}."
+        whose = f"`{op}`'s backward" if op else "A backward closure"
+        sentence = f"{whose} still raises NotImplementedError at {place}: not filled in yet."
         return Failed(_feedback(g, root, [sentence], ["stub"]), ["stub"])
     if err.get("type") == "timeout":
         what = f"Your {op} backward" if inside else "Your engine"
