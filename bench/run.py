@@ -267,7 +267,6 @@ mark("import grader.cli (click)")
 from grader.sandbox import client
 
 spans = {}
-intervals = {}
 def wrap(owner, name, label):
     f = getattr(owner, name)
     def timed(*a, **k):
@@ -276,10 +275,10 @@ def wrap(owner, name, label):
             return f(*a, **k)
         finally:
             spans[label] = spans.get(label, 0.0) + time.perf_counter() - t
-            intervals.setdefault(label, []).append((t, time.perf_counter()))
     setattr(owner, name, timed)
 
-wrap(client.Sandbox, "start", "sandbox start (bwrap + host ready)")
+wrap(client.Sandbox, "launch", "sandbox launch, before pytest's import (not in the sum)")
+wrap(client.Sandbox, "start", "sandbox: wait until ready (bwrap ran during the imports)")
 wrap(client.Sandbox, "close", "sandbox close")
 wrap(client.Handin, "open", "load hand-in in the sandbox (fork + exec)")
 wrap(client.Handin, "close", "hand-in close")
@@ -335,7 +334,7 @@ with contextlib.redirect_stdout(buf):
     finally:
         mark("pytest shutdown + report (JSON to stdout)")
 sys.stderr.write(json.dumps({"t0": T0, "marks": marks, "spans": spans,
-                             "intervals": intervals, "gc": gc_time[0]}))
+                             "gc": gc_time[0]}))
 '''
 
 
@@ -351,21 +350,11 @@ def where_time_goes(engine: Path, runs: int) -> dict:
         data = json.loads(p.stderr[p.stderr.index("{"):])
         prev = data["t0"]
         seen = {}
-        loop_at = None
         for name, at in data["marks"]:
             if name != "-":
                 seen[name] = seen.get(name, 0.0) + at - prev
-            if name == "grading loop":
-                loop_at = (prev, at)
             prev = at
         spans = data["spans"]
-        # The sandbox may start in a thread while pytest starts: only the part of its start
-        # inside the grading loop (waited for) is on the critical path.
-        start = "sandbox start (bwrap + host ready)"
-        a, b = data["intervals"][start][0]
-        waited = max(0.0, min(b, loop_at[1]) - max(a, loop_at[0]))
-        spans[start] = waited
-        spans["sandbox start, overlapped with start-up (not in the sum)"] = (b - a) - waited
         loop = seen.pop("grading loop", 0.0)
         inner = sum(v for k, v in spans.items() if "not in" not in k)
         seen.update(spans)
