@@ -37,7 +37,11 @@ def _error_text(err) -> str:
 
 
 def _test(t: TestResult) -> dict:
-    first_line = t.output.strip().splitlines()[0] if t.output.strip() else ""
+    # The gist of a failure: its first line after the graph's listing ("Graph ...:" and the
+    # indented program), e.g. "Expected a.grad = -3, got -6."
+    lines = [ln for ln in t.output.strip().splitlines()
+             if ln.strip() and not ln.startswith((" ", "Graph (then backward"))]
+    first_line = lines[0] if lines else ""
     if len(first_line) > MESSAGE_CHARS:
         first_line = first_line[:MESSAGE_CHARS] + " ..."
     message = "Passed." if t.status == "passed" else (first_line or "Failed.")
