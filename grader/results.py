@@ -93,6 +93,13 @@ class Result:
             open_ = [c for c in open_ if best not in c]
         return chosen
 
+    def summary(self) -> "Result":
+        """The same result without its feedback text: what class-wide views (gradebook,
+        histogram, pass rates, misconceptions) need, small enough to hold a whole class."""
+        tests = [TestResult(t.name, t.score, t.max_score, extra={
+            "misconceptions": t.extra.get("misconceptions", [])}) for t in self.tests]
+        return Result(tests, "", self.execution_time, self.extra)
+
     def to_json(self) -> dict:
         return {
             "score": self.score,

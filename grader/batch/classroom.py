@@ -43,21 +43,17 @@ def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(
             if progress:
                 bar.close()
     wanted = {store.filename(t.student_id) for t in tasks}
-    results = [r for p in store.result_files(results_dir) if p.name in wanted
-               for r in [store.read(p)] if r is not None]
-    return results, outputs.write_all(out, results, roster)
+    files = [p for p in store.result_files(results_dir) if p.name in wanted]
+    return outputs.write_all(out, files, roster)
 
 
 def merge(dirs: list[Path], out: Path, roster: Path | None = None) -> tuple[list[Result], dict]:
     """Join the results of several shards into one results folder, gradebook and report."""
-    by_file: dict[str, Result] = {}
+    written = set()
     for d in dirs:
         for p in store.result_files(d / "results"):
             r = store.read(p)
             if r is not None:
-                by_file[p.name] = r
-    for name, r in by_file.items():
-        student = r.extra.get("student", {}).get("id") or name[:-5]
-        store.write(out / "results", student, r)
-    results = [by_file[k] for k in sorted(by_file)]
-    return results, outputs.write_all(out, results, roster)
+                student = r.extra.get("student", {}).get("id") or p.stem
+                written.add(store.write(out / "results", student, r))
+    return outputs.write_all(out, sorted(written), roster)

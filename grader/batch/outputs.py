@@ -8,29 +8,42 @@ from pathlib import Path
 from ..checking.misconceptions import explain
 from ..platforms.canvas import import_csv
 from ..platforms.gradebook import gradebook_csv
-from ..report.html import render
+from ..report.html import chunks
 from ..results import Result
+from . import store
 
 
-def write_all(out: Path, results: list[Result], roster: Path | None = None,
-              column: str = "Backprop engine") -> dict[str, Path]:
+def write_all(out: Path, files: list[Path], roster: Path | None = None,
+              column: str = "Backprop engine") -> tuple[list[Result], dict[str, Path]]:
+    """Gradebook and report from the results files; returns the results' summaries.
+
+    Only summaries stay in memory; each student's full feedback is read back from its file
+    while the report is written, so a class of any size fits."""
     out.mkdir(parents=True, exist_ok=True)
+    summaries, files_of = [], {}
+    for path in files:
+        result = store.read(path)
+        if result is not None:
+            summaries.append(result.summary())
+            files_of[id(summaries[-1])] = path
     gradebook = out / "gradebook.csv"
     if roster:
-        scores = {r.extra.get("student", {}).get("id", ""): r.score for r in results}
-        points = max((r.max_score for r in results), default=None)
+        scores = {r.extra.get("student", {}).get("id", ""): r.score for r in summaries}
+        points = max((r.max_score for r in summaries), default=None)
         text = import_csv(roster, scores, column, points_possible=points)
     else:
-        text = gradebook_csv(results)
+        text = gradebook_csv(summaries)
     _atomic(gradebook, text)
     report = out / "report.html"
-    _atomic(report, render(results))
-    return {"gradebook": gradebook, "report": report}
+    _atomic(report, chunks(summaries, feedback=lambda r: store.read(files_of[id(r)]) or r))
+    return summaries, {"gradebook": gradebook, "report": report}
 
 
-def _atomic(path: Path, text: str) -> None:
+def _atomic(path: Path, text) -> None:
+    """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
     tmp = path.with_name(".partial-" + path.name)
-    tmp.write_text(text, encoding="utf-8", newline="")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.writelines([text] if isinstance(text, str) else text)
     tmp.replace(path)
 
 

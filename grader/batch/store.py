@@ -69,8 +69,3 @@ def result_files(results_dir: Path) -> list[Path]:
     """The results files in a folder, sorted; never the temporary `.partial-*` files a killed run
     may leave (pathlib's glob matches names starting with a dot)."""
     return sorted(p for p in Path(results_dir).glob("*.json") if not p.name.startswith("."))
-
-
-def load_all(results_dir: Path) -> list[Result]:
-    results = [read(p) for p in result_files(results_dir)]
-    return [r for r in results if r is not None]

@@ -13,7 +13,8 @@ from grader.checking.misconceptions import explain
 from grader.results import Result, TestResult
 from grader.report.svg import esc, fmt, graph, histogram, num
 
-MAX_OUTPUT = 20_000  # characters of one test's output shown; hand-ins can print megabytes
+MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
+MAX_GRAPHS = 3      # failed graphs drawn per student
 
 
 def _d(x) -> dict:
@@ -191,7 +192,7 @@ def _output(text) -> str:
     return f"<pre>{esc(text + more)}</pre>"
 
 
-def _test_block(t: TestResult) -> str:
+def _test_block(t: TestResult, draw: bool) -> str:
     st = _status(t)
     extra = _d(t.extra)
     ms = extra.get("misconceptions")
@@ -205,7 +206,7 @@ def _test_block(t: TestResult) -> str:
     for m in ms:
         parts.append(f'<p class="explain"><span class="tag">{esc(m)}</span> {esc(explain(m))}</p>')
     g = _d(extra.get("graph"))
-    if st != "passed" and g:
+    if draw and st != "passed" and g:
         drawing = graph(g)
         if drawing:
             prog = g.get("program")
@@ -260,23 +261,29 @@ def _student_row(r: Result, i: int) -> str:
     facts.append('<p class="muted">' + " \u00b7 ".join(info) + "</p>")
     if r.output:
         facts.append('<p class="sub">Output of the whole run</p>' + _output(r.output))
-    tests = "".join(_test_block(t) for t in r.tests)
+    # A few drawings per student (their first failed graphs) keep a class's page light.
+    drawn = [t for t in r.tests if _status(t) != "passed" and _d(t.extra).get("graph")]
+    drawn = {id(t) for t in drawn[:MAX_GRAPHS]}
+    tests = "".join(_test_block(t, id(t) in drawn) for t in r.tests)
     return (f'<details class="student" id="s{i}">{summary}<div class="feedback">'
             f"{''.join(facts)}{tests}</div></details>")
 
 
-def _students(results) -> str:
+def _students(results, feedback):
+    """The roster, one student's row at a time (each read through `feedback`)."""
     order = sorted(range(len(results)),
                    key=lambda i: (_student(results[i], i)[1].casefold(),
                                   _student(results[i], i)[0].casefold(), i))
-    rows = "".join(_student_row(results[i], i) for i in order)
-    return (
+    yield (
         "<section><h2>Students</h2><p class=\"tools\"><button type=\"button\" id=\"openall\">"
         "Expand all</button> <button type=\"button\" id=\"closeall\">Collapse all</button></p>"
         '<div class="roster"><div class="rhead"><span>id</span><span>name</span>'
         '<span class="num">score</span><span>percent</span><span>late</span>'
-        f"<span>misconceptions</span></div>{rows}</div></section>"
+        "<span>misconceptions</span></div>"
     )
+    for i in order:
+        yield _student_row(feedback(results[i]), i)
+    yield "</div></section>"
 
 
 # --------------------------------------------------------------------------- page
@@ -373,23 +380,31 @@ JS = """
 """
 
 
-def render(results: list[Result], title: str = "Autodiff assignment: grading report") -> str:
+def render(results: list[Result], title: str = "Autodiff assignment: grading report",
+           feedback=None) -> str:
     """The whole report as one HTML document (a string), with no external resources."""
+    return "".join(chunks(results, title, feedback))
+
+
+def chunks(results: list[Result], title: str = "Autodiff assignment: grading report",
+           feedback=None):
+    """The report piece by piece, to write a large class's page without holding it whole.
+
+    `feedback(result)` gives the full result for a student's row when `results` hold only
+    summaries (`Result.summary()`), so a whole class never has to be in memory at once."""
     results = list(results)
     graded = [r for r in results if not _error(r)]
     idx = {id(r): i for i, r in enumerate(results)}
-    body = "".join([
-        _header(results, graded, title),
-        '<section class="two">', _hist(graded), _tests(graded), "</section>",
-        _miscs(graded),
-        _attention(results, idx),
-        _students(results),
-    ])
-    return (
+    yield (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
-        f"<body><main>{body}</main><script>{JS}</script></body></html>\n"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
     )
+    yield _header(results, graded, title)
+    yield "".join(['<section class="two">', _hist(graded), _tests(graded), "</section>"])
+    yield _miscs(graded)
+    yield _attention(results, idx)
+    yield from _students(results, feedback or (lambda r: r))
+    yield f"</main><script>{JS}</script></body></html>\n"
