@@ -55,7 +55,8 @@ assert SYNTAX_ERROR != REFERENCE
 
 
 def code(kind: str) -> bytes:
-    """The bytes of a hand-in: "reference", "stub", "syntax", "binary", "empty" or a mutant name."""
+    """The bytes of a hand-in: "reference", "stub", "syntax", "binary", "empty", "slow" or a
+    mutant name."""
     if kind == "reference":
         return REFERENCE.encode()
     if kind == "stub":
@@ -66,6 +67,8 @@ def code(kind: str) -> bytes:
         return BINARY
     if kind == "empty":
         return b""
+    if kind == "slow":  # a correct engine whose module takes a second to load
+        return (REFERENCE + "\nimport time\ntime.sleep(1.5)\n").encode()
     return mutants.source(kind).encode()
 
 
@@ -576,7 +579,8 @@ def nb(source: str) -> bytes:
 
 # --------------------------------------------------------------------------- interruption
 
-SIGNAL_CLASS = ["reference", "add-overwrite", "stub", "tanh-from-input", "mul-no-outgrad",
+# s02 is slow to load, so the interruption lands while the run is surely still going
+SIGNAL_CLASS = ["reference", "slow", "stub", "tanh-from-input", "mul-no-outgrad",
                 "relu-at-zero", "pow-exponent", "exp-overwrite", "syntax", "no-seed",
                 "mul-swapped", "add-one-side"]
 
