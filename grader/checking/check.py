@@ -154,7 +154,7 @@ PROBES = {
 
 def shared_writers(g: Graph) -> set[str]:
     """Kinds of the primitive operations whose closures write into a node with several parents."""
-    x = model.Expanded(g.ops)
+    x = model.expanded(g.ops)
     parents: dict[int, set[int]] = {}
     for v, children in enumerate(x.children):
         for c in children:

@@ -206,6 +206,11 @@ def _evaluate(key: str, root: int, bug: str | None, order: int):
     return tuple(data[i] for i in g.at), tuple(grad[i] for i in g.at)
 
 
+def expanded(ops: list[list]) -> Expanded:
+    """The primitive nodes of a recorded graph (shared with `evaluate`'s memo)."""
+    return _forward(repr(ops))[0]
+
+
 @functools.lru_cache(maxsize=1 << 10)
 def _forward(key: str):
     g = Expanded(ast.literal_eval(key))

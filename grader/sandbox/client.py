@@ -179,13 +179,6 @@ class Sandbox:
         self.proc = None
         self.tmp.cleanup()
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def load(self, cells: list[dict]) -> "Handin":
         return Handin(self, cells)
 
