@@ -204,8 +204,8 @@ class Handin:
             sb.proc = None
             sb.start()
         token = os.urandom(8).hex()
-        _write(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json()})
-        _write(sb.data_w, {"token": token, "cells": self.cells})  # straight to the child
+        self._send(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json()})
+        self._send(sb.data_w, {"token": token, "cells": self.cells})  # straight to the child
         self.alive = True
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
@@ -259,6 +259,14 @@ class Handin:
         self._restart_host()
         raise Fault("crash", "the hand-in brought down its sandbox")
 
+    def _send(self, fd: int, message: dict) -> None:
+        """Write to the sandbox; a pipe the hand-in broke (by killing its host) is its fault."""
+        try:
+            _write(fd, message)
+        except OSError:
+            self._restart_host()
+            raise Fault("crash", "the hand-in brought down its sandbox") from None
+
     def _death(self, ended: dict) -> str:
         if ended.get("signal") == 9:
             return "the hand-in's process was killed (out of memory or CPU time?)"
@@ -309,7 +317,7 @@ class Handin:
             self._spawn()
         self.next_id += 1
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
-        _write(self.sandbox.data_w, request)
+        self._send(self.sandbox.data_w, request)
         while True:
             # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
             _, frame = self._receive(self._deadline(self.test_seconds + GRACE))
