@@ -19,6 +19,7 @@ from . import __version__
 from .checking.check import Checker, Failed
 from .checking.misconceptions import explain
 from .handin import HandinError, load
+from .reasons import cell_error, no_value
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
 from .sandbox.limits import Limits
@@ -88,7 +89,7 @@ class GradingPlugin:
     def grade(self, job: Job, items, sandbox: Sandbox) -> Result:
         started = time.monotonic()
         extra = {"grader_version": __version__, "sandbox": sandbox.mode,
-                 "limits": self.limits.to_json(), **job.extra}
+                 "python": sandbox.python, "limits": self.limits.to_json(), **job.extra}
         try:
             h = load(job.path)
         except HandinError as e:
@@ -96,20 +97,23 @@ class GradingPlugin:
         except OSError as e:
             return unloadable(items, f"{job.path.name}: cannot be read ({e.strerror})",
                               extra, started)
+        except Exception as e:  # a loader bug must cost this hand-in only, with its maximum
+            return unloadable(items, f"{job.path.name}: the grader could not read this file "
+                              f"({type(e).__name__}); please tell your instructor", extra, started)
         extra["handin"] = h.describe()
         self.handin = sandbox.load(h.cells)
         try:
             info = self.handin.open()
         except Fault as f:
             self.handin.close()
-            return unloadable(items, f"{h.path.name}: {f} while loading", extra, started,
+            return unloadable(items, f"{h.name}: {f} while loading", extra, started,
                               self.handin.output)
-        notes = [_cell_error(e) for e in info["cell_errors"]]
+        notes = [cell_error(e, h.sources, sandbox.python) for e in info["cell_errors"]]
         if not info["loaded"]:
             self.handin.close()
-            return unloadable(items, f"{h.path.name}: defines no `Value` class"
-                              + (" (" + "; ".join(notes) + ")" if notes else ""),
-                              extra, started, self.handin.output)
+            reason = no_value(h.name, info, h.sources, sandbox.python)
+            return unloadable(items, reason, extra, started, self.handin.output,
+                              [n for n in notes if not reason.startswith(n)])
         self.outcomes = {}
         for i, item in enumerate(items):
             runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
@@ -140,12 +144,6 @@ def test_result(item, excinfo) -> TestResult:
                       "please tell your instructor.", extra={"misconceptions": []})
 
 
-def _cell_error(e: dict) -> str:
-    where = e.get("where") or {}
-    place = f"{where['file']}, line {where['line']}" if where else "while loading"
-    return f"{place}: {e['type']}: {e['message']}"
-
-
 def _output(result: Result, handin, notes: list[str]) -> str:
     """The top of the student's feedback: what the failures mean, then what their code said."""
     parts = []
@@ -162,12 +160,15 @@ def _output(result: Result, handin, notes: list[str]) -> str:
     return "\n\n".join(parts)
 
 
-def unloadable(items, reason: str, extra: dict, started: float, printed: str = "") -> Result:
+def unloadable(items, reason: str, extra: dict, started: float, printed: str = "",
+               notes: list[str] = ()) -> Result:
     """Score 0 on every test, each saying why, so the maximum is still known."""
     tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
              for t in (test_result(item, None) for item in items)]
     extra = dict(extra, error=reason)
     output = f"Your hand-in could not be graded: {reason}"
+    if notes:
+        output += "\n\nWhile loading your code:\n  " + "\n  ".join(notes)
     if printed:
         output += "\n\nYour code printed:\n" + printed
     return Result(tests, output, time.monotonic() - started, extra)

@@ -113,6 +113,7 @@ class Sandbox:
         self.proc = None
         self.launched = False
         self.mode = "bwrap" if bwrap.available() else "none"
+        self.python = None
 
     def start(self) -> None:
         """Launch the host unless `launch` already did, and wait until it is ready."""
@@ -150,6 +151,7 @@ class Sandbox:
             self.close()
             raise RuntimeError("the sandbox host did not start: " +
                                ("bwrap failed" if self.mode == "bwrap" else "python failed"))
+        self.python = frame.get("python")  # the version that runs hand-ins (`--python`)
 
     def close(self, kill: bool = False) -> None:
         if self.proc is None:

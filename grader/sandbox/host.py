@@ -100,7 +100,8 @@ def serve(cells, data_in, data_out, cell_seconds):
     Value = module.__dict__.get("Value")
     if not isinstance(Value, type):
         write_frame(data_out, {"loaded": False, "cell_errors": cell_errors,
-                               "value": type(Value).__name__ if Value is not None else None})
+                               "value": type(Value).__name__ if Value is not None else None,
+                               "classes": classes_defined(module)})
         return
     write_frame(data_out, {"loaded": True, "cell_errors": cell_errors})
     while True:
@@ -113,6 +114,19 @@ def serve(cells, data_in, data_out, cell_seconds):
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         write_frame(data_out, reply)
+
+
+def classes_defined(module):
+    """The hand-in's own classes, so the grader can name a near miss (`value`, `Scalar`)."""
+    found = []
+    for name, obj in list(module.__dict__.items())[:1000]:
+        try:
+            if isinstance(obj, type) and obj.__module__ == module.__name__:
+                found.append({"name": str(name)[:80],
+                              "backward": callable(getattr(obj, "backward", None))})
+        except BaseException:
+            pass
+    return found[:50]
 
 
 class TimeLimit(BaseException):
@@ -136,9 +150,9 @@ def describe_error(e, phase, step=None):
             qualname = getattr(code, "co_qualname", code.co_name)
         tb = tb.tb_next
     if isinstance(e, SyntaxError) and e.filename in HANDIN_FILES:
-        where = {"file": e.filename, "line": e.lineno}
+        where = {"file": e.filename, "line": e.lineno, "column": e.offset}
     try:
-        message = str(e)[:500]
+        message = (e.msg if isinstance(e, SyntaxError) else str(e))[:500]
     except BaseException:
         message = "(unprintable)"
     return {"type": type(e).__name__, "message": message, "phase": phase, "step": step,
@@ -379,7 +393,7 @@ def main():
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     ctl_in, evt_out = fds[2], fds[3]
-    write_frame(evt_out, {"event": "ready"})
+    write_frame(evt_out, {"event": "ready", "python": ".".join(map(str, sys.version_info[:3]))})
     while True:
         msg = read_frame(ctl_in)
         if msg is None or msg.get("op") == "exit":
