@@ -159,7 +159,8 @@ def run():
             _exit_now()
         raise
     except Exception as e:  # the grader itself could not run: one line, no traceback
-        print(f"grader: error: {e}", file=sys.stderr)
+        from .report.terminal import visible
+        print(visible(f"grader: error: {e}"), file=sys.stderr)
         sys.exit(2)
 
 

@@ -146,7 +146,17 @@ def python_text(name: str, raw: bytes) -> str:
     except SyntaxError as e:  # an unknown or contradictory coding line
         raise HandinError(f"{name}: {e.msg.rstrip('.')}; save the file as UTF-8 without a "
                           "coding line") from None
+    if not _ascii_compatible(encoding):  # UTF-16, rot13, ...: Python refuses them too
+        raise HandinError(f"{name}: its coding line names {encoding}, which Python source "
+                          "cannot use; save the file as UTF-8 without a coding line")
     return decode(name, raw, encoding)
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return bytes(range(128)).decode(encoding) == bytes(range(128)).decode("ascii")
+    except (LookupError, UnicodeDecodeError):
+        return False
 
 
 def decode(name: str, raw: bytes, encoding: str) -> str:

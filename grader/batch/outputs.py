@@ -9,6 +9,7 @@ from ..checking.misconceptions import explain
 from ..platforms.canvas import import_csv
 from ..platforms.gradebook import gradebook_csv
 from ..report.html import chunks
+from ..report.terminal import one_line, visible
 from ..results import Result
 from . import store
 
@@ -63,9 +64,9 @@ def summary(results: list[Result], paths: dict[str, Path]) -> str:
              if r.extra.get("student", {}).get("note")]
     if noted:
         lines.append(f"notes on {len(noted)} hand-in(s) (unrecognised names, dropped versions):")
-        lines += [f"  {sid}: {note}" for sid, note in noted[:10]]
+        lines += [f"  {one_line(sid)}: {one_line(note)}" for sid, note in noted[:10]]
         if len(noted) > 10:
             lines.append(f"  ... and {len(noted) - 10} more (see the gradebook's results/)")
     lines.append(f"gradebook: {paths['gradebook']}")
     lines.append(f"report:    {paths['report']}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # student ids and notes come from hand-ins' file names

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
+from ..report.terminal import one_line
 from ..results import Result, TestResult
 from ..sandbox.limits import Limits
 from . import store
@@ -165,7 +166,8 @@ class Progress:
             return
         what = result.extra.get("error") or f"{result.score:g}/{result.max_score:g}"
         rate = self.done / max(time.monotonic() - self.started, 1e-9)
-        print(f"[{self.done}/{self.total}] {task.student_id}: {what} ({rate:.1f}/s)",
+        print(f"[{self.done}/{self.total}] {one_line(task.student_id)}: {one_line(what)} "
+              f"({rate:.1f}/s)",
               file=self.stream, flush=True)
 
     def close(self) -> None:

@@ -1,7 +1,13 @@
-"""A graded hand-in as a readable summary for a terminal."""
+"""A graded hand-in as a readable summary for a terminal.
+
+Everything from the hand-in is indented below the score line and shown with its control
+characters made visible (`terminal.visible`): nothing it printed can move the cursor, clear
+the screen or start a line where the real score stands.
+"""
 from __future__ import annotations
 
 from ..results import Result
+from .terminal import one_line, visible
 
 
 def render(result: Result) -> str:
@@ -13,18 +19,18 @@ def render(result: Result) -> str:
         head += f" ({100 * result.score / result.max_score:.0f}%)"
     if result.penalty:
         head += f" after a {100 * result.penalty:g}% late penalty (raw {result.raw_score:g})"
-    lines.append((f"{who}: " if who else "") + head)
+    lines.append((f"{one_line(who)}: " if who else "") + head)
     if result.extra.get("error"):
-        lines.append(f"Not graded: {result.extra['error']}")
+        lines.append(f"Not graded: {one_line(result.extra['error'])}")
     for t in result.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
-        lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {t.name}")
+        lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {one_line(t.name)}")
     if result.output and not result.extra.get("error"):
         lines.append("")
-        lines.append(result.output)
+        lines += ["  " + line for line in result.output.split("\n")]
     failed = [t for t in result.tests if t.status == "failed" and not result.extra.get("error")]
     if failed:
         lines.append("")
-        lines.append(f"First failure: {failed[0].name}")
-        lines += ["  " + line for line in failed[0].output.splitlines()]
-    return "\n".join(lines) + "\n"
+        lines.append(f"First failure: {one_line(failed[0].name)}")
+        lines += ["  " + line for line in failed[0].output.split("\n")]
+    return visible("\n".join(lines)) + "\n"
