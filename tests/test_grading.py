@@ -69,8 +69,8 @@ def notebook(*engines: str, first_engine_line: str = "") -> str:
 
 
 def engine_cell_number(nb_text: str, last: bool = True) -> int:
-    """1-based index among all cells (as the feedback counts them) of the last engine cell."""
-    cells = json.loads(nb_text)["cells"]
+    """1-based index among code cells (as the student sees them) of the last engine cell."""
+    cells = [c for c in json.loads(nb_text)["cells"] if c["cell_type"] == "code"]
     numbers = [i for i, c in enumerate(cells, start=1)
                if "class Value" in "".join(c["source"])]
     return numbers[-1] if last else numbers[0]
@@ -204,7 +204,7 @@ def test_exception_line_in_notebook_counts_within_the_cell(graded, handins):
     cell = engine_cell_number(path.read_text())
     mutant_line = [i for i, text in enumerate(source("typo-mul").splitlines(), start=1)
                    if "slef.data" in text][0]
-    where = f"{path.name} cell {cell}, line {mutant_line + 1}"  # + the %load_ext line
+    where = f"{path.name}, code cell {cell}, line {mutant_line + 1}"  # + the %load_ext line
     outputs = failed_outputs(graded["nb-alone:typo-mul"])
     assert any("NameError" in out and where in out for out in outputs), outputs[:1]
 
@@ -224,7 +224,9 @@ def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     r = graded[f"nb-alone:{name}"]
     assert "error" not in r.extra
     assert "graphviz_not_installed" in r.output
-    assert "ModuleNotFoundError" in r.output
+    # the second code cell: markdown cells are not counted
+    assert ("engine.ipynb, code cell 2, line 1: imports `graphviz_not_installed`, which "
+            "grading does not provide") in r.output
     assert "setup done" in r.output  # the cell with magics stripped still ran
     assert r.extra["handin"]["kind"] == "ipynb"
 

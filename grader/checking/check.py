@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..reasons import missing_module, place
 from . import model
 from .graph import Graph, Node, _num
 from .misconceptions import MODEL_BUGS, explain
@@ -179,23 +180,27 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
     else:
         method = parts[1] if len(parts) > 1 and parts[0] == "Value" else ""
     op = STUB_OPS.get(method, method)
-    place = f"{where['file']}, line {where['line']}" if where else "your engine"
+    at = place(where) or "your engine"
     inside = f" (in {op}'s backward)" if "_backward" in qual and op else ""
     if err.get("type") == "NotImplementedError":
         whose = f"`{op}`'s backward" if op else "A backward closure"
-        sentence = f"{whose} still raises NotImplementedError at {place}: not filled in yet."
+        sentence = f"{whose} still raises NotImplementedError at {at}: not filled in yet."
         return Failed(_feedback(g, root, [sentence], ["stub"]), ["stub"])
     if err.get("type") == "timeout":
         what = f"Your {op} backward" if inside else "Your engine"
-        sentence = f"{what} {err.get('message')}: stuck at {place}. Look for an endless loop."
+        sentence = f"{what} {err.get('message')}: stuck at {at}. Look for an endless loop."
         return Failed(_feedback(g, root, [sentence], ["timeout"]), ["timeout"])
     if err.get("type") == "not-a-number":
         sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
         return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
     phase = {"forward": "building the graph", "backward": "backward()"}.get(err.get("phase"),
                                                                           "the test")
-    sentence = (f"{err.get('type')}: {err.get('message')} raised at {place}{inside} "
-                f"during {phase}.")
+    missing = missing_module(err)
+    if missing:
+        sentence = f"Your engine {missing} (at {at}{inside}, during {phase})."
+    else:
+        sentence = (f"{err.get('type')}: {err.get('message')} raised at {at}{inside} "
+                    f"during {phase}.")
     return Failed(_feedback(g, root, [sentence], ["exception"]), ["exception"])
 
 

@@ -27,10 +27,10 @@ def render(result: Result) -> str:
         lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {one_line(t.name)}")
     if result.output and not result.extra.get("error"):
         lines.append("")
-        lines += ["  " + line for line in result.output.split("\n")]
+        lines += ["  " + line if line else "" for line in result.output.split("\n")]
     failed = [t for t in result.tests if t.status == "failed" and not result.extra.get("error")]
     if failed:
         lines.append("")
         lines.append(f"First failure: {one_line(failed[0].name)}")
-        lines += ["  " + line for line in failed[0].output.split("\n")]
+        lines += ["  " + line if line else "" for line in failed[0].output.split("\n")]
     return visible("\n".join(lines)) + "\n"
