@@ -33,6 +33,29 @@ def limit_options(f):
     return f
 
 
+def use_python(ctx, param, value):
+    """Check `--python` once, here; the sandbox (and batch workers) read it as GRADER_PYTHON."""
+    if value is None:
+        return None
+    import os
+
+    from .sandbox.interpreter import probe
+
+    try:
+        probe(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e))
+    os.environ["GRADER_PYTHON"] = value
+    return value
+
+
+def python_option(f):
+    return click.option(
+        "--python", type=click.Path(exists=True, dir_okay=False), envvar="GRADER_PYTHON",
+        callback=use_python, expose_value=False,
+        help="Python interpreter (3.10+) that runs hand-ins [default: the grader's own].")(f)
+
+
 def limits_from(kwargs) -> Limits:
     return Limits(**{k: kwargs.pop(k) for k in ("test_seconds", "handin_seconds", "cell_seconds",
                                                 "memory_mb", "output_bytes")})
@@ -55,6 +78,7 @@ def main():
               help="gradescope: results.json on stdout; text: a readable summary; "
                    "prairielearn: PrairieLearn's external grader results.")
 @limit_options
+@python_option
 def grade(path, fmt, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
@@ -107,6 +131,7 @@ def parse_shard(ctx, param, value):
 @click.option("--due", metavar="DATETIME",
               help="Due date (ISO 8601): hand-ins submitted after it are late.")
 @limit_options
+@python_option
 def batch(source, out, jobs, resume, roster, shard, late_penalty, due, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""

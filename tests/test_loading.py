@@ -161,7 +161,9 @@ def outcome(name: str, data: bytes) -> None:
         cell["source"].encode("utf-8")  # sendable: no half surrogate pairs
 
 
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_EXAMPLES=5000 for a longer search than the suite's default
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

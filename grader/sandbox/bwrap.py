@@ -13,13 +13,15 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from . import interpreter
+
 HOST = Path(__file__).with_name("host.py")
 SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
 
 
 def python() -> str:
     """The real interpreter (a venv's python is a symlink whose target the sandbox must see)."""
-    return os.path.realpath(sys.executable)
+    return interpreter.chosen().path
 
 
 def available() -> bool:
@@ -31,8 +33,9 @@ def command(fds: list[int]) -> tuple[list[str], str]:
     args = [str(fd) for fd in fds]
     if not available():
         return [*host, str(HOST), *args], "none"
-    runtime = {sys.base_prefix, sys.base_exec_prefix, os.path.dirname(python())}
-    hidden = {p for p in _site_dirs() if os.path.isdir(p)}
+    chosen = interpreter.chosen()
+    runtime = {*chosen.prefixes, os.path.dirname(chosen.path)}
+    hidden = {p for p in [*_site_dirs(), *chosen.site_dirs] if os.path.isdir(p)}
     hidden.add(str(Path(__file__).resolve().parents[1]))  # the grader package, hidden tests
     cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
