@@ -38,14 +38,16 @@ class Interpreter:
 def probe(path: str) -> Interpreter:
     """Ask PATH what it is; ValueError with one sentence unless it is a Python 3.10+."""
     real = os.path.realpath(path)
+    said = ""
     try:
         proc = subprocess.run([real, "-I", "-S", "-c", PROBE], capture_output=True, text=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
+                              timeout=30, stdin=subprocess.DEVNULL, errors="replace")
+        said = (proc.stderr.strip().splitlines() or [""])[0][:200]
         facts = json.loads(proc.stdout)
         version = tuple(facts["version"])
-    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired):
-        raise ValueError(f"{path} is not a Python interpreter that runs (`{path} -c ...` "
-                         "failed)") from None
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as e:
+        said = said or getattr(e, "strerror", None) or type(e).__name__
+        raise ValueError(f"{path} is not a Python interpreter that runs ({said})") from None
     if version < MINIMUM:
         raise ValueError(f"{path} is Python {'.'.join(map(str, version))}; hand-ins need "
                          f"Python {MINIMUM[0]}.{MINIMUM[1]} or newer")
