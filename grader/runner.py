@@ -79,7 +79,7 @@ class GradingPlugin:
         try:
             sandbox.start()
             for job in self.jobs:
-                self.emit(job, self.grade(job, items, sandbox))
+                self.emit(job, well_formed(self.grade(job, items, sandbox)))
         except Exception as e:  # the grader's own failure: `run` raises it, pytest stays quiet
             self.failure = e
         finally:
@@ -158,6 +158,29 @@ def _output(result: Result, handin, notes: list[str]) -> str:
     if handin.dropped:
         parts.append(f"[output cut: {handin.dropped} more bytes were not kept]")
     return "\n\n".join(parts)
+
+
+def well_formed(result: Result) -> Result:
+    """The result with every string valid Unicode: a hand-in's exception message may hold half
+    a surrogate pair, which no output format (UTF-8 files, a terminal) can encode."""
+    for t in result.tests:
+        t.name, t.output, t.extra = _text(t.name), _text(t.output), _text(t.extra)
+    result.output, result.extra = _text(result.output), _text(result.extra)
+    return result
+
+
+def _text(x):
+    if isinstance(x, str):
+        try:
+            x.encode("utf-8")
+            return x
+        except UnicodeEncodeError:
+            return x.encode("utf-8", "backslashreplace").decode("utf-8")  # shown as \ud800
+    if isinstance(x, dict):
+        return {_text(k): _text(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_text(v) for v in x]
+    return x
 
 
 def unloadable(items, reason: str, extra: dict, started: float, printed: str = "",

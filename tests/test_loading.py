@@ -261,3 +261,20 @@ def test_batch_with_malformed_handins_among_good_ones(tmp_path, full_marks):
             assert r["score"] == 0 and r["extra_data"]["error"], student
     assert "nested" in results["bob"]["extra_data"]["error"]
     assert "graded 2 hand-ins, 3 could not be graded" in proc.stdout
+
+
+def test_half_a_surrogate_pair_in_an_exception_message_breaks_no_output(tmp_path, full_marks):
+    """Python lets a hand-in raise ValueError("\\ud800"); no UTF-8 output can hold that."""
+    src = tmp_path / "class"
+    src.mkdir()
+    (src / "ann.py").write_text(REFERENCE)
+    (src / "bob.py").write_text(REFERENCE + "\n\ndef _tanh(self):\n"
+                                '    raise ValueError("\\ud800 half")\n\n\nValue.tanh = _tanh\n')
+    proc = run_grader("batch", str(src), "--out", str(tmp_path / "out"), "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "report.html").read_text().count("\\ud800 half") > 0
+    bob = json.loads((tmp_path / "out" / "results" / "bob.json").read_text())
+    assert 0 < bob["score"] < full_marks
+    proc = run_grader("grade", str(src / "bob.py"), "--format", "text")
+    assert proc.returncode == 0, proc.stderr
+    assert "ValueError: \\ud800 half raised at bob.py" in proc.stdout
