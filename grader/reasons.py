@@ -64,6 +64,10 @@ def cell_error(err: dict, sources: dict[str, str], python: str | None = None) ->
     missing = missing_module(err)
     if missing:
         return f"{at}: {missing}"
+    if kind in ("MemoryError", "RecursionError") and type(where.get("line")) is not int:
+        return f"{at}: nested too deeply for Python to compile ({kind})"
+    if kind == "MemoryError":
+        return f"{at}: ran out of memory (MemoryError)"
     text = f"{at}: {kind}: {message}"
     if kind in ("SyntaxError", "IndentationError", "TabError") and type(where.get("line")) is int:
         lines = sources.get(_file(err), "").split("\n")

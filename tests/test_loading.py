@@ -278,3 +278,19 @@ def test_half_a_surrogate_pair_in_an_exception_message_breaks_no_output(tmp_path
     proc = run_grader("grade", str(src / "bob.py"), "--format", "text")
     assert proc.returncode == 0, proc.stderr
     assert "ValueError: \\ud800 half raised at bob.py" in proc.stdout
+
+
+def test_source_too_deep_to_compile_is_one_sentence(tmp_path, full_marks):
+    """Python's compiler gives up (MemoryError, RecursionError) with no line to point at."""
+    from grader.runner import Job, run
+
+    sources = {"unary": "x = " + "-" * 100_000 + "1\n", "attributes": "x = " + "a." * 100_000
+               + "b\n", "lambdas": "f = " + "lambda: " * 50_000 + "1\n"}
+    for name, text in sources.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    results = {}
+    run([Job(tmp_path / f"{name}.py") for name in sources],
+        lambda job, r: results.__setitem__(job.path.stem, r))
+    for name, r in results.items():
+        assert r.score == 0 and r.max_score == full_marks
+        assert r.extra["error"].startswith(f"{name}.py: nested too deeply for Python to compile")

@@ -91,6 +91,7 @@ def serve(cells, data_in, data_out, cell_seconds):
             if isinstance(e, SystemExit) and len(cells) == 1:
                 raise
             error = describe_error(e, "load")
+            error["where"] = error["where"] or {"file": cell["filename"]}  # e.g. in compile()
             if isinstance(e, TimeLimit):  # a training loop, say: what it defined so far stays
                 error.update(type="timeout", message=f"did not finish in {cell_seconds:g} s, "
                                                      "so the rest of it was skipped")
