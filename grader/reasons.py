@@ -87,6 +87,9 @@ def no_value(name: str, info: dict, sources: dict[str, str], python: str | None)
     if defining:
         return f"{cell_error(defining[0], sources, python)}, so `Value` was never defined"
     value = info.get("value")
+    if value == "Value":
+        return (f"{name}: `Value` is an instance of your class `Value`, not the class: a later "
+                "line or cell assigns to the name `Value`")
     if isinstance(value, str) and value:
         return f"{name}: `Value` is {_article(value)} `{value}`, not a class"
     classes = [c for c in info.get("classes", []) if isinstance(c, dict)

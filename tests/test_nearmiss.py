@@ -52,6 +52,8 @@ NEAR = {
                  ["defines no class at all", "a class named `Value`"]),
     "not-a-class": ("value_function.py", (NEARMISS / "value_function.py").read_text(),
                     ["`Value` is a `function`, not a class"]),
+    "shadowed": ("engine.py", REFERENCE + "\n\nValue = Value(2.0)\n",
+                 ["`Value` is an instance of your class `Value`, not the class"]),
     "sklearn": ("engine.py", "from sklearn.utils import check_array\n" + REFERENCE,
                 ["engine.py, line 1: imports `sklearn`, which grading does not provide"]),
     "sklearn-submodule": ("engine.py", "import math\nimport sklearn.linear_model\n" + REFERENCE,
