@@ -58,7 +58,7 @@ def cell_error(err: dict, sources: dict[str, str], python: str | None = None) ->
     """One load-time error as a sentence: `engine.py, line 3: imports `numpy`, ...`."""
     where = err.get("where") if isinstance(err.get("where"), dict) else {}
     at = place(where) or "while loading"
-    kind, message = str(err.get("type", "")), str(err.get("message", ""))
+    kind, message = str(err.get("type", ""))[:100], str(err.get("message", ""))[:500]
     if kind == "timeout":
         return f"{at}: {message}"
     missing = missing_module(err)
@@ -78,10 +78,16 @@ def cell_error(err: dict, sources: dict[str, str], python: str | None = None) ->
     return text
 
 
+def load_errors(info: dict) -> list[dict]:
+    """The load report's errors; a hand-in can write a report of any shape on its channel."""
+    errors = info.get("cell_errors")
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
 def no_value(name: str, info: dict, sources: dict[str, str], python: str | None) -> str:
     """Why a hand-in that ran has no `Value` class to grade: the first that applies of its
     own error where `Value` should have been defined, a near-miss name, or what it lacks."""
-    errors = [e for e in info.get("cell_errors", []) if isinstance(e, dict)]
+    errors = load_errors(info)
     defining = [e for e in errors
                 if re.search(r"^\s*class\s+Value\b", sources.get(_file(e), ""), re.M)]
     if defining:
@@ -92,8 +98,8 @@ def no_value(name: str, info: dict, sources: dict[str, str], python: str | None)
                 "line or cell assigns to the name `Value`")
     if isinstance(value, str) and value:
         return f"{name}: `Value` is {_article(value)} `{value}`, not a class"
-    classes = [c for c in info.get("classes", []) if isinstance(c, dict)
-               and isinstance(c.get("name"), str)]
+    classes = info.get("classes") if isinstance(info.get("classes"), list) else []
+    classes = [c for c in classes if isinstance(c, dict) and isinstance(c.get("name"), str)]
     for c in classes:
         if c["name"].lower() == "value":
             return (f"{name}: found a class named `{c['name']}`; the grader looks for `Value` "

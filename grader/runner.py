@@ -19,7 +19,7 @@ from . import __version__
 from .checking.check import Checker, Failed
 from .checking.misconceptions import explain
 from .handin import HandinError, load
-from .reasons import cell_error, no_value
+from .reasons import cell_error, load_errors, no_value
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
 from .sandbox.limits import Limits
@@ -108,7 +108,7 @@ class GradingPlugin:
             self.handin.close()
             return unloadable(items, f"{h.name}: {f} while loading", extra, started,
                               self.handin.output)
-        notes = [cell_error(e, h.sources, sandbox.python) for e in info["cell_errors"]]
+        notes = [cell_error(e, h.sources, sandbox.python) for e in load_errors(info)]
         if not info["loaded"]:
             self.handin.close()
             reason = no_value(h.name, info, h.sources, sandbox.python)

@@ -294,3 +294,28 @@ def test_source_too_deep_to_compile_is_one_sentence(tmp_path, full_marks):
     for name, r in results.items():
         assert r.score == 0 and r.max_score == full_marks
         assert r.extra["error"].startswith(f"{name}.py: nested too deeply for Python to compile")
+
+
+def test_forged_load_reports_of_any_shape_cost_only_the_forger(tmp_path, full_marks):
+    """A hand-in writes load reports with wrong types on its channel: 0, one sentence, no crash,
+    and the honest hand-in graded after it in the same session is untouched."""
+    from grader.runner import Job, run
+
+    snippet = (Path(__file__).with_name("hostile") / "forged_load_report.py").read_text()
+    stub = (ROOT / "assignments" / "engine.py").read_text()
+    jobs = []
+    for i in range(3):
+        one = snippet.replace("for obj in FORGED:", f"for obj in FORGED[{i}:{i + 1}]:")
+        assert one != snippet
+        jobs.append(tmp_path / f"forger{i}.py")
+        jobs[-1].write_text(stub + "\n" + one)
+    jobs.append(tmp_path / "honest.py")
+    jobs[-1].write_text(REFERENCE)
+    results = {}
+    run([Job(p) for p in jobs], lambda job, r: results.__setitem__(job.path.stem, r))
+    for i in range(3):
+        r = results[f"forger{i}"]
+        assert r.score == 0 and r.max_score == full_marks
+        one_sentence(r.extra["error"], r.extra["error"].split(":")[0])
+        assert "\x1b" not in r.extra["error"]
+    assert results["honest"].score == full_marks
