@@ -18,6 +18,7 @@ from _pytest.runner import runtestprotocol
 from . import __version__
 from .checking.check import Checker, Failed
 from .checking.misconceptions import explain
+from .checking.source import facts
 from .handin import HandinError, load
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
@@ -43,6 +44,7 @@ class GradingPlugin:
         self.jobs, self.emit, self.limits = jobs, emit, limits
         self.sandbox = sandbox or Sandbox(limits)
         self.handin = None
+        self.checker: Checker | None = None
         self.outcomes: dict[str, TestResult] = {}
         self.failure: Exception | None = None
 
@@ -58,7 +60,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def engine(self):
-        return Checker(self.handin.ask)
+        return self.checker
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -111,6 +113,7 @@ class GradingPlugin:
                               + (" (" + "; ".join(notes) + ")" if notes else ""),
                               extra, started, self.handin.output)
         self.outcomes = {}
+        self.checker = Checker(self.handin.ask, facts(h.cells))
         for i, item in enumerate(items):
             runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
                             log=False)

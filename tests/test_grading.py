@@ -29,7 +29,7 @@ SCHEMA = json.loads((Path(__file__).with_name("schema")
 GRADER = Path(sys.executable).with_name("grader")
 
 PARTIAL = [name for name in MUTANTS if name != "no-seed"]
-NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-mul"]
+NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-pow"]
 DETERMINISM_MUTANTS = ["add-overwrite", "mul-overwrite"]
 QUARTER = 0.25
 
@@ -188,10 +188,10 @@ def test_no_seed_mutant(graded):
 
 
 def test_exception_feedback_names_type_and_line(graded, handins):
-    path = handins["mutant:typo-mul"]
+    path = handins["mutant:typo-pow"]
     lines = path.read_text().splitlines()
     (line,) = [i for i, text in enumerate(lines, start=1) if "slef.data" in text]
-    outputs = failed_outputs(graded["mutant:typo-mul"])
+    outputs = failed_outputs(graded["mutant:typo-pow"])
     assert outputs
     where = f"{path.name}, line {line}"
     named = [out for out in outputs if "NameError" in out and where in out]
@@ -200,12 +200,12 @@ def test_exception_feedback_names_type_and_line(graded, handins):
 
 def test_exception_line_in_notebook_counts_within_the_cell(graded, handins):
     """Magic lines are blanked, not removed, so line numbers match the student's cell."""
-    path = handins["nb-alone:typo-mul"]
+    path = handins["nb-alone:typo-pow"]
     cell = engine_cell_number(path.read_text())
-    mutant_line = [i for i, text in enumerate(source("typo-mul").splitlines(), start=1)
+    mutant_line = [i for i, text in enumerate(source("typo-pow").splitlines(), start=1)
                    if "slef.data" in text][0]
     where = f"{path.name} cell {cell}, line {mutant_line + 1}"  # + the %load_ext line
-    outputs = failed_outputs(graded["nb-alone:typo-mul"])
+    outputs = failed_outputs(graded["nb-alone:typo-pow"])
     assert any("NameError" in out and where in out for out in outputs), outputs[:1]
 
 
@@ -290,7 +290,7 @@ def test_schema_rejects_what_gradescope_does_not_know():
 
 
 @pytest.mark.parametrize("key", ["reference", "stub", "no-backward", "mutant:add-overwrite",
-                                 "mutant:typo-mul", "mutant:forward-tanh",
+                                 "mutant:typo-pow", "mutant:forward-tanh",
                                  "nb-alone:tanh-from-input", "bad:syntax-error",
                                  "bad:no-python-folder", "bad:binary"])
 def test_results_json_is_valid_gradescope(graded, key):

@@ -11,9 +11,8 @@ a set may. Properties:
 3. No misconception goes unnoticed: for each bug the model can run, some hidden test fails.
 4. Forward tests only look at forward values: no backward bug fails them.
 
-Feedback text is not looked at here, only verdicts; `diagnose` (a pure function that only
-chooses the misconception ids of a failure, never whether it fails) and `model.evaluate` are
-memoised so the ~50,000 test runs take seconds.
+Feedback text is not looked at here, only verdicts; `model.evaluate` is memoised so the
+~50,000 test runs take seconds.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ import random
 import pytest
 
 import grader.suite
-from grader.checking import check, model
+from grader.checking import model
 from grader.checking.check import Checker, Failed
 from grader.checking.misconceptions import MODEL_BUGS
 
@@ -65,26 +64,19 @@ IDS = [c[0] for c in CASES]
 
 @pytest.fixture(scope="module", autouse=True)
 def _memoised():
-    """Memoise the model and the diagnosis; both are pure functions of their arguments."""
-    evaluate, diagnose = model.evaluate, check.diagnose
-    seen_eval, seen_diag = {}, {}
+    """Memoise the model: a pure function of its arguments."""
+    evaluate = model.evaluate
+    seen = {}
 
     def cached_evaluate(ops, root, bug=None, order=0):
-        key = (repr(ops), root, bug, order)
-        if key not in seen_eval:
-            seen_eval[key] = evaluate(ops, root, bug, order)
-        data, grad = seen_eval[key]
+        key = (repr(ops), root, bug if isinstance(bug, (str, type(None))) else tuple(bug), order)
+        if key not in seen:
+            seen[key] = evaluate(ops, root, bug, order)
+        data, grad = seen[key]
         return list(data), list(grad)
-
-    def cached_diagnose(g, root, nodes, got):
-        key = (repr(g.ops), root, tuple(nodes), tuple(got))
-        if key not in seen_diag:
-            seen_diag[key] = diagnose(g, root, nodes, got)
-        return list(seen_diag[key])
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(model, "evaluate", cached_evaluate)
-        mp.setattr(check, "diagnose", cached_diagnose)
         yield
 
 
