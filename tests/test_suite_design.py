@@ -16,7 +16,6 @@ Feedback text is not looked at here, only verdicts; `model.evaluate` is memoised
 """
 from __future__ import annotations
 
-import importlib
 import pkgutil
 import random
 
@@ -26,36 +25,10 @@ import grader.suite
 from grader.checking import model
 from grader.checking.check import Checker, Failed
 from grader.checking.misconceptions import MODEL_BUGS
+from suite_cases import discover
 
 ORDERS = range(30)
 MIXED_SEEDS = range(10)
-
-
-def discover() -> list[tuple[str, object, dict]]:
-    """(id, function, keyword arguments besides `engine`) for every hidden test item."""
-    cases = []
-    modules = sorted(m.name for m in pkgutil.iter_modules(grader.suite.__path__)
-                     if m.name.startswith("test_"))
-    for name in modules:
-        module = importlib.import_module(f"grader.suite.{name}")
-        for fname, func in vars(module).items():
-            if not (fname.startswith("test_") and callable(func)
-                    and getattr(func, "__module__", None) == module.__name__):
-                continue
-            marks = [m for m in getattr(func, "pytestmark", []) if m.name == "parametrize"]
-            assert len(marks) <= 1, f"{name}.{fname}: stacked parametrize is not handled here"
-            if not marks:
-                cases.append((f"{name}::{fname}", func, {}))
-                continue
-            argnames, argvalues = marks[0].args[:2]
-            if isinstance(argnames, str):
-                argnames = [a.strip() for a in argnames.split(",") if a.strip()]
-            for values in argvalues:
-                values = getattr(values, "values", values)  # pytest.param(...)
-                values = tuple(values) if len(argnames) > 1 else (values,)
-                kwargs = dict(zip(argnames, values))
-                cases.append((f"{name}::{fname}[{'-'.join(map(str, values))}]", func, kwargs))
-    return cases
 
 
 CASES = discover()

@@ -9,6 +9,8 @@ same hand-in always gets the same words.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import itertools
 import math
 import re
@@ -112,7 +114,8 @@ class Checker:
         self._check_data(g, root, answer["data"], data)
         nodes = [n.index for n in wrt] if wrt else leaves_of(g)
         got = answer["grad"]
-        racing = [k for k in sorted(shared_writers(g)) if f"{k}-overwrite" in self.profile(k)]
+        racing = [k for k in sorted(racing_writers(g, root.index))
+                  if f"{k}-overwrite" in self.profile(k)]
         if racing:
             raise self._order_dependent(g, root.index, nodes, racing)
         wrong = [i for i in nodes if not close(got[i], grad[i])]
@@ -267,14 +270,27 @@ def closure_kinds(g: Graph, root: int) -> list[str]:
     return [k for k in model.PRIMITIVES if k in kinds]
 
 
-def shared_writers(g: Graph) -> set[str]:
-    """Kinds of the primitive operations whose closures write into a node with several parents."""
-    x = model.expanded(g.ops)
+def racing_writers(g: Graph, root: int) -> set[str]:
+    """Kinds of the operations whose closures, were they to overwrite, could lose another
+    parent's share of a node's gradient in some visiting order: an operation writing into a
+    node that also feeds a parent which may run its closure first (one that is not below it)."""
+    return set(_racing(repr(g.ops), root))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _racing(key: str, root: int) -> tuple[str, ...]:
+    x = model.expanded(ast.literal_eval(key))
+    live = model.topo_order(x, x.at[root])
+    below = {}  # node -> every node under it
+    for v in live:  # children come first in a topological order
+        below[v] = set(x.children[v]).union(*(below[c] for c in x.children[v]))
     parents: dict[int, set[int]] = {}
-    for v, children in enumerate(x.children):
-        for c in children:
+    for v in live:
+        for c in x.children[v]:
             parents.setdefault(c, set()).add(v)
-    return {x.kind[p] for ps in parents.values() if len(ps) > 1 for p in ps}
+    kinds = {x.kind[p] for ps in parents.values() for p in ps
+             if any(q not in below[p] for q in ps if q != p)}
+    return tuple(sorted(kinds))
 
 
 def _fault_sentence(f, backward: bool) -> str:
