@@ -8,6 +8,7 @@ Almost every hand-in is graded in one `run()` (one pytest session) by a module f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ GRADER = Path(sys.executable).with_name("grader")
 PARTIAL = [name for name in MUTANTS if name != "no-seed"]
 NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-pow"]
 DETERMINISM_MUTANTS = ["add-overwrite", "mul-overwrite"]
+ORDER_SENSITIVE = [name for name in MUTANTS if name.endswith("-overwrite")]
 QUARTER = 0.25
 
 # name: (file name, bytes or None for a folder, words the reason must contain)
@@ -229,19 +231,52 @@ def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     assert r.extra["handin"]["kind"] == "ipynb"
 
 
-# --- determinism -------------------------------------------------------------------------------
+# --- determinism: the same hand-in gets the same bytes ----------------------------------------
 
 @pytest.mark.parametrize("name", DETERMINISM_MUTANTS)
-def test_grading_is_deterministic(graded, handins, name):
-    path = handins[f"mutant:{name}"]
-    first, second = grade(path), grade(path)
-    assert scores(first) == scores(second)
-    assert first.misconceptions == second.misconceptions == [MUTANTS[name][0]]
-    # Feedback wording may differ between runs (which graph exposed the engine's luck with a
-    # set's iteration order varies); the scores and the overall diagnosis may not.
-    batch = graded[f"mutant:{name}"]
-    assert scores(batch) == scores(first)  # in a batch == alone
-    assert batch.misconceptions == first.misconceptions
+def test_batch_grades_like_alone(graded, handins, name):
+    alone, batch = grade(handins[f"mutant:{name}"]), graded[f"mutant:{name}"]
+    assert scores(batch) == scores(alone)
+    assert batch.misconceptions == alone.misconceptions == [MUTANTS[name][0]]
+
+
+# Grades hand-ins in a process of its own and prints every output format of each, with the
+# execution time (the one thing allowed to differ) set to 0.
+RENDER = """
+import json, sys
+from pathlib import Path
+from grader.platforms.gradebook import gradebook_csv
+from grader.platforms.prairielearn import to_prairielearn
+from grader.report.html import render as html
+from grader.report.text import render as text
+from grader.runner import Job, run
+
+out = {}
+def emit(job, r):
+    r.execution_time = 0.0
+    out[job.path.name] = {"gradescope": json.dumps(r.to_json(), indent=2), "text": text(r),
+                          "prairielearn": json.dumps(to_prairielearn(r), indent=2),
+                          "gradebook": gradebook_csv([r]), "report": html([r])}
+run([Job(Path(p)) for p in sys.argv[1:]], emit)
+print(json.dumps(out))
+"""
+
+
+def test_same_bytes_in_every_format_run_after_run(handins):
+    """Engines keeping `_prev` in a set visit nodes in another order in every process (their
+    nodes' addresses differ); one overwriting closure makes their answers depend on it."""
+    paths = [str(handins[f"mutant:{n}"]) for n in ORDER_SENSITIVE]
+    paths.append(str(ROOT / "tests" / "corpus" / "three_overwrites.py"))
+    runs = []
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", RENDER, *paths], capture_output=True,
+                              text=True, timeout=300, env=dict(os.environ, PYTHONHASHSEED=seed))
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    assert set(runs[0]) == {Path(p).name for p in paths}
+    for name, formats in runs[0].items():
+        for fmt, text in formats.items():
+            assert text == runs[1][name][fmt] == runs[2][name][fmt], (name, fmt)
 
 
 # --- malformed hand-ins ------------------------------------------------------------------------

@@ -109,20 +109,14 @@ DUNDER_EXAMPLES = {
     "__pow__": "a ** 2", "__neg__": "-a",
 }
 for _name, _example in DUNDER_EXAMPLES.items():
-    _when = ("with a plain number on the left, Python asks the `Value` on the right"
-             if _name.startswith("__r") else "Python asks the `Value`")
-    TEXT[f"missing-{_name}"] = (
-        f"`{_example}` needs `{_name}`: {_when}, and `Value` has no `{_name}` that takes "
-        f"these operands (or it returned NotImplemented)."
-    )
-
-# The closure bugs the model can run, tried in this order when diagnosing.
-MODEL_BUGS = (
-    [f"{op}-overwrite" for op in OPS]
-    + [f"{op}-no-outgrad" for op in OPS]
-    + ["tanh-from-input", "exp-from-input", "relu-at-zero", "mul-swapped", "add-one-side",
-       "pow-exponent", "backward-no-seed"]
-)
+    if _name == "__neg__":
+        _why = "`Value` has no `__neg__` (often wanted by `__sub__` too)"
+    elif _name.startswith("__r"):
+        _why = (f"with a plain number on the left Python asks the `Value` on the right, and it "
+                f"has no `{_name}` (or it returned NotImplemented)")
+    else:
+        _why = f"`Value` has no `{_name}` that takes these operands (or it returned NotImplemented)"
+    TEXT[f"missing-{_name}"] = f"`{_example}` needs `{_name}`: {_why}."
 
 
 def explain(mid: str) -> str:
