@@ -118,6 +118,14 @@ for _name, _example in DUNDER_EXAMPLES.items():
         _why = f"`Value` has no `{_name}` that takes these operands (or it returned NotImplemented)"
     TEXT[f"missing-{_name}"] = f"`{_example}` needs `{_name}`: {_why}."
 
+# The closure bugs the model can run, tried in this order when diagnosing.
+MODEL_BUGS = (
+    [f"{op}-overwrite" for op in OPS]
+    + [f"{op}-no-outgrad" for op in OPS]
+    + ["tanh-from-input", "exp-from-input", "relu-at-zero", "mul-swapped", "add-one-side",
+       "pow-exponent", "backward-no-seed"]
+)
+
 
 def explain(mid: str) -> str:
     return TEXT.get(mid, TEXT["unknown"])
