@@ -24,6 +24,7 @@ OP_SYMBOL = {"leaf": "leaf", "add": "+", "sub": "-", "mul": "*", "div": "/", "ne
              "tanh": "tanh", "relu": "relu", "exp": "exp"}
 STUB_OPS = {"__add__": "add", "__mul__": "mul", "__pow__": "pow", "exp": "exp", "tanh": "tanh",
             "relu": "relu"}
+PROGRAM_LINES = 16  # of a graph shown in feedback
 # Each operation's own closure bugs (those the model can run), tried alone and together.
 OP_BUGS = {kind: [b for b in MODEL_BUGS if b.split("-")[0] == kind] for kind in model.PRIMITIVES}
 
@@ -114,7 +115,7 @@ class Checker:
         self._check_data(g, root, answer["data"], data)
         nodes = [n.index for n in wrt] if wrt else leaves_of(g)
         got = answer["grad"]
-        racing = [k for k in sorted(racing_writers(g, root.index))
+        racing = [k for k in sorted(racing_writers(g, root.index, nodes))
                   if f"{k}-overwrite" in self.profile(k)]
         if racing:
             raise self._order_dependent(g, root.index, nodes, racing)
@@ -270,24 +271,27 @@ def closure_kinds(g: Graph, root: int) -> list[str]:
     return [k for k in model.PRIMITIVES if k in kinds]
 
 
-def racing_writers(g: Graph, root: int) -> set[str]:
+def racing_writers(g: Graph, root: int, nodes: list[int]) -> set[str]:
     """Kinds of the operations whose closures, were they to overwrite, could lose another
-    parent's share of a node's gradient in some visiting order: an operation writing into a
-    node that also feeds a parent which may run its closure first (one that is not below it)."""
-    return set(_racing(repr(g.ops), root))
+    parent's share of a gradient that counts (of `nodes`, or flowing on to them) in some
+    visiting order: an operation writing into a node that also feeds a parent which may run
+    its closure first (one that is not below it)."""
+    return set(_racing(repr(g.ops), root, tuple(nodes)))
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _racing(key: str, root: int) -> tuple[str, ...]:
+def _racing(key: str, root: int, nodes: tuple[int, ...]) -> tuple[str, ...]:
     x = model.expanded(ast.literal_eval(key))
     live = model.topo_order(x, x.at[root])
     below = {}  # node -> every node under it
     for v in live:  # children come first in a topological order
         below[v] = set(x.children[v]).union(*(below[c] for c in x.children[v]))
+    counted = {x.at[i] for i in nodes}
     parents: dict[int, set[int]] = {}
     for v in live:
         for c in x.children[v]:
-            parents.setdefault(c, set()).add(v)
+            if c in counted or below[c] & counted:
+                parents.setdefault(c, set()).add(v)
     kinds = {x.kind[p] for ps in parents.values() for p in ps
              if any(q not in below[p] for q in ps if q != p)}
     return tuple(sorted(kinds))
@@ -366,7 +370,7 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
 
 def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:
     text = ["Graph (then backward() on " + g.labels[root] + "):"]
-    text += ["    " + line for line in g.program(root).splitlines()]
+    text += ["    " + line for line in g.program(root, most=PROGRAM_LINES).splitlines()]
     text += lines
     text.append("Likely causes:" if len(ids) > 1 else "Likely cause:")
     text += ["  - " + explain(m) for m in ids]

@@ -38,6 +38,6 @@ def test_long_chain(engine):
     g = Graph()
     x, p, q, r = g.leaves(0.5, 1.01, 0.001, 0.99, names="xpqr")
     y = x
-    for i in range(50):
-        y = (y * p + q) * r
-    engine.check(g, (y * p).named("out"))
+    for i in range(1, 51):
+        y = ((y * p + q) * r).named(f"y{i}")
+    engine.check(g, (y * p).named("out"), wrt=[x])
