@@ -18,7 +18,6 @@ from _pytest.runner import runtestprotocol
 from . import __version__
 from .checking.check import Checker, Failed
 from .checking.misconceptions import explain
-from .checking.source import facts
 from .handin import HandinError, load
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
@@ -113,7 +112,7 @@ class GradingPlugin:
                               + (" (" + "; ".join(notes) + ")" if notes else ""),
                               extra, started, self.handin.output)
         self.outcomes = {}
-        self.checker = Checker(self.handin.ask, facts(h.cells))
+        self.checker = Checker(self.handin.ask, h.cells)
         for i, item in enumerate(items):
             runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
                             log=False)

@@ -15,7 +15,7 @@ import itertools
 import math
 import re
 
-from . import model
+from . import model, source
 from .graph import Graph, Node, _num
 from .misconceptions import MODEL_BUGS, explain
 
@@ -83,6 +83,10 @@ class Probe:
         leaves = self.graph.leaves(*values)
         self.root = build(*leaves).named("out")
         self.got: list[float] = []
+        self.failure: Failed | None = None  # how the hand-in failed to answer, if it did
+
+    def right(self) -> bool:
+        return self.fits(())
 
     def fits(self, bugs) -> bool:
         return fits(self.graph, self.root.index, leaves_of(self.graph), self.got, bugs)
@@ -93,12 +97,21 @@ class Checker:
 
     One per hand-in: what the probes find is kept for all its tests."""
 
-    def __init__(self, ask, facts: dict | None = None):
+    def __init__(self, ask, cells: list[dict] | None = None):
         self.ask = ask  # request dict -> answer dict; raises sandbox.client.Fault
-        self.facts = facts or {}  # what the hand-in's source shows (`source.facts`)
+        self.cells = cells or []  # the hand-in's source, read only to word a diagnosis
+        self._facts: dict | None = None
         self._profiles: dict[str, tuple[str, ...]] = {}
+        self._probes: dict[tuple[str, int], Probe] = {}
         self._shown: dict[str, Probe] = {}  # kind -> the probe that shows its overwrite
         self._merges: bool | None = None
+
+    @property
+    def facts(self) -> dict:
+        """What the hand-in's source shows (`source.facts`), read when a diagnosis needs it."""
+        if self._facts is None:
+            self._facts = source.facts(self.cells)
+        return self._facts
 
     def forward(self, g: Graph, root: Node) -> None:
         """Only the forward values: what a hand-in earns before any backward works."""
@@ -115,8 +128,7 @@ class Checker:
         self._check_data(g, root, answer["data"], data)
         nodes = [n.index for n in wrt] if wrt else leaves_of(g)
         got = answer["grad"]
-        racing = [k for k in sorted(racing_writers(g, root.index, nodes))
-                  if f"{k}-overwrite" in self.profile(k)]
+        racing = [k for k in sorted(racing_writers(g, root.index, nodes)) if self.overwrites(k)]
         if racing:
             raise self._order_dependent(g, root.index, nodes, racing)
         wrong = [i for i in nodes if not close(got[i], grad[i])]
@@ -142,15 +154,28 @@ class Checker:
             self._profiles[kind] = self._examine(kind)
         return self._profiles[kind]
 
+    def overwrites(self, kind: str) -> bool:
+        """Whether `kind`'s closure overwrites; an engine passing its `twice` probe does not
+        (no bug of the catalogue, alone or with others, gives that probe's answer)."""
+        twice = self._probe(kind, 1)
+        if twice.failure is None and twice.right():
+            return False
+        return f"{kind}-overwrite" in self.profile(kind)
+
+    def _probe(self, kind: str, i: int) -> Probe:
+        if (kind, i) not in self._probes:
+            p = self._probes[kind, i] = Probe(*PROBES[kind][i])
+            p.failure = self._run(p)
+        return self._probes[kind, i]
+
     def _examine(self, kind: str) -> tuple[str, ...]:
         known = () if kind == "mul" else self._model_bugs("mul")
         if kind != "mul" and self.merges():
             known += ("identity-by-value",)
-        probes = [Probe(*p) for p in PROBES[kind]]
+        probes = [self._probe(kind, i) for i in range(len(PROBES[kind]))]
         for p in probes:
-            failure = self._run(p)
-            if failure:
-                return tuple(failure.misconceptions)
+            if p.failure:
+                return tuple(p.failure.misconceptions)
         self._shown[kind] = probes[1]
         for size in range(len(OP_BUGS[kind]) + 1):
             for bugs in itertools.combinations(OP_BUGS[kind], size):
@@ -206,12 +231,14 @@ class Checker:
         what the engine returns depends on the order its closures run in, so the answer is
         not shown; the probe that shows the overwrite in any order is."""
         ops = " and ".join(f"`{k}`" for k in racing)
-        lines = [f"Here a node feeds several operations, and {ops} overwrite{'s' if len(racing) == 1 else ''} "
-                 "its gradient instead of adding to it: what your engine returns for this graph "
-                 "depends on the order its closures happen to run in."]
+        verb = "overwrites" if len(racing) == 1 else "overwrite"
+        lines = [f"Here a node feeds several operations, and {ops} {verb} its gradient instead "
+                 "of adding to it: what your engine returns for this graph depends on the order "
+                 "it runs the closures in."]
         if "set_children" in self.facts:
-            lines.append(f"(Your `Value` keeps its children in a set (`{self.facts['set_children']}`), "
-                         "whose order can change from run to run.)")
+            lines.append(f"(Your `Value` keeps its children in a set "
+                         f"(`{self.facts['set_children']}`), whose order can change from run to "
+                         "run.)")
         ids = [f"{k}-overwrite" for k in racing]
         data, grad = model.evaluate(g.ops, root)
         for k in closure_kinds(g, root):  # the operations' other misconceptions this graph shows

@@ -9,7 +9,7 @@ import ast
 
 
 def facts(cells: list[dict]) -> dict:
-    """`shadowed_backward`: where the last `class Value` assigns `self.backward`;
+    """`shadowed_backward`: where the last top-level `class Value` assigns `self.backward`;
     `set_children`: the attribute its `__init__` keeps children in, when that is a set."""
     found = None
     for cell in cells:
@@ -17,7 +17,7 @@ def facts(cells: list[dict]) -> dict:
             tree = ast.parse(cell["source"])
         except (SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
+        for node in tree.body:
             if isinstance(node, ast.ClassDef) and node.name == "Value":
                 found = node, cell["filename"]
     if found is None:
