@@ -113,3 +113,34 @@ def test_verdicts_stable_when_order_changes_between_graphs(bug):
                 split.append((cid, seed))
                 break
     assert not split, f"{bug}: verdict changes with per-graph visiting orders: {split}"
+
+
+def features(ops: list[list], root: int) -> set[str]:
+    """What building a recorded graph asks of an engine, operator by operator."""
+    found = set()
+    for op in ops[:root + 1]:
+        kind, args = op[0], op[1:]
+        if kind in ("add", "sub", "mul", "div"):
+            left, right = (isinstance(a, dict) for a in args)
+            symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[kind]
+            found.add(f"1 {symbol} a" if left else "numbers on the right" if right
+                      else f"a {symbol} b")
+        elif kind != "leaf":
+            found.add(kind)
+    return found
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_each_test_is_about_one_thing(cid):
+    """Besides `+` and `*` of Values, a test needs one feature, unless its name says
+    "Whole engine": so a missing method costs only the tests that need it."""
+    from corpus_truth import Recorder
+    from suite_cases import display_name
+
+    func, kwargs = next((f, k) for c, f, k in CASES if c == cid)
+    recorder = Recorder()
+    func(recorder, **kwargs)
+    needs = set().union(*(features(r["ops"], r["root"]) for r in recorder.requests))
+    extra = needs - {"a + b", "a * b"}
+    if not display_name(func, kwargs).startswith("Whole engine"):
+        assert len(extra) <= 1, f"{cid} needs {sorted(extra)} besides + and *"
