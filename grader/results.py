@@ -75,23 +75,9 @@ class Result:
 
     @property
     def misconceptions(self) -> list[str]:
-        """The fewest misconceptions that explain every failed test.
-
-        A test lists every misconception its wrong answer fits (`a + a` giving 1 fits both
-        "overwrite" and "one side"); the explanation shared by most failures wins."""
-        open_ = [set(t.extra.get("misconceptions", [])) for t in self.tests
-                 if t.extra.get("misconceptions")]
-        chosen = []
-        while open_:
-            counts: dict[str, int] = {}
-            for candidates in open_:
-                for m in candidates:
-                    counts[m] = counts.get(m, 0) + 1
-            # sorted: ties go the same way in every process, whatever the hash seed
-            best = max(sorted(counts), key=lambda m: (counts[m], m != "unknown"))
-            chosen.append(best)
-            open_ = [c for c in open_ if best not in c]
-        return chosen
+        """Every misconception a failed test was found to show, once, in test order."""
+        return list(dict.fromkeys(m for t in self.tests
+                                  for m in t.extra.get("misconceptions", [])))
 
     def summary(self) -> "Result":
         """The same result without its feedback text: what class-wide views (gradebook,

@@ -44,6 +44,7 @@ class GradingPlugin:
         self.jobs, self.emit, self.limits = jobs, emit, limits
         self.sandbox = sandbox or Sandbox(limits)
         self.handin = None
+        self.checker: Checker | None = None
         self.outcomes: dict[str, TestResult] = {}
         self.failure: Exception | None = None
 
@@ -59,7 +60,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def engine(self):
-        return Checker(self.handin.ask)
+        return self.checker
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -115,6 +116,7 @@ class GradingPlugin:
             return unloadable(items, reason, extra, started, self.handin.output,
                               [n for n in notes if not reason.startswith(n)])
         self.outcomes = {}
+        self.checker = Checker(self.handin.ask, h.cells)
         for i, item in enumerate(items):
             runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
                             log=False)

@@ -39,7 +39,7 @@ MUTANTS = {
     "forward-tanh": ("forward-wrong", [("t = math.tanh(self.data)",
                                         "t = math.tanh(self.data) * 0.5")]),
     "stub-tanh": ("stub", [(TANH, "raise NotImplementedError('TODO')")]),
-    "typo-mul": ("exception", [(MUL_OTHER, "other.grad += slef.data * out.grad")]),
+    "typo-pow": ("exception", [(POW, POW.replace("self.data", "slef.data"))]),
 }
 
 

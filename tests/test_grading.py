@@ -8,6 +8,7 @@ Almost every hand-in is graded in one `run()` (one pytest session) by a module f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,9 @@ SCHEMA = json.loads((Path(__file__).with_name("schema")
 GRADER = Path(sys.executable).with_name("grader")
 
 PARTIAL = [name for name in MUTANTS if name != "no-seed"]
-NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-mul"]
+NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-pow"]
 DETERMINISM_MUTANTS = ["add-overwrite", "mul-overwrite"]
+ORDER_SENSITIVE = [name for name in MUTANTS if name.endswith("-overwrite")]
 QUARTER = 0.25
 
 # name: (file name, bytes or None for a folder, words the reason must contain)
@@ -188,10 +190,10 @@ def test_no_seed_mutant(graded):
 
 
 def test_exception_feedback_names_type_and_line(graded, handins):
-    path = handins["mutant:typo-mul"]
+    path = handins["mutant:typo-pow"]
     lines = path.read_text().splitlines()
     (line,) = [i for i, text in enumerate(lines, start=1) if "slef.data" in text]
-    outputs = failed_outputs(graded["mutant:typo-mul"])
+    outputs = failed_outputs(graded["mutant:typo-pow"])
     assert outputs
     where = f"{path.name}, line {line}"
     named = [out for out in outputs if "NameError" in out and where in out]
@@ -200,12 +202,12 @@ def test_exception_feedback_names_type_and_line(graded, handins):
 
 def test_exception_line_in_notebook_counts_within_the_cell(graded, handins):
     """Magic lines are blanked, not removed, so line numbers match the student's cell."""
-    path = handins["nb-alone:typo-mul"]
+    path = handins["nb-alone:typo-pow"]
     cell = engine_cell_number(path.read_text())
-    mutant_line = [i for i, text in enumerate(source("typo-mul").splitlines(), start=1)
+    mutant_line = [i for i, text in enumerate(source("typo-pow").splitlines(), start=1)
                    if "slef.data" in text][0]
     where = f"{path.name}, code cell {cell}, line {mutant_line + 1}"  # + the %load_ext line
-    outputs = failed_outputs(graded["nb-alone:typo-mul"])
+    outputs = failed_outputs(graded["nb-alone:typo-pow"])
     assert any("NameError" in out and where in out for out in outputs), outputs[:1]
 
 
@@ -231,19 +233,52 @@ def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     assert r.extra["handin"]["kind"] == "ipynb"
 
 
-# --- determinism -------------------------------------------------------------------------------
+# --- determinism: the same hand-in gets the same bytes ----------------------------------------
 
 @pytest.mark.parametrize("name", DETERMINISM_MUTANTS)
-def test_grading_is_deterministic(graded, handins, name):
-    path = handins[f"mutant:{name}"]
-    first, second = grade(path), grade(path)
-    assert scores(first) == scores(second)
-    assert first.misconceptions == second.misconceptions == [MUTANTS[name][0]]
-    # Feedback wording may differ between runs (which graph exposed the engine's luck with a
-    # set's iteration order varies); the scores and the overall diagnosis may not.
-    batch = graded[f"mutant:{name}"]
-    assert scores(batch) == scores(first)  # in a batch == alone
-    assert batch.misconceptions == first.misconceptions
+def test_batch_grades_like_alone(graded, handins, name):
+    alone, batch = grade(handins[f"mutant:{name}"]), graded[f"mutant:{name}"]
+    assert scores(batch) == scores(alone)
+    assert batch.misconceptions == alone.misconceptions == [MUTANTS[name][0]]
+
+
+# Grades hand-ins in a process of its own and prints every output format of each, with the
+# execution time (the one thing allowed to differ) set to 0.
+RENDER = """
+import json, sys
+from pathlib import Path
+from grader.platforms.gradebook import gradebook_csv
+from grader.platforms.prairielearn import to_prairielearn
+from grader.report.html import render as html
+from grader.report.text import render as text
+from grader.runner import Job, run
+
+out = {}
+def emit(job, r):
+    r.execution_time = 0.0
+    out[job.path.name] = {"gradescope": json.dumps(r.to_json(), indent=2), "text": text(r),
+                          "prairielearn": json.dumps(to_prairielearn(r), indent=2),
+                          "gradebook": gradebook_csv([r]), "report": html([r])}
+run([Job(Path(p)) for p in sys.argv[1:]], emit)
+print(json.dumps(out))
+"""
+
+
+def test_same_bytes_in_every_format_run_after_run(handins):
+    """Engines keeping `_prev` in a set visit nodes in another order in every process (their
+    nodes' addresses differ); one overwriting closure makes their answers depend on it."""
+    paths = [str(handins[f"mutant:{n}"]) for n in ORDER_SENSITIVE]
+    paths.append(str(ROOT / "tests" / "corpus" / "three_overwrites.py"))
+    runs = []
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", RENDER, *paths], capture_output=True,
+                              text=True, timeout=300, env=dict(os.environ, PYTHONHASHSEED=seed))
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    assert set(runs[0]) == {Path(p).name for p in paths}
+    for name, formats in runs[0].items():
+        for fmt, text in formats.items():
+            assert text == runs[1][name][fmt] == runs[2][name][fmt], (name, fmt)
 
 
 # --- malformed hand-ins ------------------------------------------------------------------------
@@ -292,7 +327,7 @@ def test_schema_rejects_what_gradescope_does_not_know():
 
 
 @pytest.mark.parametrize("key", ["reference", "stub", "no-backward", "mutant:add-overwrite",
-                                 "mutant:typo-mul", "mutant:forward-tanh",
+                                 "mutant:typo-pow", "mutant:forward-tanh",
                                  "nb-alone:tanh-from-input", "bad:syntax-error",
                                  "bad:no-python-folder", "bad:binary"])
 def test_results_json_is_valid_gradescope(graded, key):

@@ -11,52 +11,24 @@ a set may. Properties:
 3. No misconception goes unnoticed: for each bug the model can run, some hidden test fails.
 4. Forward tests only look at forward values: no backward bug fails them.
 
-Feedback text is not looked at here, only verdicts; `diagnose` (a pure function that only
-chooses the misconception ids of a failure, never whether it fails) and `model.evaluate` are
-memoised so the ~50,000 test runs take seconds.
+Feedback text is not looked at here, only verdicts; `model.evaluate` is memoised so the
+~50,000 test runs take seconds.
 """
 from __future__ import annotations
 
-import importlib
 import pkgutil
 import random
 
 import pytest
 
 import grader.suite
-from grader.checking import check, model
+from grader.checking import model
 from grader.checking.check import Checker, Failed
 from grader.checking.misconceptions import MODEL_BUGS
+from suite_cases import discover
 
 ORDERS = range(30)
 MIXED_SEEDS = range(10)
-
-
-def discover() -> list[tuple[str, object, dict]]:
-    """(id, function, keyword arguments besides `engine`) for every hidden test item."""
-    cases = []
-    modules = sorted(m.name for m in pkgutil.iter_modules(grader.suite.__path__)
-                     if m.name.startswith("test_"))
-    for name in modules:
-        module = importlib.import_module(f"grader.suite.{name}")
-        for fname, func in vars(module).items():
-            if not (fname.startswith("test_") and callable(func)
-                    and getattr(func, "__module__", None) == module.__name__):
-                continue
-            marks = [m for m in getattr(func, "pytestmark", []) if m.name == "parametrize"]
-            assert len(marks) <= 1, f"{name}.{fname}: stacked parametrize is not handled here"
-            if not marks:
-                cases.append((f"{name}::{fname}", func, {}))
-                continue
-            argnames, argvalues = marks[0].args[:2]
-            if isinstance(argnames, str):
-                argnames = [a.strip() for a in argnames.split(",") if a.strip()]
-            for values in argvalues:
-                values = getattr(values, "values", values)  # pytest.param(...)
-                values = tuple(values) if len(argnames) > 1 else (values,)
-                kwargs = dict(zip(argnames, values))
-                cases.append((f"{name}::{fname}[{'-'.join(map(str, values))}]", func, kwargs))
-    return cases
 
 
 CASES = discover()
@@ -65,26 +37,19 @@ IDS = [c[0] for c in CASES]
 
 @pytest.fixture(scope="module", autouse=True)
 def _memoised():
-    """Memoise the model and the diagnosis; both are pure functions of their arguments."""
-    evaluate, diagnose = model.evaluate, check.diagnose
-    seen_eval, seen_diag = {}, {}
+    """Memoise the model: a pure function of its arguments."""
+    evaluate = model.evaluate
+    seen = {}
 
     def cached_evaluate(ops, root, bug=None, order=0):
-        key = (repr(ops), root, bug, order)
-        if key not in seen_eval:
-            seen_eval[key] = evaluate(ops, root, bug, order)
-        data, grad = seen_eval[key]
+        key = (repr(ops), root, bug if isinstance(bug, (str, type(None))) else tuple(bug), order)
+        if key not in seen:
+            seen[key] = evaluate(ops, root, bug, order)
+        data, grad = seen[key]
         return list(data), list(grad)
-
-    def cached_diagnose(g, root, nodes, got):
-        key = (repr(g.ops), root, tuple(nodes), tuple(got))
-        if key not in seen_diag:
-            seen_diag[key] = diagnose(g, root, nodes, got)
-        return list(seen_diag[key])
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(model, "evaluate", cached_evaluate)
-        mp.setattr(check, "diagnose", cached_diagnose)
         yield
 
 
@@ -148,3 +113,34 @@ def test_verdicts_stable_when_order_changes_between_graphs(bug):
                 split.append((cid, seed))
                 break
     assert not split, f"{bug}: verdict changes with per-graph visiting orders: {split}"
+
+
+def features(ops: list[list], root: int) -> set[str]:
+    """What building a recorded graph asks of an engine, operator by operator."""
+    found = set()
+    for op in ops[:root + 1]:
+        kind, args = op[0], op[1:]
+        if kind in ("add", "sub", "mul", "div"):
+            left, right = (isinstance(a, dict) for a in args)
+            symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[kind]
+            found.add(f"1 {symbol} a" if left else "numbers on the right" if right
+                      else f"a {symbol} b")
+        elif kind != "leaf":
+            found.add(kind)
+    return found
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_each_test_is_about_one_thing(cid):
+    """Besides `+` and `*` of Values, a test needs one feature, unless its name says
+    "Whole engine": so a missing method costs only the tests that need it."""
+    from corpus_truth import Recorder
+    from suite_cases import display_name
+
+    func, kwargs = next((f, k) for c, f, k in CASES if c == cid)
+    recorder = Recorder()
+    func(recorder, **kwargs)
+    needs = set().union(*(features(r["ops"], r["root"]) for r in recorder.requests))
+    extra = needs - {"a + b", "a * b"}
+    if not display_name(func, kwargs).startswith("Whole engine"):
+        assert len(extra) <= 1, f"{cid} needs {sorted(extra)} besides + and *"

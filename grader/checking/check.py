@@ -1,10 +1,22 @@
-"""Compare a hand-in's answer for a graph with the reference, and say what a difference means."""
+"""Compare a hand-in's answer for a graph with the reference, and say what a difference means.
+
+A diagnosis is never read off one graph alone. Each operation's closure is first examined on its
+own by small probe graphs (its `profile`) whose answers no visiting order can change, and a
+failed test is blamed on what the probes found only where the reference model running all of it
+gives exactly the gradients the engine returned. What no known misconception explains is said to
+be unexplained. Nothing said depends on the order an engine happened to visit nodes in, so the
+same hand-in always gets the same words.
+"""
 from __future__ import annotations
 
+import ast
+import functools
+import itertools
 import math
+import re
 
 from ..reasons import missing_module, place
-from . import model
+from . import model, source
 from .graph import Graph, Node, _num
 from .misconceptions import MODEL_BUGS, explain
 
@@ -13,6 +25,31 @@ OP_SYMBOL = {"leaf": "leaf", "add": "+", "sub": "-", "mul": "*", "div": "/", "ne
              "tanh": "tanh", "relu": "relu", "exp": "exp"}
 STUB_OPS = {"__add__": "add", "__mul__": "mul", "__pow__": "pow", "exp": "exp", "tanh": "tanh",
             "relu": "relu"}
+PROGRAM_LINES = 16  # of a graph shown in feedback
+# Each operation's own closure bugs (those the model can run), tried alone and together.
+OP_BUGS = {kind: [b for b in MODEL_BUGS if b.split("-")[0] == kind] for kind in model.PRIMITIVES}
+
+# Probe graphs, one operation each (and `*`, whose own probes come first). `local` sees the
+# derivative and the use of `out.grad` (the outer `*` makes it differ from 1); `twice` makes
+# one node feed the operation twice with equal shares, so an overwrite loses one share in any
+# visiting order. Leaf values keep every node's data distinct.
+PROBES = {
+    "mul": [([3.0, -2.0, 1.5], lambda a, b, c: (a * b) * c),
+            ([1.5, -2.5], lambda a, c: (a * a) * c)],
+    "add": [([1.5, -4.0, -2.5], lambda a, b, c: (a + b) * c),
+            ([1.5, -2.5], lambda a, c: (a + a) * c)],
+    "pow": [([0.8, -1.5], lambda a, c: (a ** 3) * c),
+            ([0.5], lambda a: (a ** 2) * (a ** 2))],
+    "exp": [([0.7, 2.0], lambda a, c: a.exp() * c),
+            ([0.4], lambda a: a.exp() * a.exp())],
+    "tanh": [([0.8, -2.0], lambda a, c: a.tanh() * c),
+             ([0.5], lambda a: a.tanh() * a.tanh())],
+    "relu": [([1.25, 3.0], lambda a, c: a.relu() * c),
+             ([1.5], lambda a: a.relu() * a.relu()),
+             ([0.0, 3.0], lambda a, c: a.relu() * c)],
+}
+# Two distinct products of equal data: an engine comparing nodes by value runs only one of them.
+EQUAL_DATA = ([0.5, 0.8, 0.5, 0.8], lambda a, c, b, d: (a * c) * (b * d))
 
 
 class Failed(AssertionError):
@@ -39,11 +76,43 @@ def fmt(x) -> str:
     return _num(round(x, 6)) if abs(x) < 1e12 else f"{x:.6g}"
 
 
-class Checker:
-    """What the hidden tests call: `engine.check(graph, root)`, `engine.forward(...)`."""
+class Probe:
+    """One probe graph and the hand-in's gradients for it."""
 
-    def __init__(self, ask):
+    def __init__(self, values, build):
+        self.graph = Graph()
+        leaves = self.graph.leaves(*values)
+        self.root = build(*leaves).named("out")
+        self.got: list[float] = []
+        self.failure: Failed | None = None  # how the hand-in failed to answer, if it did
+
+    def right(self) -> bool:
+        return self.fits(())
+
+    def fits(self, bugs) -> bool:
+        return fits(self.graph, self.root.index, leaves_of(self.graph), self.got, bugs)
+
+
+class Checker:
+    """What the hidden tests call: `engine.check(graph, root)`, `engine.forward(...)`.
+
+    One per hand-in: what the probes find is kept for all its tests."""
+
+    def __init__(self, ask, cells: list[dict] | None = None):
         self.ask = ask  # request dict -> answer dict; raises sandbox.client.Fault
+        self.cells = cells or []  # the hand-in's source, read only to word a diagnosis
+        self._facts: dict | None = None
+        self._profiles: dict[str, tuple[str, ...]] = {}
+        self._probes: dict[tuple[str, int], Probe] = {}
+        self._shown: dict[str, Probe] = {}  # kind -> the probe that shows its overwrite
+        self._merges: bool | None = None
+
+    @property
+    def facts(self) -> dict:
+        """What the hand-in's source shows (`source.facts`), read when a diagnosis needs it."""
+        if self._facts is None:
+            self._facts = source.facts(self.cells)
+        return self._facts
 
     def forward(self, g: Graph, root: Node) -> None:
         """Only the forward values: what a hand-in earns before any backward works."""
@@ -51,73 +120,140 @@ class Checker:
         expected, _ = model.evaluate(g.ops, root.index)
         self._check_data(g, root, answer["data"], expected)
 
-    def check(self, g: Graph, root: Node, wrt: list[Node] | None = None,
-              probe: bool = True) -> None:
+    def check(self, g: Graph, root: Node, wrt: list[Node] | None = None) -> None:
         """Build the graph in the hand-in, call `root.backward()`, compare data and grads.
 
         `wrt` are the nodes whose gradients count (default: every leaf)."""
         answer = self._answer(g, root, backward=True)
         data, grad = model.evaluate(g.ops, root.index)
         self._check_data(g, root, answer["data"], data)
-        nodes = [n.index for n in wrt] if wrt else [i for i, op in enumerate(g.ops)
-                                                    if op[0] == "leaf"]
+        nodes = [n.index for n in wrt] if wrt else leaves_of(g)
         got = answer["grad"]
+        racing = [k for k in sorted(racing_writers(g, root.index, nodes)) if self.overwrites(k)]
+        if racing:
+            raise self._order_dependent(g, root.index, nodes, racing)
         wrong = [i for i in nodes if not close(got[i], grad[i])]
         if not wrong:
-            if probe:
-                self._probe_order_luck(g)
             return
-        ids = diagnose(g, root.index, nodes, got)
-        if probe:
-            ids = self._confirm_overwrites(g, ids)
+        ids = self.diagnose(g, root.index, nodes, got)
         lines = [f"Expected {g.labels[i]}.grad = {fmt(grad[i])}, got {fmt(got[i])}."
                  for i in wrong]
         right = [i for i in nodes if i not in wrong]
         if right:
             lines.append("Correct: " + ", ".join(
                 f"{g.labels[i]}.grad = {fmt(got[i])}" for i in right) + ".")
+        if "shadowed-backward" in ids:
+            lines.append(f"Your `Value` sets `self.backward` at {self.facts['shadowed_backward']}.")
         raise Failed(_feedback(g, root.index, lines, ids), ids,
                      graph_facts(g, root.index, data, grad, answer["data"], got))
 
-    def _probe_order_luck(self, g: Graph) -> None:
-        """Make the verdict independent of the order the engine visits siblings in.
+    # -- what each operation's closure does, from probes ------------------------------------
 
-        Where a node feeds several parents, an engine that overwrites instead of accumulating
-        gets the right answer whenever the right closure happens to run last, and engines that
-        keep `_prev` in a set change that order from run to run. For each operation that writes
-        into such a shared node, a small graph whose answer no visiting order of an overwriting
-        engine can produce decides instead."""
-        for kind in sorted(shared_writers(g)):
-            failure = self._probe(kind)
-            if failure:
-                raise Failed("This graph passed, but only thanks to the order your engine "
-                             "happened to visit nodes in; the same operation fails here:\n"
-                             + failure.output, failure.misconceptions, failure.graph)
+    def profile(self, kind: str) -> tuple[str, ...]:
+        """The misconceptions of `kind`'s closure (model bug ids, or how its probes failed)."""
+        if kind not in self._profiles:
+            self._profiles[kind] = self._examine(kind)
+        return self._profiles[kind]
 
-    def _confirm_overwrites(self, g: Graph, ids: list[str]) -> list[str]:
-        """Which closure overwrote is read off the order-free probes, not off the order this
-        engine happened to visit this graph in (which may fit another closure's overwrite, or
-        none of the orders the model tries)."""
-        kept = [m for m in ids if not m.endswith("-overwrite")
-                or m in self._probed(m.split("-")[0])]
-        if kept and kept != ["unknown"]:
-            return kept
-        found = [m for kind in sorted(shared_writers(g)) for m in self._probed(kind)
-                 if m.endswith("-overwrite")]
-        return found or kept or ["unknown"]
+    def overwrites(self, kind: str) -> bool:
+        """Whether `kind`'s closure overwrites; an engine passing its `twice` probe does not
+        (no bug of the catalogue, alone or with others, gives that probe's answer)."""
+        twice = self._probe(kind, 1)
+        if twice.failure is None and twice.right():
+            return False
+        return f"{kind}-overwrite" in self.profile(kind)
 
-    def _probed(self, kind: str) -> list[str]:
-        failure = self._probe(kind)
-        return failure.misconceptions if failure else []
+    def _probe(self, kind: str, i: int) -> Probe:
+        if (kind, i) not in self._probes:
+            p = self._probes[kind, i] = Probe(*PROBES[kind][i])
+            p.failure = self._run(p)
+        return self._probes[kind, i]
 
-    def _probe(self, kind: str) -> "Failed | None":
-        probe = Graph()
-        a = probe.leaf(PROBE_AT[kind], "a")
+    def _examine(self, kind: str) -> tuple[str, ...]:
+        known = () if kind == "mul" else self._model_bugs("mul")
+        if kind != "mul" and self.merges():
+            known += ("identity-by-value",)
+        probes = [self._probe(kind, i) for i in range(len(PROBES[kind]))]
+        for p in probes:
+            if p.failure:
+                return tuple(p.failure.misconceptions)
+        self._shown[kind] = probes[1]
+        for size in range(len(OP_BUGS[kind]) + 1):
+            for bugs in itertools.combinations(OP_BUGS[kind], size):
+                if all(p.fits(known + bugs) for p in probes):
+                    return bugs
+        return ("unknown",)
+
+    def merges(self) -> bool:
+        """Whether the engine takes two nodes of equal data for one (see `EQUAL_DATA`)."""
+        if self._merges is None:
+            p = Probe(*EQUAL_DATA)
+            known = self._model_bugs("mul")
+            self._merges = (not self._run(p) and not p.fits(known)
+                            and p.fits(known + ("identity-by-value",)))
+        return self._merges
+
+    def _model_bugs(self, kind: str) -> tuple[str, ...]:
+        return tuple(b for b in self.profile(kind) if b in MODEL_BUGS)
+
+    def _run(self, p: Probe) -> "Failed | None":
         try:
-            self.check(probe, PROBES[kind](a).named("out"), wrt=[a], probe=False)
+            answer = self._answer(p.graph, p.root, backward=True)
+            data, _ = model.evaluate(p.graph.ops, p.root.index)
+            self._check_data(p.graph, p.root, answer["data"], data)
         except Failed as f:
             return f
+        p.got = answer["grad"]
         return None
+
+    # -- what a failure means ----------------------------------------------------------------
+
+    def diagnose(self, g: Graph, root: int, nodes: list[int], got: list[float]) -> list[str]:
+        """The misconceptions that together give exactly these gradients, each confirmed by
+        its operation's probes; `unknown` when they do not."""
+        if all(close(x, 0.0) for x in got[:root + 1]):  # not even the root's own gradient
+            return ["shadowed-backward" if "shadowed_backward" in self.facts
+                    else "backward-no-seed"]
+        found = [b for k in closure_kinds(g, root) for b in self._model_bugs(k)]
+        if self.merges():
+            found.append("identity-by-value")
+        if found and fits(g, root, nodes, got, found):
+            for b in list(found):  # only what this graph needs to come out this way
+                rest = [m for m in found if m != b]
+                if rest and fits(g, root, nodes, got, rest):
+                    found = rest
+            return found
+        if close(got[root], 1.0) and all(close(got[i], 0.0) for i in nodes if i != root):
+            return ["no-gradient"]
+        return ["unknown"]
+
+    def _order_dependent(self, g: Graph, root: int, nodes: list[int], racing: list[str]):
+        """A graph where an overwriting closure writes into a node several operations feed:
+        what the engine returns depends on the order its closures run in, so the answer is
+        not shown; the probe that shows the overwrite in any order is."""
+        ops = " and ".join(f"`{k}`" for k in racing)
+        verb = "overwrites" if len(racing) == 1 else "overwrite"
+        lines = [f"Here a node feeds several operations, and {ops} {verb} its gradient instead "
+                 "of adding to it: what your engine returns for this graph depends on the order "
+                 "it runs the closures in."]
+        if "set_children" in self.facts:
+            lines.append(f"(Your `Value` keeps its children in a set "
+                         f"(`{self.facts['set_children']}`), whose order can change from run to "
+                         "run.)")
+        ids = [f"{k}-overwrite" for k in racing]
+        data, grad = model.evaluate(g.ops, root)
+        for k in closure_kinds(g, root):  # the operations' other misconceptions this graph shows
+            for b in self._model_bugs(k):
+                if b not in ids and not fits(g, root, nodes, grad, [b]):
+                    ids.append(b)
+        shown = self._shown[racing[0]]
+        pdata, pgrad = model.evaluate(shown.graph.ops, shown.root.index)
+        a = leaves_of(shown.graph)[0]
+        lines.append("The smallest graph that shows it, whatever the order:")
+        lines += ["    " + line for line in shown.graph.program(shown.root.index).splitlines()]
+        lines.append(f"  Expected a.grad = {fmt(pgrad[a])}, got {fmt(shown.got[a])}.")
+        return Failed(_feedback(g, root, lines, ids), ids,
+                      graph_facts(shown.graph, shown.root.index, pdata, pgrad, pdata, shown.got))
 
     def _answer(self, g: Graph, root: Node, backward: bool) -> dict:
         from ..sandbox.client import Fault
@@ -142,25 +278,51 @@ class Checker:
                              ["forward-wrong"])
 
 
-PROBE_AT = {"add": 1.5, "mul": 1.5, "pow": 0.5, "exp": 0.4, "tanh": 0.5, "relu": 1.5}
-PROBES = {
-    "add": lambda a: a + a,
-    "mul": lambda a: a * a,
-    "pow": lambda a: a ** 2 + a ** 3,
-    "exp": lambda a: a.exp() + a.exp(),
-    "tanh": lambda a: a.tanh() + a.tanh(),
-    "relu": lambda a: a.relu() + a.relu(),
-}
+def fits(g: Graph, root: int, nodes: list[int], got: list[float], bugs) -> bool:
+    """Whether the model running `bugs` gives `got` at `nodes` in some visiting order."""
+    order_matters = any(b.endswith("-overwrite") or b == "identity-by-value" for b in bugs)
+    for order in ORDERS if order_matters else ORDERS[:1]:
+        _, grad = model.evaluate(g.ops, root, tuple(bugs), order)
+        if all(close(got[i], grad[i]) for i in nodes):
+            return True
+    return False
 
 
-def shared_writers(g: Graph) -> set[str]:
-    """Kinds of the primitive operations whose closures write into a node with several parents."""
+def leaves_of(g: Graph) -> list[int]:
+    return [i for i, op in enumerate(g.ops) if op[0] == "leaf"]
+
+
+def closure_kinds(g: Graph, root: int) -> list[str]:
+    """The primitive operations whose closures run for `root`, in the model's fixed order."""
     x = model.expanded(g.ops)
+    kinds = {x.kind[v] for v in model.topo_order(x, x.at[root])}
+    return [k for k in model.PRIMITIVES if k in kinds]
+
+
+def racing_writers(g: Graph, root: int, nodes: list[int]) -> set[str]:
+    """Kinds of the operations whose closures, were they to overwrite, could lose another
+    parent's share of a gradient that counts (of `nodes`, or flowing on to them) in some
+    visiting order: an operation writing into a node that also feeds a parent which may run
+    its closure first (one that is not below it)."""
+    return set(_racing(repr(g.ops), root, tuple(nodes)))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _racing(key: str, root: int, nodes: tuple[int, ...]) -> tuple[str, ...]:
+    x = model.expanded(ast.literal_eval(key))
+    live = model.topo_order(x, x.at[root])
+    below = {}  # node -> every node under it
+    for v in live:  # children come first in a topological order
+        below[v] = set(x.children[v]).union(*(below[c] for c in x.children[v]))
+    counted = {x.at[i] for i in nodes}
     parents: dict[int, set[int]] = {}
-    for v, children in enumerate(x.children):
-        for c in children:
-            parents.setdefault(c, set()).add(v)
-    return {x.kind[p] for ps in parents.values() if len(ps) > 1 for p in ps}
+    for v in live:
+        for c in x.children[v]:
+            if c in counted or below[c] & counted:
+                parents.setdefault(c, set()).add(v)
+    kinds = {x.kind[p] for ps in parents.values() for p in ps
+             if any(q not in below[p] for q in ps if q != p)}
+    return tuple(sorted(kinds))
 
 
 def _fault_sentence(f, backward: bool) -> str:
@@ -169,6 +331,36 @@ def _fault_sentence(f, backward: bool) -> str:
     if text.startswith("did not"):
         text = "your engine " + text
     return f"{text[0].upper()}{text[1:]} ({during})."
+
+
+NUMBERS = ("int", "float")
+OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": "pow"}
+
+
+def missing(err: dict) -> str | None:
+    """The misconception an AttributeError or TypeError names: a method or operator `Value`
+    lacks, an operator refusing plain numbers, a `Value` that cannot go in a set."""
+    message = err.get("message") or ""
+    if err.get("type") == "AttributeError":
+        m = re.match(r"'(\w+)' object has no attribute '(\w+)'", message)
+        if m and m.group(1) in NUMBERS:
+            return "plain-numbers"
+        if m and m.group(2) in ("tanh", "relu", "exp", "backward"):
+            return f"missing-{m.group(2)}"
+    elif err.get("type") == "TypeError":
+        m = re.match(r"unsupported operand type\(s\) for (.+?): '(\w+)' and '(\w+)'", message)
+        if m and m.group(1) in OPERATORS:
+            name = OPERATORS[m.group(1)]
+            if m.group(2) in NUMBERS:
+                return f"missing-__r{name}__"
+            if m.group(3) in NUMBERS and name != "pow":
+                return "plain-numbers"
+            return f"missing-__{name}__"
+        if message.startswith("bad operand type for unary -"):
+            return "missing-__neg__"
+        if message.startswith("unhashable type"):
+            return "unhashable"
+    return None
 
 
 def _error_failure(g: Graph, root: int, err: dict) -> Failed:
@@ -193,40 +385,26 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
     if err.get("type") == "not-a-number":
         sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
         return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
-    phase = {"forward": "building the graph", "backward": "backward()"}.get(err.get("phase"),
-                                                                          "the test")
-    missing = missing_module(err)
-    if missing:
-        sentence = f"Your engine {missing} (at {at}{inside}, during {phase})."
+    step = err.get("step")
+    if err.get("phase") == "forward" and isinstance(step, int) and 0 <= step < len(g.ops):
+        phase = f"building {g.labels[step]} = {g.describe(step)}"
+    else:
+        phase = {"backward": "backward()"}.get(err.get("phase"), "the test")
+    module = missing_module(err)
+    if module:
+        sentence = f"Your engine {module} (at {at}{inside}, during {phase})."
     else:
         sentence = (f"{err.get('type')}: {err.get('message')} raised at {at}{inside} "
                     f"during {phase}.")
-    return Failed(_feedback(g, root, [sentence], ["exception"]), ["exception"])
-
-
-def diagnose(g: Graph, root: int, nodes: list[int], got: list[float]) -> list[str]:
-    """The misconceptions whose model engine gives exactly these gradients."""
-    found = []
-    for bug in MODEL_BUGS:
-        # only an overwrite depends on which sibling's closure runs last
-        for order in ORDERS if bug.endswith("-overwrite") else ORDERS[:1]:
-            _, grad = model.evaluate(g.ops, root, bug, order)
-            if all(close(got[i], grad[i]) for i in nodes):
-                found.append(bug)
-                break
-    if not found and all(close(got[i], 0.0) for i in nodes):
-        return ["no-gradient"]
-    return found or ["unknown"]
+    mid = missing(err) or "exception"
+    return Failed(_feedback(g, root, [sentence], [mid]), [mid])
 
 
 def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:
     text = ["Graph (then backward() on " + g.labels[root] + "):"]
-    text += ["    " + line for line in g.program(root).splitlines()]
+    text += ["    " + line for line in g.program(root, most=PROGRAM_LINES).splitlines()]
     text += lines
-    if ids == ["unknown"] or len(ids) > 1:
-        text.append("Likely cause" + (" (one of these)" if len(ids) > 1 else "") + ":")
-    else:
-        text.append("Likely cause:")
+    text.append("Likely causes:" if len(ids) > 1 else "Likely cause:")
     text += ["  - " + explain(m) for m in ids]
     return "\n".join(text)
 

@@ -52,8 +52,9 @@ class Graph:
             return self.labels[a]
         return f"({self.describe(a)})"
 
-    def program(self, root: int | None = None) -> str:
-        """The graph as lines a student can paste to reproduce it."""
+    def program(self, root: int | None = None, most: int | None = None) -> str:
+        """The graph as lines a student can paste to reproduce it; beyond `most` lines, the
+        middle of a long chain is left out (its lines are alike)."""
         lines = []
         for i, op in enumerate(self.ops):
             if root is not None and i > root:
@@ -62,6 +63,10 @@ class Graph:
                 lines.append(f"{self.labels[i]} = Value({_num(op[1])})")
             elif i in self.named or i == root:
                 lines.append(f"{self.labels[i]} = {self.describe(i)}")
+        if most is not None and len(lines) > most:
+            head, tail = most * 2 // 3, most - most * 2 // 3 - 1
+            lines = (lines[:head] + [f"# ... {len(lines) - head - tail} more lines like these"]
+                     + lines[-tail:])
         return "\n".join(lines)
 
 

@@ -2,7 +2,9 @@
 
 Ids that name a closure bug (`add-overwrite`, `tanh-from-input`, ...) are also bugs the reference
 model can run (`model.py`): a hand-in whose gradients equal that model's shows that
-misconception. The others are recognised from how the hand-in failed.
+misconception. The others are recognised from how the hand-in failed: the exception it raised
+(`missing-tanh`, `missing-__rsub__`, `plain-numbers`, `unhashable`), or what it did to graphs
+built to tell them apart (`identity-by-value`).
 """
 
 OPS = ("add", "mul", "pow", "exp", "tanh", "relu")
@@ -70,10 +72,51 @@ TEXT.update({
     "crash": "Your engine stopped the worker process (it exited, was killed or ran out of memory).",
     "not-a-number": "A `.data` or `.grad` is not a number that `float()` accepts.",
     "unknown": (
-        "The gradients match no common mistake the grader knows: compare them with a hand "
+        "No misconception the grader knows explains these gradients: compare them with a hand "
         "derivation of the chain rule for this graph."
     ),
+    "identity-by-value": (
+        "Two different nodes with equal `.data` are taken for one: your `Value` compares "
+        "(`__eq__`) and hashes (`__hash__`) by its data, so the topological sort's `visited` "
+        "set skips the second node and its closure never runs. Nodes must compare by identity: "
+        "remove `__eq__`/`__hash__` (with `@dataclass`, use `eq=False`)."
+    ),
+    "unhashable": (
+        "`Value` cannot go in a set: defining `__eq__` (as `@dataclass` does by default) "
+        "removes `__hash__`. Nodes must compare by identity: remove `__eq__` (with "
+        "`@dataclass`, use `eq=False`)."
+    ),
+    "shadowed-backward": (
+        "`backward` is hidden: your `__init__` sets `self.backward`, so `out.backward()` calls "
+        "that attribute instead of the method and no gradient flows. Keep each node's closure "
+        "in `self._backward`."
+    ),
+    "plain-numbers": (
+        "An operator does not accept a plain number (`a * 2`, `a + 1`): wrap `other` in "
+        "`Value(other)` when it is not a `Value` already."
+    ),
 })
+
+# A method the engine lacks: each costs only the tests that need it.
+for _name in ("tanh", "relu", "exp", "backward"):
+    TEXT[f"missing-{_name}"] = (
+        f"`Value` has no `{_name}` method: every test that calls `.{_name}()` fails until it "
+        f"has one."
+    )
+DUNDER_EXAMPLES = {
+    "__add__": "a + b", "__radd__": "1 + a", "__sub__": "a - b", "__rsub__": "3 - a",
+    "__mul__": "a * b", "__rmul__": "2 * a", "__truediv__": "a / b", "__rtruediv__": "1 / a",
+    "__pow__": "a ** 2", "__neg__": "-a",
+}
+for _name, _example in DUNDER_EXAMPLES.items():
+    if _name == "__neg__":
+        _why = "`Value` has no `__neg__` (often wanted by `__sub__` too)"
+    elif _name.startswith("__r"):
+        _why = (f"with a plain number on the left Python asks the `Value` on the right, and it "
+                f"has no `{_name}` (or it returned NotImplemented)")
+    else:
+        _why = f"`Value` has no `{_name}` that takes these operands (or it returned NotImplemented)"
+    TEXT[f"missing-{_name}"] = f"`{_example}` needs `{_name}`: {_why}."
 
 # The closure bugs the model can run, tried in this order when diagnosing.
 MODEL_BUGS = (

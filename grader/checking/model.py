@@ -2,9 +2,11 @@
 
 It expands `-`, `/`, unary minus and constants into the primitive nodes the lecture's engine
 creates (`a - b` is `a + b * -1`, `a / b` is `a * b**-1`, `2 * a` is `a * Value(2)`), then runs
-the backward closures in reverse topological order. With `bug` set it runs one misconception's
-closure instead, and with `order` it visits children in another order, as an engine that keeps
-`_prev` in a set may: that is how feedback recognises what a wrong gradient means.
+the backward closures in reverse topological order. With `bug` set (one misconception's id, or
+several, one per operation) it runs those closures instead, and with `order` it visits children
+in another order, as an engine that keeps `_prev` in a set may: that is how feedback recognises
+what a wrong gradient means. `identity-by-value` is not a closure bug but an engine whose nodes
+compare and hash by their data: its topological sort takes nodes of equal data for one.
 """
 from __future__ import annotations
 
@@ -106,9 +108,11 @@ def _exp(x):
         return math.inf
 
 
-def topo_order(g: Expanded, root: int, order: int = 0) -> list[int]:
+def topo_order(g: Expanded, root: int, order: int = 0, key=None) -> list[int]:
     """The lecture's recursive topological sort. `order` 1 reverses every node's children;
-    larger values shuffle them (seeded), as a set's iteration order might."""
+    larger values shuffle them (seeded), as a set's iteration order might. `key` is what the
+    `visited` set compares (the node itself, or its data for an engine comparing by value)."""
+    key = key or (lambda v: v)
     seen, topo = set(), []
 
     def children(v):
@@ -125,57 +129,58 @@ def topo_order(g: Expanded, root: int, order: int = 0) -> list[int]:
         if done:
             topo.append(v)
             continue
-        if v in seen:
+        if key(v) in seen:
             continue
-        seen.add(v)
+        seen.add(key(v))
         stack.append((v, True))
         for c in reversed(children(v)):
-            if c not in seen:
+            if key(c) not in seen:
                 stack.append((c, False))
     return topo
 
 
-def backward(g: Expanded, data: list[float], root: int, bug: str | None = None,
+def backward(g: Expanded, data: list[float], root: int, bugs: frozenset = frozenset(),
              order: int = 0) -> list[float]:
     grad = [0.0] * len(g.kind)
-    if bug != "backward-no-seed":
+    if "backward-no-seed" not in bugs:
         grad[root] = 1.0
-    for v in reversed(topo_order(g, root, order)):
-        _closure(g, data, grad, v, bug)
+    key = data.__getitem__ if "identity-by-value" in bugs else None
+    for v in reversed(topo_order(g, root, order, key)):
+        _closure(g, data, grad, v, bugs)
     return grad
 
 
-def _closure(g, data, grad, v, bug):
+def _closure(g, data, grad, v, bugs):
     kind = g.kind[v]
     if kind == "leaf":
         return
     ch = g.children[v]
     up = grad[v]
-    if bug == f"{kind}-no-outgrad":
+    if f"{kind}-no-outgrad" in bugs:
         up = 1.0
     x = [data[c] for c in ch]
     out = data[v]
     if kind == "add":
         local = [1.0, 1.0]
-        if bug == "add-one-side":
+        if "add-one-side" in bugs:
             local = [1.0, 0.0]
     elif kind == "mul":
-        local = [x[0], x[1]] if bug == "mul-swapped" else [x[1], x[0]]
+        local = [x[0], x[1]] if "mul-swapped" in bugs else [x[1], x[0]]
     elif kind == "pow":
         k = g.k[v]
-        if bug == "pow-exponent":
+        if "pow-exponent" in bugs:
             local = [_safe(lambda: k * x[0] ** k)]
         else:
             local = [_safe(lambda: k * x[0] ** (k - 1))]
     elif kind == "exp":
-        local = [x[0] if bug == "exp-from-input" else out]
+        local = [x[0] if "exp-from-input" in bugs else out]
     elif kind == "tanh":
-        local = [1 - x[0] ** 2 if bug == "tanh-from-input" else 1 - out ** 2]
+        local = [1 - x[0] ** 2 if "tanh-from-input" in bugs else 1 - out ** 2]
     elif kind == "relu":
-        local = [1.0 if (x[0] >= 0 if bug == "relu-at-zero" else x[0] > 0) else 0.0]
+        local = [1.0 if (x[0] >= 0 if "relu-at-zero" in bugs else x[0] > 0) else 0.0]
     else:
         raise ValueError(kind)
-    overwrite = bug == f"{kind}-overwrite"
+    overwrite = f"{kind}-overwrite" in bugs
     for c, d in zip(ch, local):
         contribution = d * up
         if overwrite:
@@ -191,18 +196,20 @@ def _safe(f):
         return math.nan
 
 
-def evaluate(ops: list[list], root: int, bug: str | None = None, order: int = 0):
-    """Data and gradient of every recorded node, as a correct (or one-bug) engine gives them.
+def evaluate(ops: list[list], root: int, bug: "str | tuple | None" = None, order: int = 0):
+    """Data and gradient of every recorded node, as a correct engine, or one with the given
+    bug (or bugs), gives them.
 
     Memoised: the hidden suite asks about the same graphs for every hand-in of a class, and
     diagnosing one wrong answer asks about each graph once per misconception and order."""
-    return _evaluate(repr(ops), root, bug, order)
+    bugs = (bug,) if isinstance(bug, str) else tuple(sorted(bug or ()))
+    return _evaluate(repr(ops), root, bugs, order)
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _evaluate(key: str, root: int, bug: str | None, order: int):
+def _evaluate(key: str, root: int, bugs: tuple, order: int):
     g, data = _forward(key)
-    grad = backward(g, data, g.at[root], bug, order)
+    grad = backward(g, data, g.at[root], frozenset(bugs), order)
     return tuple(data[i] for i in g.at), tuple(grad[i] for i in g.at)
 
 

@@ -69,6 +69,6 @@ def finite_difference(g: Graph, root: int, leaf: int, h: float = 1e-6) -> float:
 @weight(3)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_graph(engine, seed):
-    """Random graph with shared nodes, checked against the reference and finite differences"""
+    """Whole engine (every op and plain numbers): a random graph with shared nodes"""
     g, root = random_graph(seed)
     engine.check(g, root)

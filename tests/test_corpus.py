@@ -1,0 +1,67 @@
+"""Engines written the way learners write them (`corpus/`), graded and compared with what each
+deserves: the verdict of every hidden test from running the engine itself against finite
+differences (`corpus_truth`), and the misconceptions from the bugs planted in it (the `.json`
+manifest next to each engine). All are graded in one pytest session."""
+from __future__ import annotations
+
+import pytest
+
+from corpus_truth import engines, expected, hidden_tests, manifest
+from grader.runner import Job, run
+
+ENGINES = engines()
+ID = [p.name for p in ENGINES]
+# the smallest engine that loads only if `import numpy` works in the sandbox
+NUMPY_PROBE = "import numpy\n\n\nclass Value:\n    pass\n"
+
+
+@pytest.fixture(scope="module")
+def tests() -> list[dict]:
+    return hidden_tests()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    probe = tmp_path_factory.mktemp("probe") / "numpy_probe.py"
+    probe.write_text(NUMPY_PROBE)
+    results = {}
+    jobs = [Job(probe, {"key": "numpy-probe"})] + [Job(p, {"key": p.name}) for p in ENGINES]
+    run(jobs, lambda job, result: results.__setitem__(job.extra["key"], result))
+    return results
+
+
+def skip_unless_importable(engine, graded) -> None:
+    if "numpy" not in manifest(engine).get("imports", []):
+        return
+    if "error" in graded["numpy-probe"].extra:
+        pytest.skip("`import numpy` does not work inside the sandbox: "
+                    + graded["numpy-probe"].extra["error"])
+    pytest.importorskip("numpy", reason="finding what the engine deserves runs it here")
+
+
+def test_corpus_has_twenty_engines_each_with_a_manifest():
+    assert len(ENGINES) >= 20
+    for engine in ENGINES:
+        m = manifest(engine)
+        assert m["pattern"] and m["planted"] and isinstance(m["misconceptions"], list), engine
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=ID)
+def test_score_is_what_finite_differences_say(engine, graded, tests):
+    skip_unless_importable(engine, graded)
+    truth = expected(engine, tests)
+    result = graded[engine.name]
+    verdicts = {t.name: t.status == "passed" for t in result.tests}
+    assert set(verdicts) == set(truth)
+    differ = {name: f"graded {'pass' if ok else 'fail'}" for name, ok in verdicts.items()
+              if ok != truth[name]}
+    assert not differ, f"{engine.name}: {differ}"
+    deserved = sum(t["weight"] for t in tests if truth[t["name"]])
+    assert result.score == deserved
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=ID)
+def test_diagnosis_names_every_planted_bug_and_nothing_else(engine, graded):
+    skip_unless_importable(engine, graded)
+    result = graded[engine.name]
+    assert sorted(result.misconceptions) == sorted(manifest(engine)["misconceptions"])
