@@ -1,7 +1,7 @@
 """The results folder: one Gradescope results JSON per student, written atomically.
 
 A result on disk is final: an interrupted run loses nothing that was written, and `--resume`
-skips a student whose hand-in content and grader version are unchanged.
+keeps a result only while everything that decided it is unchanged (`stale` says what changed).
 """
 from __future__ import annotations
 
@@ -56,13 +56,50 @@ def read(path: Path) -> Result | None:
         return None  # a file we did not write completely or at all: grade again
 
 
-def done(results_dir: Path, student_id: str, sha: str) -> Result | None:
-    """The stored result for this exact hand-in and grader version, if there is one."""
-    result = read(results_dir / filename(student_id))
-    if result and result.extra.get("content_sha256") == sha \
-            and result.extra.get("grader_version") == __version__:
-        return result
-    return None
+def inputs(interpreter: str | None = None) -> dict:
+    """What decides a grade besides the hand-in and the limits: the hidden suite and the code
+    that checks and diagnoses (by content), and the interpreter the hand-ins run under."""
+    return {"suite_sha256": _suite_hash(), "interpreter": interpreter or _interpreter()}
+
+
+# The reasons `stale` gives, in the order they are checked and reported.
+CHANGED = {"content_sha256": "hand-in changed", "grader_version": "grader version changed",
+           "suite_sha256": "hidden suite changed", "limits": "limits changed",
+           "interpreter": "interpreter changed"}
+
+
+def stale(path: Path, wanted: dict) -> str:
+    """Why the result at `path` cannot be kept for a hand-in to be graded with `wanted` (a task's
+    extra: content hash, inputs, limits, version); "" when it can."""
+    result = read(path)
+    if result is None:
+        return "results file damaged" if path.exists() else "not graded before"
+    if result.extra.get("lost"):
+        return "its grading was cut short last time"
+    why = [text for key, text in CHANGED.items() if result.extra.get(key) != wanted.get(key)]
+    return ", ".join(why)
+
+
+def _suite_hash() -> str:
+    global _SUITE
+    if _SUITE is None:
+        h = hashlib.sha256()
+        base = Path(__file__).resolve().parents[1]
+        for folder in ("suite", "checking"):
+            for f in sorted((base / folder).glob("*")):
+                if f.suffix in (".py", ".ini"):
+                    h.update(f"{folder}/{f.name}\0".encode() + f.read_bytes() + b"\0")
+        _SUITE = h.hexdigest()
+    return _SUITE
+
+
+_SUITE = None
+
+
+def _interpreter() -> str:
+    import platform
+    import sys
+    return f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"
 
 
 def result_files(results_dir: Path) -> list[Path]:
