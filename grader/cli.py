@@ -74,7 +74,8 @@ def grade(path, fmt, **kwargs):
         from .platforms.prairielearn import to_prairielearn
         click.echo(dumps(to_prairielearn(result)))
     else:
-        click.echo(dumps(result.to_json()))
+        from .platforms.gradescope import to_gradescope
+        click.echo(dumps(to_gradescope(result)))
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
 

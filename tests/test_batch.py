@@ -499,6 +499,52 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
                                 "") == proc.stdout
 
 
+def test_resume_never_keeps_a_stale_grade(canvas_zip_graded, tmp_path):
+    """Each change that decides a grade re-grades, each that decides a penalty re-applies it,
+    and the run says which; the grades then equal a fresh run's."""
+    download, graded = canvas_zip_graded
+    out = tmp_path / "out"
+    shutil.copytree(graded, out)
+    raw = {sid: raw_points(d) for sid, d in by_student(out).items()}
+
+    def again(**settings):
+        return grade_class(download, out, jobs=JOBS, resume=True, progress=False,
+                           settings=Settings(**settings))
+
+    # The issue's case: 10%/day, then a flat 50%: the two late hand-ins get half marks.
+    run = again(late_penalty="50%")
+    assert run.notes == ["re-applied late penalty to 2", "kept 3 results graded earlier, unchanged"]
+    got = by_student(out)
+    for sid in CANVAS_LATE:
+        assert got[sid]["score"] == pytest.approx(0.5 * raw[sid])
+        assert gradebook(out)[sid]["penalty"] == "0.5"
+    fresh = tmp_path / "fresh"
+    grade_class(download, fresh, jobs=JOBS, settings=Settings(late_penalty="50%"), progress=False)
+    assert (fresh / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
+
+    # What a flag without a time is charged: 3 days at 10%/day.
+    run = again(late_penalty="10%/day", flag_late_days=3)
+    assert run.notes[0] == "re-applied late penalty to 2"
+    assert by_student(out)["102"]["score"] == pytest.approx(0.7 * raw["102"])
+
+    # Limits, the hidden suite, the interpreter, the grader: every hand-in graded again.
+    run = again(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    assert run.notes == ["re-graded 5: limits changed"]  # and the late penalty set anew
+    assert by_student(out)["101"]["extra_data"]["limits"]["test_seconds"] == 3
+    same = dict(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store, "_SUITE", "0" * 64)
+        assert again(**same).notes == ["re-graded 5: hidden suite changed"]
+        mp.setattr(store, "_interpreter", lambda: "CPython 3.99.0 (/opt/other/python)")
+        assert again(**same).notes == ["re-graded 5: interpreter changed"]
+        mp.setattr("grader.batch.classroom.__version__", "99.0")
+        assert again(**same).notes == ["re-graded 5: grader version changed"]
+    assert again(**same).notes == ["re-graded 5: hidden suite changed, interpreter changed"]
+    run = again(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    assert run.notes == ["kept 5 results graded earlier, unchanged"]
+    assert (graded / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
+
+
 # Canvas gradebook export: BOM, a Manual Posting row, Points Possible, and Charles (106) who
 # handed in nothing.
 ROSTER = (

@@ -70,6 +70,14 @@ def gradients(t: TestResult) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+def notes(result: Result) -> str:
+    """The result's overall output without its list of misconceptions, which the page and the
+    text show on their own: what loading the code said and what it printed."""
+    parts = [p for p in result.output.split("\n\n")
+             if not p.startswith("What the failed tests point to:")]
+    return "\n\n".join(parts).strip()
+
+
 def _failed(result: Result) -> list[TestResult]:
     return [t for t in result.tests if _status(t) != "passed"]
 
@@ -140,7 +148,7 @@ white-space:pre-wrap;overflow-wrap:anywhere;font:13px/1.45 ui-monospace,Menlo,Co
 .tag{font:12px ui-monospace,Menlo,Consolas,monospace;background:#fdecea;color:#8e2a20;
 border-radius:4px;padding:0 6px}
 .graphrow{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start}
-.scroll{max-width:100%;overflow-x:auto}
+.graphrow>*{min-width:0;max-width:100%}.scroll{overflow-x:auto}
 pre.program{margin:0}
 svg.graph .node rect{fill:#f8fafc;stroke:#7b8794;stroke-width:1.2}
 svg.graph .node.root rect{stroke:#1d2430;stroke-width:2}
@@ -174,17 +182,14 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
         f"<p class=\"who\">{esc(name)}</p>" if name else "",
         f"<p class=\"score\">{esc(headline(result))}</p>",
     ]
-    late = _d(result.extra.get("late"))
-    if late.get("inferred"):
-        parts.append(f"<p class=\"late\">{esc(late.get('rule', ''))}</p>")
     error = result.extra.get("error")
     if error:
         parts.append(f"<p class=\"error\"><strong>Not graded:</strong> {esc(error)}</p>")
     if result.misconceptions:
         parts.append("<h2>What the failed tests point to</h2><ul class=\"points\">" + "".join(
             f"<li>{esc(explain(m))}</li>" for m in result.misconceptions) + "</ul>")
-    if result.output and not error:
-        parts.append(f"<h2>Notes from grading</h2><pre>{esc(clip(result.output))}</pre>")
+    if notes(result) and not error:
+        parts.append(f"<h2>Notes from grading</h2><pre>{esc(clip(notes(result)))}</pre>")
     passed = [t for t in result.tests if _status(t) == "passed"]
     if failed and not error:
         parts.append(f"<h2>Failed tests ({len(failed)} of {len(result.tests)})</h2>")
@@ -200,7 +205,7 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
 
 # --------------------------------------------------------------------------- plain text
 
-def _table(t: TestResult) -> list[str]:
+def gradient_table(t: TestResult) -> list[str]:
     rows = gradients(t)
     if not rows:
         return []
@@ -215,14 +220,13 @@ def text(result: Result, title: str = "Backprop engine: your feedback") -> str:
     """The page's content as plain text, for platforms that take only text (a Canvas comment)."""
     name = who(result)
     lines = [title + (f" for {name}" if name else ""), headline(result)]
-    late = _d(result.extra.get("late"))
-    if late.get("inferred"):
-        lines.append(late.get("rule", ""))
     if result.extra.get("error"):
         lines += ["", f"Not graded: {result.extra['error']}"]
     if result.misconceptions:
         lines += ["", "What the failed tests point to:"]
         lines += [f"  - {explain(m)}" for m in result.misconceptions]
+    if notes(result) and not result.extra.get("error"):
+        lines += ["", clip(notes(result))]
     failed = _failed(result)
     passed = len(result.tests) - len(failed)
     if result.tests:
@@ -231,7 +235,7 @@ def text(result: Result, title: str = "Backprop engine: your feedback") -> str:
         for t in failed:
             lines += ["", f"FAILED ({fmt(t.score, 4)} / {fmt(t.max_score, 4)}): {t.name}"]
             lines += ["  " + ln for ln in clip(t.output).splitlines()]
-            table = _table(t)
+            table = gradient_table(t)
             if table:
                 lines += ["  Gradients:"] + ["    " + ln for ln in table]
     return "\n".join(lines).replace("\u2212", "-") + "\n"
