@@ -134,7 +134,7 @@ main{max-width:820px;margin:0 auto;padding:16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:20px 0 8px}
 .score{font-size:20px;font-weight:700;margin:8px 0}.late{color:var(--warn);font-weight:600}
 .points{background:#fff;border:1px solid var(--line);border-left:4px solid var(--bad);
-border-radius:6px;padding:8px 12px}.points li{margin:4px 0}
+border-radius:6px;padding:8px 12px 8px 32px}.points li{margin:4px 0}
 .test{background:#fff;border:1px solid var(--line);border-left:4px solid var(--ok);
 border-radius:6px;padding:8px 12px;margin:10px 0;min-width:0}
 .test.failed{border-left-color:var(--bad)}
