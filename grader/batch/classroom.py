@@ -64,8 +64,8 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
     _record(out, shard or (1, 1), everyone, tasks)
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
-    summaries, paths = outputs.write_all(out, files, settings, column)
-    return Graded(summaries, paths, notes)
+    summaries, paths, unfilled = outputs.write_all(out, files, settings, column)
+    return Graded(summaries, paths, notes + unfilled)
 
 
 def _column(settings: Settings) -> str | None:
@@ -215,9 +215,9 @@ def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
         {"grader_version": __version__, "shard": [1, 1] if not problems else None,
          "merged": sorted(given), "of": n, "partial": notice, "class": everyone,
          "graded": sorted(graded)}, indent=1))
-    summaries, paths = outputs.write_all(out, sorted(written), settings, column,
-                                         missing=placeholders, notice=notice)
-    return Graded(summaries, paths, [], notice)
+    summaries, paths, unfilled = outputs.write_all(out, sorted(written), settings, column,
+                                                   missing=placeholders, notice=notice)
+    return Graded(summaries, paths, unfilled, notice)
 
 
 def _read_run(d: Path) -> dict:

@@ -16,9 +16,10 @@ from . import store
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
-              missing: list[Result] = (), notice: str = "") -> tuple[list[Result], dict[str, Path]]:
+              missing: list[Result] = (), notice: str = "",
+              ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
-    the results' summaries and the paths written.
+    the results' summaries, the paths written and notes on what could not be filled in.
 
     Only summaries stay in memory; each student's full result is read back from its file while
     their feedback and the report are written, so a class of any size fits."""
@@ -48,12 +49,12 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         points = max((r.max_score for r in summaries), default=None)
         atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
-    moodle_files(out, summaries, files_of, settings, paths)
+    notes = moodle_files(out, summaries, files_of, settings, paths)
     def full(r: Result) -> Result:
         return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
 
     atomic(paths["report"], chunks(summaries, feedback=full, notice=notice))
-    return summaries, paths
+    return summaries, paths, notes
 
 
 def _sid(r: Result) -> str:
@@ -61,7 +62,7 @@ def _sid(r: Result) -> str:
 
 
 def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
-                 paths: dict) -> None:
+                 paths: dict) -> list[str]:
     """For a Moodle class: the feedback zip, and the grading worksheet when one was given."""
     graded = [r for r in summaries if not r.extra.get("missing")]
     ours = [r for r in graded if r.extra.get("student", {}).get("source") == "moodle"]
@@ -77,7 +78,8 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
         text, notes = moodle.fill_worksheet(settings.worksheet, grades)
         paths["moodle_worksheet"] = out / "moodle-grades.csv"
         atomic(paths["moodle_worksheet"], text)
-        paths["moodle_notes"] = notes
+        return notes
+    return []
 
 
 def atomic(path: Path, text) -> None:
@@ -131,7 +133,6 @@ def summary(graded) -> str:
         lines += [f"  {sid}: {note}" for sid, note in noted[:10]]
         if len(noted) > 10:
             lines.append(f"  ... and {len(noted) - 10} more (see the results/ folder).")
-    lines += [f"  {n}" for n in graded.files.get("moodle_notes", [])]
     labels = {"gradebook": "gradebook", "report": "report", "feedback": "feedback",
               "canvas": "Canvas import", "moodle_worksheet": "Moodle worksheet",
               "moodle_feedback": "Moodle feedback zip"}

@@ -71,8 +71,8 @@ def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]]) -> t
     at = {c: names.index(c) for c in (IDENTIFIER, GRADE, MAXIMUM, FEEDBACK) if c in names}
     notes = []
     if FEEDBACK not in at:
-        notes.append(f"{path.name} has no \"{FEEDBACK}\" column (the assignment's feedback "
-                     "comments are off): grades only")
+        notes.append(f"the worksheet {path.name} has no \"{FEEDBACK}\" column (the "
+                     "assignment's feedback comments are off): grades only")
     seen = set()
     for r in rows:
         r += [""] * (len(names) - len(r))
@@ -88,8 +88,8 @@ def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]]) -> t
             r[at[FEEDBACK]] = html
     unknown = sorted(set(grades) - seen, key=lambda s: (len(s), s))
     if unknown:
-        notes.append(f"{len(unknown)} graded participant(s) not in {path.name}: "
-                     + ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else ""))
+        notes.append(f"{len(unknown)} graded participant(s) not in the worksheet {path.name}: "
+                     + ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else ""))
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     w.writerow(header)
