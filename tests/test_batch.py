@@ -533,7 +533,7 @@ def test_resume_never_keeps_a_stale_grade(canvas_zip_graded, tmp_path):
     assert by_student(out)["101"]["extra_data"]["limits"]["test_seconds"] == 3
     same = dict(late_penalty="10%/day", limits=Limits(test_seconds=3))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(store, "_SUITE", "0" * 64)
+        mp.setattr(store, "_suite_hash", lambda: "0" * 64)
         assert again(**same).notes == ["re-graded 5: hidden suite changed"]
         mp.setattr(store, "_interpreter", lambda: "CPython 3.99.0 (/opt/other/python)")
         assert again(**same).notes == ["re-graded 5: interpreter changed"]
@@ -850,7 +850,11 @@ def check_interrupted_then_resumed(src: Path, out: Path) -> None:
     ids = [f"s{i:02d}" for i in range(1, len(SIGNAL_CLASS) + 1)]
     assert sorted(by_student(out)) == ids
     assert sorted(gradebook(out)) == ids  # every student exactly once
-    assert f"graded {len(SIGNAL_CLASS) - 1} hand-ins, 1 could not be graded" in proc.stdout
+    assert f"Graded {len(SIGNAL_CLASS) - 1} hand-ins; 1 could not be graded." in proc.stdout
+    rest = len(SIGNAL_CLASS) - len(partial)
+    assert f"Graded {rest}: not graded before." in proc.stdout
+    assert f"Kept {len(partial)} result{'s' if len(partial) != 1 else ''} graded earlier, " \
+           "unchanged." in proc.stdout
     assert leftovers(out) == []
 
 
@@ -911,6 +915,10 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch):
     got = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("[!.]*.json")}
     assert sorted(got) == ["a", "b", "c", "d"]
     assert "worker process died" in got["b"]["extra_data"]["error"]
+    # --resume grades it again, whatever else is unchanged
+    assert store.stale(results_dir / "b.json", got["b"]["extra_data"]) == \
+        "its grading was cut short last time"
+    assert store.stale(results_dir / "a.json", got["a"]["extra_data"]) == ""
     assert got["b"]["score"] == 0 and max_points(got["b"]) == max_points(got["a"]) > 0
     assert got["a"]["score"] == max_points(got["a"])
     assert 0 < got["c"]["score"] < max_points(got["c"])

@@ -30,7 +30,8 @@ class Graded:
 
 @dataclass
 class Settings:
-    """Everything besides the hand-in that decides a grade or its penalty."""
+    """Everything besides the hand-ins that decides the grades, their penalties, and the
+    platform files they go into."""
     limits: Limits = Limits()
     late_penalty: str | None = None
     due: str | None = None
@@ -80,10 +81,10 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
     tasks = []
     for s in subs:
         student = s.student_extra()
-        if names and s.student_id in names and names[s.student_id] != s.name:
-            student["name"], student["download_name"] = names[s.student_id], s.name
-        elif names:
+        if names and s.student_id not in names:
             student["note"] = "; ".join(filter(None, [student.get("note"), "not in the roster"]))
+        elif names and names[s.student_id] != s.name:
+            student["name"], student["download_name"] = names[s.student_id], s.name
         extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs}
         if s.late or settings.due:
             extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,

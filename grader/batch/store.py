@@ -5,14 +5,16 @@ keeps a result only while everything that decided it is unchanged (`stale` says 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import platform
 import re
+import sys
 import tempfile
 from pathlib import Path
 
-from .. import __version__
 from ..handin import HandinError, pick
 from ..results import Result
 
@@ -56,10 +58,10 @@ def read(path: Path) -> Result | None:
         return None  # a file we did not write completely or at all: grade again
 
 
-def inputs(interpreter: str | None = None) -> dict:
+def inputs() -> dict:
     """What decides a grade besides the hand-in and the limits: the hidden suite and the code
     that checks and diagnoses (by content), and the interpreter the hand-ins run under."""
-    return {"suite_sha256": _suite_hash(), "interpreter": interpreter or _interpreter()}
+    return {"suite_sha256": _suite_hash(), "interpreter": _interpreter()}
 
 
 # The reasons `stale` gives, in the order they are checked and reported.
@@ -80,25 +82,18 @@ def stale(path: Path, wanted: dict) -> str:
     return ", ".join(why)
 
 
+@functools.cache
 def _suite_hash() -> str:
-    global _SUITE
-    if _SUITE is None:
-        h = hashlib.sha256()
-        base = Path(__file__).resolve().parents[1]
-        for folder in ("suite", "checking"):
-            for f in sorted((base / folder).glob("*")):
-                if f.suffix in (".py", ".ini"):
-                    h.update(f"{folder}/{f.name}\0".encode() + f.read_bytes() + b"\0")
-        _SUITE = h.hexdigest()
-    return _SUITE
-
-
-_SUITE = None
+    h = hashlib.sha256()
+    base = Path(__file__).resolve().parents[1]
+    for folder in ("suite", "checking"):
+        for f in sorted((base / folder).glob("*")):
+            if f.suffix in (".py", ".ini"):
+                h.update(f"{folder}/{f.name}\0".encode() + f.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def _interpreter() -> str:
-    import platform
-    import sys
     return f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"
 
 
