@@ -144,6 +144,7 @@ def test_a_worksheet_moodle_would_refuse_is_refused(tmp_path):
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "not a Moodle grading worksheet" in proc.stderr and "Last modified (grade)" in proc.stderr
+    assert not (tmp_path / "out" / "results").exists()  # refused before any grading
 
 
 def test_worksheet_without_feedback_column_gets_grades_only(tmp_path):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..platforms import canvas
+from ..platforms import canvas, moodle
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
 from ..results import Result
@@ -46,7 +46,9 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
                 progress: bool = True) -> Graded:
     """Grade every hand-in in SOURCE into OUT."""
     policy = late_rules.parse_policy(settings.late_penalty)
-    column = _column(settings)  # a roster that names no column fails before any grading
+    column = _column(settings)  # a roster or worksheet that will not do fails before grading
+    if settings.worksheet:
+        moodle.check_worksheet(settings.worksheet)
     names = canvas.names(settings.roster) if settings.roster else {}
     results_dir = out / "results"
     notes: list[str] = []

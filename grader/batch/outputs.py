@@ -50,6 +50,7 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
     notes = moodle_files(out, summaries, files_of, settings, paths)
+
     def full(r: Result) -> Result:
         return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
 
@@ -73,7 +74,7 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
     if settings.worksheet:
         grades = {}
         for r in graded:
-            text = feedback.text(store.read(files_of[id(r)]) or r)
+            text = (out / "feedback" / (files_of[id(r)].stem + ".txt")).read_text()
             grades[_sid(r)] = (r.score, r.max_score, f"<pre>{html.escape(text)}</pre>")
         text, notes = moodle.fill_worksheet(settings.worksheet, grades)
         paths["moodle_worksheet"] = out / "moodle-grades.csv"

@@ -56,18 +56,24 @@ def _number(text: str) -> float | None:
         return None
 
 
+def check_worksheet(path: Path) -> list[str]:
+    """The worksheet's column names; ValueError when Moodle's importer would refuse it."""
+    names = [h.strip() for h in _read(path)[0]]
+    need = [c for c in (IDENTIFIER, GRADE, MODIFIED) if c not in names]
+    if need:
+        raise ValueError(f"{path}: not a Moodle grading worksheet: no {', '.join(need)} column "
+                         f"(its columns: {', '.join(names)}); download it from the assignment's "
+                         "\"Download grading worksheet\"")
+    return names
+
+
 def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]]) -> tuple[str, list[str]]:
     """The worksheet at `path` with each participant's grade and feedback comment filled in.
 
     `grades` maps a participant id to (score, maximum score, feedback HTML). Returns the CSV text
     (BOM and delimiter as exported) and notes on what could not be filled."""
     header, rows, bom, delimiter = _read(path)
-    names = [h.strip() for h in header]
-    need = [c for c in (IDENTIFIER, GRADE, MODIFIED) if c not in names]
-    if need:
-        raise ValueError(f"{path}: not a Moodle grading worksheet: no {', '.join(need)} column "
-                         f"(its columns: {', '.join(names)}); download it from the assignment's "
-                         "\"Download grading worksheet\"")
+    names = check_worksheet(path)
     at = {c: names.index(c) for c in (IDENTIFIER, GRADE, MAXIMUM, FEEDBACK) if c in names}
     notes = []
     if FEEDBACK not in at:
