@@ -131,7 +131,8 @@ def test_feedback_zip_as_moodle_unpacks_it(moodle_class):
             pid, filename = moodle_participant(name, participants)
             assert filename == "/feedback.html"
             assert zf.read(name) == (out / "feedback" / f"{pid}.html").read_bytes()
-    assert moodle.folder_name("Jean_Luc O'Brien/3", "7") == "Jean Luc O'Brien 3_7_assignsubmission_file_"
+    assert moodle.folder_name("Jean_Luc O'Brien/3", "7") == \
+        "Jean Luc O'Brien 3_7_assignsubmission_file_"
 
 
 def test_a_worksheet_moodle_would_refuse_is_refused(tmp_path):
@@ -143,13 +144,15 @@ def test_a_worksheet_moodle_would_refuse_is_refused(tmp_path):
                            str(tmp_path / "out"), "--worksheet", str(bad)],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "not a Moodle grading worksheet" in proc.stderr and "Last modified (grade)" in proc.stderr
+    assert "not a Moodle grading worksheet" in proc.stderr
+    assert "Last modified (grade)" in proc.stderr
     assert not (tmp_path / "out" / "results").exists()  # refused before any grading
 
 
 def test_worksheet_without_feedback_column_gets_grades_only(tmp_path):
-    sheet = put(tmp_path / "g.csv", "Identifier;Full name;Grade;Maximum Grade;Last modified (grade)\n"
-                                    "Participant 5;A B;;10,00;-\n")
-    text, notes = moodle.fill_worksheet(sheet, {"5": (60.0, 120.0, "<pre>x</pre>"), "9": (1, 2, "")})
+    sheet = put(tmp_path / "g.csv", "Identifier;Full name;Grade;Maximum Grade;"
+                                    "Last modified (grade)\nParticipant 5;A B;;10,00;-\n")
+    grades = {"5": (60.0, 120.0, "<pre>x</pre>"), "9": (1, 2, "")}
+    text, notes = moodle.fill_worksheet(sheet, grades)
     assert text.splitlines()[1] == "Participant 5;A B;5.00;10,00;-"
     assert "no \"Feedback comments\" column" in notes[0] and "9" in notes[1]

@@ -124,7 +124,8 @@ def _header(roster_csv: Path) -> list[str]:
         raise ValueError(f"{roster_csv}: empty file")
     header = [h.strip() for h in table[0]]
     if not header or "Student" not in header[0] and header[0] != "LastName" or "ID" not in header:
-        raise ValueError(f"{roster_csv}: not a Canvas gradebook export (header starts {header[:3]})")
+        raise ValueError(f"{roster_csv}: not a Canvas gradebook export "
+                         f"(header starts {header[:3]})")
     if "Section" not in header:
         raise ValueError(f"{roster_csv}: no Section column; Canvas's importer needs it")
     return header

@@ -17,7 +17,8 @@ Both formats as Moodle's own assignment code reads them:
   in a zip"). Each file's path must contain a folder named ``<name>_<participant id>_<plugin
   type>_<plugin name>[_]``, the naming of "Download all submissions"; the importer splits it on
   ``_`` (so the name must hold none), finds the participant by the id and keeps the path after
-  that folder as the feedback file's name. `feedback_zip` writes ``<Full Name>_<id>_assignsubmission_file_/feedback.html``.
+  that folder as the feedback file's name. `feedback_zip` writes
+  ``<Full Name>_<id>_assignsubmission_file_/feedback.html``.
 """
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def check_worksheet(path: Path) -> list[str]:
     return names
 
 
-def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]]) -> tuple[str, list[str]]:
+def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]],
+                   ) -> tuple[str, list[str]]:
     """The worksheet at `path` with each participant's grade and feedback comment filled in.
 
     `grades` maps a participant id to (score, maximum score, feedback HTML). Returns the CSV text
