@@ -98,7 +98,8 @@ def grade(path, fmt, **kwargs):
         from .platforms.prairielearn import to_prairielearn
         click.echo(dumps(to_prairielearn(result)))
     else:
-        click.echo(dumps(result.to_json()))
+        from .platforms.gradescope import to_gradescope
+        click.echo(dumps(to_gradescope(result)))
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
 
@@ -115,52 +116,107 @@ def parse_shard(ctx, param, value):
     return k, n
 
 
+def class_options(f):
+    """What turns grades into a platform's files: shared by `batch` and `merge`."""
+    options = [
+        click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Canvas gradebook export: also write canvas-import.csv for Canvas's "
+                          "gradebook import, and use the roster's names."),
+        click.option("--assignment", metavar="TITLE|ID",
+                     help="The roster's assignment column to fill (its title or Canvas id); "
+                          "needed only when the export has more than one."),
+        click.option("--worksheet", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Moodle grading worksheet (as downloaded): also write "
+                          "moodle-grades.csv, filled in for upload."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @main.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Folder for results/, gradebook.csv and report.html.")
+              help="Folder for results/, feedback/, gradebook.csv and report.html.")
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel workers [default: cores].")
 @click.option("--resume", is_flag=True,
-              help="Skip hand-ins already graded with the same content and grader version.")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Canvas gradebook export: write gradebook.csv in Canvas's import format.")
+              help="Keep results whose hand-in, grader, hidden suite, limits and interpreter "
+                   "are unchanged; re-grade the rest and re-apply changed late penalties.")
 @click.option("--shard", callback=parse_shard, metavar="K/N",
               help="Grade only shard K of N (by a stable hash of the student id).")
 @click.option("--late-penalty", metavar="RULE",
               help='"10%/day" per started day late, or "20%" flat, for late hand-ins.')
 @click.option("--due", metavar="DATETIME",
-              help="Due date (ISO 8601): hand-ins submitted after it are late.")
+              help="Due date (ISO 8601): hand-ins submitted after it are late. Needs a download "
+                   "with submission times (Gradescope).")
+@click.option("--flag-late-days", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Days late to charge a hand-in the platform flags late without a time "
+                   "(Canvas _LATE); outputs mark that lateness as inferred.")
+@class_options
 @limit_options
 @python_option
-def batch(source, out, jobs, resume, roster, shard, late_penalty, due, **kwargs):
+def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, roster,
+          assignment, worksheet, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
 
-    from .batch.classroom import grade_class
+    from .batch.classroom import Settings, grade_class
     from .batch.outputs import summary
 
-    limits = limits_from(kwargs)
-    results, paths = grade_class(source, out, jobs or os.cpu_count() or 1, limits, resume,
-                                 shard, late_penalty, due, roster)
-    if results:
+    settings = Settings(limits_from(kwargs), late_penalty, due, flag_late_days, roster,
+                        assignment, worksheet)
+    graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
+    if graded.results:
         from .sandbox.client import warn_if_unsandboxed
-        warn_if_unsandboxed(results[0].extra.get("sandbox"))
-    click.echo(summary(results, paths))
+        warn_if_unsandboxed(graded.results[0].extra.get("sandbox"))
+    click.echo(summary(graded))
 
 
 @main.command()
 @click.argument("dirs", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def merge(dirs, out, roster):
-    """Join the output folders of sharded `grader batch` runs into one."""
-    from .batch.classroom import merge as merge_dirs
+@click.option("--partial", is_flag=True,
+              help="Merge even with shards missing or given twice; every output says so.")
+@class_options
+def merge(dirs, out, partial, roster, assignment, worksheet):
+    """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
+    from .batch.classroom import Settings, merge as merge_dirs
     from .batch.outputs import summary
 
-    results, paths = merge_dirs(list(dirs), out, roster)
-    click.echo(summary(results, paths))
+    settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet)
+    click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
+
+
+@main.command("canvas-upload")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--course", required=True, help="Canvas course id.")
+@click.option("--assignment", required=True, help="Canvas assignment id.")
+@click.option("--attach-page", is_flag=True,
+              help="Also attach each student's feedback page to their comment.")
+@click.option("--yes", is_flag=True, help="Change Canvas without asking (for scripts).")
+def canvas_upload(out, course, assignment, attach_page, yes):
+    """Post each student's grade and feedback from OUT (a `grader batch` folder) to Canvas.
+
+    Reads CANVAS_API_URL and CANVAS_API_TOKEN from the environment. Shows what it will change
+    and asks first; a comment already posted is never posted again."""
+    import os
+
+    from .platforms import canvas_upload as upload
+
+    url, token = os.environ.get("CANVAS_API_URL"), os.environ.get("CANVAS_API_TOKEN")
+    if not url or not token:
+        raise click.UsageError("set CANVAS_API_URL (e.g. https://canvas.example.edu) and "
+                               "CANVAS_API_TOKEN (Account > Settings > New access token)")
+    plan = upload.plan(out, url, token, course, assignment, attach_page)
+    click.echo(upload.describe(plan))
+    if not plan.changes:
+        return
+    if not yes and not click.confirm(f"Change {len(plan.changes)} submission(s) in Canvas?"):
+        raise SystemExit(1)
+    for line in upload.apply(plan):
+        click.echo(line)
 
 
 @main.command("gradescope-zip")

@@ -29,8 +29,10 @@ import pytest
 from grader import __version__
 from grader.batch import run as batch_run
 from grader.batch import store
-from grader.batch.classroom import grade_class, merge
+from grader.batch.classroom import Settings, grade_class, merge
 from grader.batch.run import Task, grade_all, in_shard
+from grader.checking.misconceptions import explain
+from grader.platforms import canvas
 from grader.platforms.gradebook import COLUMNS
 from grader.sandbox.limits import Limits
 
@@ -174,9 +176,11 @@ def plain(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("plain")
     src = plain_class(base / "src")
     out = base / "out"
-    results, paths = grade_class(src, out, jobs=JOBS, progress=False)
-    assert len(results) == len(PLAIN)
-    assert paths == {"gradebook": out / "gradebook.csv", "report": out / "report.html"}
+    graded = grade_class(src, out, jobs=JOBS, progress=False)
+    assert len(graded.results) == len(PLAIN)
+    assert graded.files == {"gradebook": out / "gradebook.csv", "report": out / "report.html",
+                            "feedback": out / "feedback"}
+    assert graded.notes == [] and graded.partial == ""
     return src, out
 
 
@@ -249,14 +253,18 @@ def test_resume_skips_graded_and_regrades_only_changed(plain, tmp_path):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("grader.batch.classroom.grade_all", spy)
-        results, _ = grade_class(src, out, jobs=JOBS, resume=True, progress=False)
+        graded = grade_class(src, out, jobs=JOBS, resume=True, progress=False)
+        results = graded.results
         assert seen == [[]]  # nothing to do
+        assert graded.notes == [f"kept {len(PLAIN)} results graded earlier, unchanged"]
         assert stamps() == before  # no results file rewritten
         assert len(results) == len(PLAIN)
 
         # bob fixes his hand-in: only bob is graded again, and now gets full marks.
         put(src / "bob.py", code("reference"))
-        results, _ = grade_class(src, out, jobs=JOBS, resume=True, progress=False)
+        graded = grade_class(src, out, jobs=JOBS, resume=True, progress=False)
+    assert graded.notes == ["re-graded 1: hand-in changed",
+                            f"kept {len(PLAIN) - 1} results graded earlier, unchanged"]
     assert seen[1] == ["bob"]
     after = stamps()
     assert {k for k in before if before[k] != after[k]} == {"bob.json"}
@@ -272,7 +280,8 @@ def test_resume_regrades_a_damaged_results_file(plain, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(out0, out)
     (out / "results" / "dave.json").write_text('{"score": 1')  # cut short
-    results, _ = grade_class(src0, out, jobs=1, resume=True, progress=False)
+    graded = grade_class(src0, out, jobs=1, resume=True, progress=False)
+    assert graded.notes[0] == "re-graded 1: results file damaged"
     assert sorted(by_student(out)) == sorted(PLAIN)
     check_gradescope(by_student(out)["dave"])
     assert (out0 / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
@@ -305,9 +314,40 @@ def test_shards_cover_everyone_once_and_merge_matches_one_run(plain, tmp_path):
     report = (merged / "report.html").read_text()
     for sid in PLAIN:
         assert sid in report
-    assert f"gradebook: {merged / 'gradebook.csv'}" in proc.stdout
-    assert f"graded {len(PLAIN) - len(BROKEN)} hand-ins, {len(BROKEN)} could not be graded" \
+    assert f"gradebook:           {merged / 'gradebook.csv'}" in proc.stdout
+    assert f"Graded {len(PLAIN) - len(BROKEN)} hand-ins; {len(BROKEN)} could not be graded." \
         in proc.stdout
+    assert "PARTIAL" not in proc.stdout and "Partial" not in report
+    run = json.loads((shards[1] / "run.json").read_text())
+    assert run["shard"] == [2, 3] and sorted(run["class"]) == sorted(PLAIN)
+    assert sorted(run["graded"]) == sorted(members[1])
+
+    # A shard missing, or one given twice: an error naming it, and nothing written.
+    for given, problem in ((shards[:2], "shard 3/3 is missing"),
+                           (shards + [shards[0]], "shard 1/3 is given twice")):
+        bad = subprocess.run([str(GRADER), "merge", *map(str, given), "--out",
+                              str(tmp_path / "bad")], capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and problem in bad.stderr and "--partial" in bad.stderr
+        assert "Traceback" not in bad.stderr and not (tmp_path / "bad").exists()
+
+    # --partial: the missing shard's students are listed as not graded, in every output.
+    part = tmp_path / "partial"
+    proc = subprocess.run([str(GRADER), "merge", *map(str, shards[:2]), "--out", str(part),
+                           "--partial"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    absent = members[2]
+    assert proc.stdout.startswith(f"PARTIAL: Partial result: shard 3/3 is missing; "
+                                  f"{len(absent)} student")
+    assert f"; {len(absent)} not in this merge." in proc.stdout
+    book = gradebook(part)
+    assert set(book) == set(PLAIN)
+    for sid in absent:
+        assert book[sid]["score"] == "" and "shard was not merged" in book[sid]["error"]
+        assert not (part / "feedback" / f"{sid}.html").exists()
+    for sid in set(PLAIN) - absent:
+        assert book[sid] == gradebook(whole)[sid]
+    assert "Partial result: shard 3/3 is missing" in (part / "report.html").read_text()
+    assert json.loads((part / "run.json").read_text())["partial"].startswith("Partial result")
 
 
 def test_merge_ignores_temporary_files_left_by_a_killed_run(plain, tmp_path):
@@ -318,7 +358,7 @@ def test_merge_ignores_temporary_files_left_by_a_killed_run(plain, tmp_path):
     # A complete copy of alice's result under a temporary name, as after a kill at the rename.
     shutil.copy(shard / "results" / "alice.json", shard / "results" / ".partial-abc123.json")
     (shard / "results" / ".partial-def456.json").write_text('{"tests": [')
-    results, _ = merge([shard], tmp_path / "merged")
+    results = merge([shard], tmp_path / "merged").results
     assert sorted(r.extra["student"]["id"] for r in results) == sorted(PLAIN)
     assert (tmp_path / "merged" / "gradebook.csv").read_bytes() == \
         (whole / "gradebook.csv").read_bytes()
@@ -352,7 +392,8 @@ def canvas_zip_graded(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("canvas")
     download = zip_dir(canvas_download(base / "dl"), base / "submissions.zip")
     out = base / "out"
-    grade_class(download, out, jobs=JOBS, late_penalty="10%/day", progress=False)
+    grade_class(download, out, jobs=JOBS, settings=Settings(late_penalty="10%/day"),
+                progress=False)
     return download, out
 
 
@@ -374,20 +415,27 @@ def check_canvas_output(out: Path) -> None:
     assert book["104"]["misconceptions"] == "relu-at-zero"
     assert "older version" in emmy["extra_data"]["student"]["note"]
 
-    # Late: flagged, 10% for the one (unknown) day, recorded and applied.
+    # Late: flagged without a time, so charged as one day (--flag-late-days' default), 10%,
+    # and marked as inferred wherever it shows.
+    report = (out / "report.html").read_text()
     for sid in CANVAS_IDS:
         d, row = got[sid], book[sid]
         late = d["extra_data"].get("late", {})
+        page = (out / "feedback" / f"{sid}.txt").read_text()
         if sid in CANVAS_LATE:
             assert late["late"] is True and late["days"] == 1 and late["penalty"] == 0.1
-            assert "10%" in late["rule"]
+            assert late["inferred"] is True
+            assert "10%" in late["rule"] and "days unknown" in late["rule"]
             assert d["score"] == pytest.approx(raw_points(d) * 0.9)
-            assert (row["late"], row["late_days"], row["penalty"]) == ("yes", "1", "0.1")
+            assert (row["late"], row["late_days"], row["penalty"]) == ("inferred", "1", "0.1")
+            assert "flagged, days unknown: charged as 1 day" in page
         else:
+            assert "late (" not in page.splitlines()[1]
             assert not late.get("late")
             assert d["score"] == raw_points(d)
             assert (row["late"], row["penalty"]) == ("no", "0")
         assert float(row["score"]) == pytest.approx(d["score"], abs=0.005)
+    assert report.count("late (inferred) 1 d") == len(CANVAS_LATE)
     assert got["102"]["score"] == pytest.approx(0.9 * max_points(got["102"]))
     assert book["102"]["score"] == f"{0.9 * max_points(got['102']):g}"
     assert book["101"]["score"] == f"{max_points(got['101']):g}"
@@ -423,13 +471,22 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
     for m in parsed:
         assert m[4] == f"{got[m[3]]['score']:g}/{max_points(got[m[3]]):g}"
 
-    # The summary names the count, mean, median and where the files are.
+    # The summary names the count, mean, median, the inferred lateness, every misconception
+    # with its count and whole explanation, and where the files are.
     pct = [100 * d["score"] / max_points(d) for d in got.values()]
     lines = proc.stdout.splitlines()
-    assert lines[0] == f"graded {len(CANVAS_IDS)} hand-ins, 0 could not be graded"
-    assert lines[1] == f"mean {statistics.mean(pct):.1f}%, median {statistics.median(pct):.1f}%"
-    assert f"gradebook: {out / 'gradebook.csv'}" in lines
-    assert f"report:    {out / 'report.html'}" in lines
+    assert lines[0] == f"Graded {len(CANVAS_IDS)} hand-ins; 0 could not be graded."
+    assert lines[1] == f"Mean score {statistics.mean(pct):.1f}%, median " \
+                       f"{statistics.median(pct):.1f}% (after late penalties)."
+    assert lines[2] == "2 hand-ins were flagged late by the platform without a submission " \
+                       "time, so the lateness is inferred, not measured: charged as 1 day(s) " \
+                       "late (--flag-late-days)."
+    found = {m: int(n) for n, m in re.findall(r"^ +(\d+)  ([a-z-]+): ", proc.stdout, re.M)}
+    assert found == {"add-overwrite": 1, "relu-at-zero": 1, "tanh-from-input": 1}
+    for m in found:
+        assert explain(m) in proc.stdout  # whole, never cut
+    assert f"gradebook:           {out / 'gradebook.csv'}" in lines
+    assert f"report:              {out / 'report.html'}" in lines
     assert "[" not in proc.stdout.split("\n")[0]  # progress never on stdout
 
     # A second run with --resume has nothing to do and says so in no progress line at all.
@@ -438,7 +495,54 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stderr
     assert not re.search(r"^\[\d+/\d+\]", again.stderr, re.M), again.stderr
-    assert again.stdout == proc.stdout
+    assert again.stdout.replace(f"Kept {len(CANVAS_IDS)} results graded earlier, unchanged.\n",
+                                "") == proc.stdout
+
+
+def test_resume_never_keeps_a_stale_grade(canvas_zip_graded, tmp_path):
+    """Each change that decides a grade re-grades, each that decides a penalty re-applies it,
+    and the run says which; the grades then equal a fresh run's."""
+    download, graded = canvas_zip_graded
+    out = tmp_path / "out"
+    shutil.copytree(graded, out)
+    raw = {sid: raw_points(d) for sid, d in by_student(out).items()}
+
+    def again(**settings):
+        return grade_class(download, out, jobs=JOBS, resume=True, progress=False,
+                           settings=Settings(**settings))
+
+    # The issue's case: 10%/day, then a flat 50%: the two late hand-ins get half marks.
+    run = again(late_penalty="50%")
+    assert run.notes == ["re-applied late penalty to 2", "kept 3 results graded earlier, unchanged"]
+    got = by_student(out)
+    for sid in CANVAS_LATE:
+        assert got[sid]["score"] == pytest.approx(0.5 * raw[sid])
+        assert gradebook(out)[sid]["penalty"] == "0.5"
+    fresh = tmp_path / "fresh"
+    grade_class(download, fresh, jobs=JOBS, settings=Settings(late_penalty="50%"), progress=False)
+    assert (fresh / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
+
+    # What a flag without a time is charged: 3 days at 10%/day.
+    run = again(late_penalty="10%/day", flag_late_days=3)
+    assert run.notes[0] == "re-applied late penalty to 2"
+    assert by_student(out)["102"]["score"] == pytest.approx(0.7 * raw["102"])
+
+    # Limits, the hidden suite, the interpreter, the grader: every hand-in graded again.
+    run = again(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    assert run.notes == ["re-graded 5: limits changed"]  # and the late penalty set anew
+    assert by_student(out)["101"]["extra_data"]["limits"]["test_seconds"] == 3
+    same = dict(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store, "_suite_hash", lambda: "0" * 64)
+        assert again(**same).notes == ["re-graded 5: hidden suite changed"]
+        mp.setattr(store, "_interpreter", lambda: "CPython 3.99.0 (/opt/other/python)")
+        assert again(**same).notes == ["re-graded 5: interpreter changed"]
+        mp.setattr("grader.batch.classroom.__version__", "99.0")
+        assert again(**same).notes == ["re-graded 5: grader version changed"]
+    assert again(**same).notes == ["re-graded 5: hidden suite changed, interpreter changed"]
+    run = again(late_penalty="10%/day", limits=Limits(test_seconds=3))
+    assert run.notes == ["kept 5 results graded earlier, unchanged"]
+    assert (graded / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
 
 
 # Canvas gradebook export: BOM, a Manual Posting row, Points Possible, and Charles (106) who
@@ -463,23 +567,102 @@ def test_roster_gives_a_canvas_import_file(canvas_zip_graded, tmp_path):
     roster.write_bytes(ROSTER.encode("utf-8"))
     out = tmp_path / "out"
     shutil.copytree(graded, out)
-    results, paths = grade_class(download, out, jobs=JOBS, resume=True, late_penalty="10%/day",
-                                 roster=roster, progress=False)
+    detailed = (out / "gradebook.csv").read_text()
+    run = grade_class(download, out, jobs=JOBS, resume=True, progress=False, settings=Settings(
+        late_penalty="10%/day", roster=roster, assignment="Backprop engine"))
+    # Nothing re-graded: only the names changed, to the roster's.
+    assert run.notes == [f"updated student details (names, roster) of {len(CANVAS_IDS)}"]
     got = by_student(out)
-    text = paths["gradebook"].read_text(encoding="utf-8")
+    assert run.files["canvas"] == out / "canvas-import.csv"
+    assert (out / "gradebook.csv").read_text() == detailed.replace(
+        "lovelaceada", "\"Lovelace, Ada\"").replace("turingalan", "\"Turing, Alan\"").replace(
+        "hoppergrace", "\"Hopper, Grace\"").replace("noetheremmy", "\"Noether, Emmy\"").replace(
+        "gausscarl", "\"Gauss, Carl\"")  # the detailed gradebook stays, with the roster's names
+    assert got["101"]["extra_data"]["student"]["download_name"] == "lovelaceada"
+    report = (out / "report.html").read_text()
+    assert "Lovelace, Ada" in report and ">lovelaceada<" not in report
+
+    text = run.files["canvas"].read_text(encoding="utf-8")
     assert not text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                        "Backprop engine (12345)"]
     assert rows[1][0].strip() == "Points Possible"
-    assert rows[1][-1] == f"{max_points(got['101']):g}"
+    assert rows[1][-1] == "10.00"  # the assignment's own points
     body = {r[1]: r for r in rows[2:]}
     assert sorted(body, key=int) == CANVAS_IDS + ["106"] and len(rows) == 2 + 6
     assert body["101"][:5] == ["Lovelace, Ada", "101", "S101", "alovelace", "Section A"]
-    for sid in CANVAS_IDS:
-        assert float(body[sid][-1]) == pytest.approx(got[sid]["score"], abs=0.005)
-    assert body["102"][-1] == f"{0.9 * max_points(got['102']):g}"  # penalty applied
+    for sid in CANVAS_IDS:  # in the assignment's 10 points
+        assert float(body[sid][-1]) == pytest.approx(
+            got[sid]["score"] / max_points(got[sid]) * 10, abs=0.005)
+    assert body["101"][-1] == "10"
+    assert body["102"][-1] == "9"  # full marks, 10% late penalty
     assert body["106"] == ["Babbage, Charles", "106", "S106", "cbabbage", "Section B", ""]
+
+
+def test_roster_column_is_chosen_never_guessed(tmp_path):
+    roster = put(tmp_path / "export.csv", ROSTER.encode())
+    with pytest.raises(ValueError) as e:
+        canvas.assignment_column(roster)
+    assert '2 assignment columns ("Backprop engine (12345)"; "Quiz 1 (12346)")' in str(e.value)
+    assert "--assignment" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        canvas.assignment_column(roster, "Backprop Exercise")
+    assert "no assignment column matches 'Backprop Exercise'" in str(e.value)
+    assert '"Backprop engine (12345)"; "Quiz 1 (12346)"' in str(e.value)
+    assert canvas.assignment_column(roster, "12346") == "Quiz 1 (12346)"
+    assert canvas.assignment_column(roster, "Quiz 1 (12346)") == "Quiz 1 (12346)"
+    twice = put(tmp_path / "twice.csv", ROSTER.replace("Quiz 1 (12346)", "Backprop engine (12399)")
+                .encode())
+    with pytest.raises(ValueError, match="several assignments are titled 'Backprop engine'"):
+        canvas.assignment_column(twice, "Backprop engine")
+    one = put(tmp_path / "one.csv", (
+        "Student,ID,SIS User ID,SIS Login ID,Section,Backprop Exercise (4242),Current Score,"
+        "Unposted Current Score,Final Score,Unposted Final Score,Final Grade\n"
+        "    Points Possible,,,,,20.00,(read only),(read only),(read only),(read only),"
+        "(read only)\n\"Lovelace, Ada\",101,S101,alovelace,Section A,,,,,,\n").encode())
+    assert canvas.assignment_column(one) == "Backprop Exercise (4242)"
+
+
+def test_issue_canvas_export_from_the_command_line(tmp_path):
+    """The export's one assignment column, `Backprop Exercise (4242)`, is the one filled."""
+    src = canvas_download(tmp_path / "dl")
+    export = put(tmp_path / "export.csv", (
+        "Student,ID,SIS User ID,SIS Login ID,Section,Backprop Exercise (4242),Current Score,"
+        "Final Score\n"
+        "    Points Possible,,,,,120.00,(read only),(read only)\n"
+        + "".join(f"\"Student, {sid}\",{sid},S{sid},login{sid},Section A,,,\n"
+                  for sid in CANVAS_IDS)).encode())
+    out = tmp_path / "out"
+    proc = subprocess.run([str(GRADER), "batch", str(src), "--out", str(out), "--jobs", str(JOBS),
+                           "--roster", str(export), "--late-penalty", "50%"],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(open(out / "canvas-import.csv", newline="")))
+    assert rows[0][-1] == "Backprop Exercise (4242)" and len(rows[0]) == 6
+    got = by_student(out)
+    assert rows[2 + CANVAS_IDS.index("102")][-1] == f"{0.5 * max_points(got['102']):g}"
+    assert f"Canvas import:       {out / 'canvas-import.csv'}" in proc.stdout.splitlines()
+    assert gradebook(out)["102"]["name"] == "Student, 102"
+
+    # A roster naming no column of it: an error listing the columns, and nothing graded.
+    other = tmp_path / "other"
+    bad = subprocess.run([str(GRADER), "batch", str(src), "--out", str(other), "--roster",
+                          str(export), "--assignment", "Backprop engine"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "no assignment column matches 'Backprop engine'" in bad.stderr
+    assert '"Backprop Exercise (4242)"' in bad.stderr
+    assert not (other / "results").exists()
+
+    # --due on a download without times: an error saying why.
+    due = subprocess.run([str(GRADER), "batch", str(src), "--out", str(other), "--due",
+                          "2026-12-01"], capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL)
+    assert due.returncode == 2 and "Traceback" not in due.stderr
+    assert "--due needs each hand-in's submission time" in due.stderr
+    assert "a Canvas download has no submission times, only a _LATE flag" in due.stderr
+    assert not (other / "results").exists()
 
 
 # --------------------------------------------------------------------------- Moodle, Gradescope
@@ -492,8 +675,8 @@ def test_moodle_tree(tmp_path):
     put(d / "Alan Turing_1043211_assignsubmission_file" / "engine.py", code("pow-exponent"))
     put(d / "Alan Turing_1043211_assignsubmission_file" / "notes.txt", b"my notes")
     put(d / "Emmy Noether_1043212_assignsubmission_file_engine.py", code("exp-no-outgrad"))
-    results, _ = grade_class(zip_dir(d, tmp_path / "moodle.zip"), tmp_path / "out", jobs=JOBS,
-                             progress=False)
+    grade_class(zip_dir(d, tmp_path / "moodle.zip"), tmp_path / "out", jobs=JOBS,
+                progress=False)
     got = by_student(tmp_path / "out")
     assert sorted(got) == ["1043210", "1043211", "1043212"]
     names = {sid: d["extra_data"]["student"]["name"] for sid, d in got.items()}
@@ -543,8 +726,8 @@ def test_gradescope_export_with_due_date(tmp_path):
     put(root / "submission_303" / "engine.ipynb", nb(code("reference").decode()))
     download = zip_dir(tmp_path / "gs", tmp_path / "export.zip")
     out = tmp_path / "out"
-    grade_class(download, out, jobs=JOBS, late_penalty="10%/day", due="2026-12-02T00:00:00+00:00",
-                progress=False)
+    grade_class(download, out, jobs=JOBS, settings=Settings(
+        late_penalty="10%/day", due="2026-12-02T00:00:00+00:00"), progress=False)
     got = by_student(out)
     assert sorted(got) == ["A001", "A002", "A003", "A004"]
     assert {sid: d["extra_data"]["student"]["name"] for sid, d in got.items()} == {
@@ -667,7 +850,11 @@ def check_interrupted_then_resumed(src: Path, out: Path) -> None:
     ids = [f"s{i:02d}" for i in range(1, len(SIGNAL_CLASS) + 1)]
     assert sorted(by_student(out)) == ids
     assert sorted(gradebook(out)) == ids  # every student exactly once
-    assert f"graded {len(SIGNAL_CLASS) - 1} hand-ins, 1 could not be graded" in proc.stdout
+    assert f"Graded {len(SIGNAL_CLASS) - 1} hand-ins; 1 could not be graded." in proc.stdout
+    rest = len(SIGNAL_CLASS) - len(partial)
+    assert f"Graded {rest}: not graded before." in proc.stdout
+    assert f"Kept {len(partial)} result{'s' if len(partial) != 1 else ''} graded earlier, " \
+           "unchanged." in proc.stdout
     assert leftovers(out) == []
 
 
@@ -728,6 +915,10 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch):
     got = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("[!.]*.json")}
     assert sorted(got) == ["a", "b", "c", "d"]
     assert "worker process died" in got["b"]["extra_data"]["error"]
+    # --resume grades it again, whatever else is unchanged
+    assert store.stale(results_dir / "b.json", got["b"]["extra_data"]) == \
+        "its grading was cut short last time"
+    assert store.stale(results_dir / "a.json", got["a"]["extra_data"]) == ""
     assert got["b"]["score"] == 0 and max_points(got["b"]) == max_points(got["a"]) > 0
     assert got["a"]["score"] == max_points(got["a"])
     assert 0 < got["c"]["score"] < max_points(got["c"])

@@ -201,3 +201,21 @@ def test_assess_combines_flag_and_due():
     assert d["late"] and d["penalty"] == pytest.approx(0.2)
     assert late.assess(p, late=True)["penalty"] == pytest.approx(0.1)
     assert late.assess(p, late=False) == {"late": False, "days": 0.0, "penalty": 0.0, "rule": p.rule}
+
+
+def test_flag_without_a_time_is_charged_as_told_and_marked_inferred():
+    per_day, flat = late.parse_policy("10%/day"), late.parse_policy("20%")
+    flagged = late.apply(per_day, True, None)
+    assert (flagged["days"], flagged["penalty"], flagged["inferred"]) == (1.0, 0.1, True)
+    assert "--flag-late-days" in flagged["rule"]
+    assert late.apply(per_day, True, None, flag_days=3)["penalty"] == pytest.approx(0.3)
+    assert late.apply(per_day, True, None, flag_days=0)["penalty"] == 0.0
+    assert late.apply(flat, True, None, flag_days=0)["penalty"] == 0.2  # flat: any late hand-in
+    measured = late.apply(per_day, True, 2.5)
+    assert "inferred" not in measured and measured["penalty"] == pytest.approx(0.3)
+    assert late.describe(flagged) == "late (flagged, days unknown: charged as 1 day), -10%"
+    assert late.describe(measured) == "late 2.5 days, -30%"
+    assert late.describe(late.apply(per_day, False, 0)) == ""
+    row = list(csv.DictReader(io.StringIO(gradebook_csv([make_result("1", "A", [(2, 2)],
+                                                                     late=flagged)]))))[0]
+    assert (row["late"], row["late_days"], row["penalty"]) == ("inferred", "1", "0.1")

@@ -1,8 +1,13 @@
 """`grader batch` and `grader merge` as plain functions."""
 from __future__ import annotations
 
+import json
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import __version__
+from ..platforms import canvas, moodle
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
 from ..results import Result
@@ -10,50 +15,220 @@ from ..sandbox.limits import Limits
 from . import outputs, store
 from .run import Progress, Task, grade_all, in_shard
 
+RUN_FILE = "run.json"  # which shard of which class an output folder holds
 
-def tasks_for(subs: list[Submission], policy, due: str | None) -> list[Task]:
+
+@dataclass
+class Graded:
+    """What a batch or a merge produced: the results' summaries, the files written, and what
+    the run re-did or could not do, in sentences for the console."""
+    results: list[Result]
+    files: dict[str, Path]
+    notes: list[str] = field(default_factory=list)
+    partial: str = ""
+
+
+@dataclass
+class Settings:
+    """Everything besides the hand-ins that decides the grades, their penalties, and the
+    platform files they go into."""
+    limits: Limits = Limits()
+    late_penalty: str | None = None
+    due: str | None = None
+    flag_late_days: float = 1.0
+    roster: Path | None = None
+    assignment: str | None = None
+    worksheet: Path | None = None
+
+
+def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Settings(),
+                resume: bool = False, shard: tuple[int, int] | None = None,
+                progress: bool = True) -> Graded:
+    """Grade every hand-in in SOURCE into OUT."""
+    policy = late_rules.parse_policy(settings.late_penalty)
+    column = _column(settings)  # a roster or worksheet that will not do fails before grading
+    if settings.worksheet:
+        moodle.check_worksheet(settings.worksheet)
+    names = canvas.names(settings.roster) if settings.roster else {}
+    results_dir = out / "results"
+    notes: list[str] = []
+    with unpacked(source) as subs:
+        if settings.due:
+            _check_times(subs, source)
+        everyone = tasks_for(subs, policy, settings, names)
+        tasks = [t for t in everyone if in_shard(t.student_id, shard)]
+        todo = _plan(tasks, results_dir, settings.limits, resume, notes)
+        bar = Progress(len(todo)) if progress else (lambda task, result: None)
+        try:
+            grade_all(todo, results_dir, jobs, settings.limits, bar)
+        finally:
+            if progress:
+                bar.close()
+    _record(out, shard or (1, 1), everyone, tasks)
+    wanted = {store.filename(t.student_id) for t in tasks}
+    files = [p for p in store.result_files(results_dir) if p.name in wanted]
+    summaries, paths, unfilled = outputs.write_all(out, files, settings, column)
+    return Graded(summaries, paths, notes + unfilled)
+
+
+def _column(settings: Settings) -> str | None:
+    if settings.roster is None:
+        return None
+    return canvas.assignment_column(settings.roster, settings.assignment)
+
+
+def tasks_for(subs: list[Submission], policy, settings: Settings,
+              names: dict[str, str] | None = None) -> list[Task]:
+    inputs = store.inputs()
     tasks = []
     for s in subs:
-        extra = {"student": s.student_extra(), "content_sha256": store.content_hash(s.path)}
-        if s.late or due:
+        student = s.student_extra()
+        if names and s.student_id not in names:
+            student["note"] = "; ".join(filter(None, [student.get("note"), "not in the roster"]))
+        elif names and names[s.student_id] != s.name:
+            student["name"], student["download_name"] = names[s.student_id], s.name
+        extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs}
+        if s.late or settings.due:
             extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
-                                              due=due)
+                                              due=settings.due,
+                                              flag_days=settings.flag_late_days)
         tasks.append(Task(s.student_id, s.path, extra))
     return tasks
 
 
-def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(),
-                resume: bool = False, shard: tuple[int, int] | None = None,
-                late_penalty: str | None = None, due: str | None = None,
-                roster: Path | None = None, progress: bool = True) -> tuple[list[Result], dict]:
-    """Grade every hand-in in SOURCE into OUT; returns the results and the written files."""
-    policy = late_rules.parse_policy(late_penalty)
-    results_dir = out / "results"
-    with unpacked(source) as subs:
-        tasks = [t for t in tasks_for(subs, policy, due) if in_shard(t.student_id, shard)]
-        todo = []
-        for t in tasks:
-            if resume and store.done(results_dir, t.student_id, t.extra["content_sha256"]):
-                continue
+_NO_TIMES = {
+    "canvas": "a Canvas download has no submission times, only a _LATE flag in file names",
+    "moodle": "a Moodle download has no submission times",
+    "file": "loose files carry no submission time",
+    "folder": "student folders carry no submission time",
+}
+
+
+def _check_times(subs: list[Submission], source: Path) -> None:
+    untimed = [s for s in subs if s.submitted_at is None]
+    if untimed:
+        kinds = sorted({s.source for s in untimed})
+        why = "; ".join(_NO_TIMES.get(k, f"{k} hand-ins carry no time") for k in kinds)
+        raise ValueError(
+            f"--due needs each hand-in's submission time, but {len(untimed)} of {len(subs)} "
+            f"hand-ins in {source.name} have none ({why}). Leave out --due: lateness then comes "
+            "from the platform's late flag, charged as --flag-late-days days.")
+
+
+def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
+          notes: list[str]) -> list[Task]:
+    """The tasks to grade. With `resume`, a stored result is kept while nothing that decided
+    it changed; one whose late penalty or student details changed is updated in place."""
+    if not resume:
+        return list(tasks)
+    todo, regraded, updated = [], Counter(), Counter()
+    for t in tasks:
+        path = results_dir / store.filename(t.student_id)
+        why = store.stale(path, dict(t.extra, grader_version=__version__,
+                                     limits=limits.to_json()))
+        if why:
             todo.append(t)
-        bar = Progress(len(todo)) if progress else (lambda task, result: None)
-        try:
-            grade_all(todo, results_dir, jobs, limits, bar)
-        finally:
-            if progress:
-                bar.close()
-    wanted = {store.filename(t.student_id) for t in tasks}
-    files = [p for p in store.result_files(results_dir) if p.name in wanted]
-    return outputs.write_all(out, files, roster)
+            regraded[why] += 1
+            continue
+        result = store.read(path)
+        changed = [k for k in ("late", "student")
+                   if _details(result.extra.get(k)) != _details(t.extra.get(k))]
+        if changed:
+            for k in changed:
+                if k in t.extra:
+                    result.extra[k] = t.extra[k]
+                else:
+                    result.extra.pop(k)
+            store.write(results_dir, t.student_id, result)
+            updated[" and ".join(_UPDATED[k] for k in changed)] += 1
+    for why, n in regraded.items():
+        notes.append(f"graded {n}: not graded before" if why == "not graded before"
+                     else f"re-graded {n}: {why}")
+    for what, n in updated.items():
+        notes.append(f"re-applied {what} to {n}" if "late" in what else f"updated {what} of {n}")
+    kept = len(tasks) - len(todo) - sum(updated.values())
+    if kept:
+        notes.append(f"kept {kept} result{'s' if kept != 1 else ''} graded earlier, unchanged")
+    return todo
 
 
-def merge(dirs: list[Path], out: Path, roster: Path | None = None) -> tuple[list[Result], dict]:
-    """Join the results of several shards into one results folder, gradebook and report."""
+def _details(d):
+    """What an output shows of a late or student dict: not where the hand-in was unpacked."""
+    return {k: v for k, v in d.items() if k != "path"} if isinstance(d, dict) else d
+
+
+_UPDATED = {"late": "late penalty", "student": "student details (names, roster)"}
+
+
+def _record(out: Path, shard: tuple[int, int], everyone: list[Task], mine: list[Task]) -> None:
+    """Say in OUT which shard of which class it holds, so a merge can tell what is missing."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"grader_version": __version__, "shard": list(shard),
+              "class": {t.student_id: t.extra["student"].get("name", "") for t in everyone},
+              "graded": [t.student_id for t in mine]}
+    outputs.atomic(out / RUN_FILE, json.dumps(record, indent=1))
+
+
+def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
+          partial: bool = False) -> Graded:
+    """Join the results of a sharded run's folders into one results folder, gradebook, report.
+
+    Every shard 1..N must be there exactly once, unless `partial`: then the students of the
+    missing shards are listed as not graded, and every output says the result is partial."""
+    column = _column(settings)
+    runs = [(d, _read_run(d)) for d in dirs]
+    counts = {tuple(r["shard"])[1] for _, r in runs}
+    if len(counts) > 1:
+        raise ValueError("these folders come from runs split differently (" + ", ".join(
+            f"{d}: shard {r['shard'][0]}/{r['shard'][1]}" for d, r in runs) + ")")
+    classes = {frozenset(r["class"]) for _, r in runs}
+    if len(classes) > 1:
+        raise ValueError("these folders come from different downloads: their classes differ")
+    n = counts.pop()
+    given: dict[int, list[Path]] = {}
+    for d, r in runs:
+        given.setdefault(r["shard"][0], []).append(d)
+    twice = {k: ds for k, ds in given.items() if len(ds) > 1}
+    missing = [k for k in range(1, n + 1) if k not in given]
+    problems = [f"shard {k}/{n} is given twice ({', '.join(map(str, ds))})"
+                for k, ds in sorted(twice.items())]
+    problems += [f"shard {k}/{n} is missing" for k in missing]
+    if problems and not partial:
+        raise ValueError("; ".join(problems) + ". Pass every shard's folder once, or --partial "
+                         "to merge what is there")
+    everyone = runs[0][1]["class"]
     written = set()
-    for d in dirs:
+    for k in sorted(given):
+        d = given[k][0]  # of a duplicated shard, the first folder given
+        mine = set(_read_run(d)["graded"])
         for p in store.result_files(d / "results"):
             r = store.read(p)
-            if r is not None:
-                student = r.extra.get("student", {}).get("id") or p.stem
-                written.add(store.write(out / "results", student, r))
-    return outputs.write_all(out, sorted(written), roster)
+            if r is not None and r.extra.get("student", {}).get("id") in mine:
+                written.add(store.write(out / "results", r.extra["student"]["id"], r))
+    graded = {s for k in given for s in _read_run(given[k][0])["graded"]}
+    absent = [sid for sid in everyone if sid not in graded]
+    notice = ""
+    if problems:
+        notice = (f"Partial result: {'; '.join(problems)}; {len(absent)} student"
+                  f"{'s' if len(absent) != 1 else ''} not graded.")
+    placeholders = [Result(extra={"student": {"id": sid, "name": everyone[sid]}, "missing": True,
+                                  "error": "not graded: this student's shard was not merged"})
+                    for sid in absent]
+    outputs.atomic(out / RUN_FILE, json.dumps(
+        {"grader_version": __version__, "shard": [1, 1] if not problems else None,
+         "merged": sorted(given), "of": n, "partial": notice, "class": everyone,
+         "graded": sorted(graded)}, indent=1))
+    summaries, paths, unfilled = outputs.write_all(out, sorted(written), settings, column,
+                                                   missing=placeholders, notice=notice)
+    return Graded(summaries, paths, unfilled, notice)
+
+
+def _read_run(d: Path) -> dict:
+    try:
+        run = json.loads((Path(d) / RUN_FILE).read_text())
+        k, n = run["shard"]
+        run["class"], run["graded"]  # noqa: B018 (both must be there)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"{d}: no readable {RUN_FILE}, so it is not the output folder of "
+                         "`grader batch` (or it was made by an older version): grade it again")
+    return run

@@ -1,46 +1,90 @@
-"""What a graded class leaves in its output folder: gradebook, report, summary."""
+"""What a graded class leaves in its output folder: gradebook, report, feedback, summary."""
 from __future__ import annotations
 
+import html
 import statistics
 from collections import Counter
 from pathlib import Path
 
 from ..checking.misconceptions import explain
-from ..platforms.canvas import import_csv
+from ..platforms import canvas, moodle
 from ..platforms.gradebook import gradebook_csv
+from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
 from ..results import Result
 from . import store
 
 
-def write_all(out: Path, files: list[Path], roster: Path | None = None,
-              column: str = "Backprop engine") -> tuple[list[Result], dict[str, Path]]:
-    """Gradebook and report from the results files; returns the results' summaries.
+def write_all(out: Path, files: list[Path], settings, column: str | None = None,
+              missing: list[Result] = (), notice: str = "",
+              ) -> tuple[list[Result], dict[str, Path], list[str]]:
+    """Gradebook, report, feedback pages and platform files from the results files; returns
+    the results' summaries, the paths written and notes on what could not be filled in.
 
-    Only summaries stay in memory; each student's full feedback is read back from its file
-    while the report is written, so a class of any size fits."""
+    Only summaries stay in memory; each student's full result is read back from its file while
+    their feedback and the report are written, so a class of any size fits."""
     out.mkdir(parents=True, exist_ok=True)
-    summaries, files_of = [], {}
+    pages = out / "feedback"
+    pages.mkdir(exist_ok=True)
+    summaries, files_of, written = [], {}, set()
     for path in files:
         result = store.read(path)
-        if result is not None:
-            summaries.append(result.summary())
-            files_of[id(summaries[-1])] = path
-    gradebook = out / "gradebook.csv"
-    if roster:
-        scores = {r.extra.get("student", {}).get("id", ""): r.score for r in summaries}
+        if result is None:
+            continue
+        for suffix, text in ((".html", feedback.page(result)), (".txt", feedback.text(result))):
+            atomic(pages / (path.stem + suffix), text)
+            written.add(path.stem + suffix)
+        summaries.append(result.summary())
+        files_of[id(summaries[-1])] = path
+    for old in pages.iterdir():  # a page of a student no longer in this class is stale
+        if old.name not in written:
+            old.unlink()
+    summaries += missing
+    paths = {"gradebook": out / "gradebook.csv", "report": out / "report.html",
+             "feedback": pages}
+    atomic(paths["gradebook"], gradebook_csv(summaries))
+    if settings.roster:
+        paths["canvas"] = out / "canvas-import.csv"
+        scores = {_sid(r): None if r.extra.get("missing") else r.score for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
-        text = import_csv(roster, scores, column, points_possible=points)
-    else:
-        text = gradebook_csv(summaries)
-    _atomic(gradebook, text)
-    report = out / "report.html"
-    _atomic(report, chunks(summaries, feedback=lambda r: store.read(files_of[id(r)]) or r))
-    return summaries, {"gradebook": gradebook, "report": report}
+        atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
+                                                  points_possible=points, out_of=points))
+    notes = moodle_files(out, summaries, files_of, settings, paths)
+
+    def full(r: Result) -> Result:
+        return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
+
+    atomic(paths["report"], chunks(summaries, feedback=full, notice=notice))
+    return summaries, paths, notes
 
 
-def _atomic(path: Path, text) -> None:
+def _sid(r: Result) -> str:
+    return str(r.extra.get("student", {}).get("id", ""))
+
+
+def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
+                 paths: dict) -> list[str]:
+    """For a Moodle class: the feedback zip, and the grading worksheet when one was given."""
+    graded = [r for r in summaries if not r.extra.get("missing")]
+    ours = [r for r in graded if r.extra.get("student", {}).get("source") == "moodle"]
+    if ours:
+        paths["moodle_feedback"] = moodle.feedback_zip(out / "moodle-feedback.zip", [
+            (_sid(r), r.extra["student"].get("name", ""),
+             out / "feedback" / (files_of[id(r)].stem + ".html")) for r in ours])
+    if settings.worksheet:
+        grades = {}
+        for r in graded:
+            text = (out / "feedback" / (files_of[id(r)].stem + ".txt")).read_text()
+            grades[_sid(r)] = (r.score, r.max_score, f"<pre>{html.escape(text)}</pre>")
+        text, notes = moodle.fill_worksheet(settings.worksheet, grades)
+        paths["moodle_worksheet"] = out / "moodle-grades.csv"
+        atomic(paths["moodle_worksheet"], text)
+        return notes
+    return []
+
+
+def atomic(path: Path, text) -> None:
     """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
     tmp = path.with_name(".partial-" + path.name)
     with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -48,25 +92,53 @@ def _atomic(path: Path, text) -> None:
     tmp.replace(path)
 
 
-def summary(results: list[Result], paths: dict[str, Path]) -> str:
-    graded = [r for r in results if not r.extra.get("error")]
-    failed = len(results) - len(graded)
-    lines = [f"graded {len(graded)} hand-ins, {failed} could not be graded"]
-    if graded:
-        pct = [100 * r.score / r.max_score if r.max_score else 0.0 for r in graded]
-        lines.append(f"mean {statistics.mean(pct):.1f}%, median {statistics.median(pct):.1f}%")
-    seen = Counter(m for r in graded for m in r.misconceptions)
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def summary(graded) -> str:
+    """The console's account of a run, in whole sentences."""
+    results = graded.results
+    missing = [r for r in results if r.extra.get("missing")]
+    done = [r for r in results if not r.extra.get("missing")]
+    ok = [r for r in done if not r.extra.get("error")]
+    lines = []
+    if graded.partial:
+        lines.append(f"PARTIAL: {graded.partial}")
+    lines.append(f"Graded {_plural(len(ok), 'hand-in')}; {len(done) - len(ok)} could not be "
+                 "graded" + (f"; {len(missing)} not in this merge." if missing else "."))
+    lines += [f"{note[0].upper()}{note[1:]}." for note in graded.notes]
+    if ok:
+        pct = [100 * r.score / r.max_score if r.max_score else 0.0 for r in ok]
+        lines.append(f"Mean score {statistics.mean(pct):.1f}%, median "
+                     f"{statistics.median(pct):.1f}% (after late penalties).")
+    inferred = [r for r in done if r.extra.get("late", {}).get("inferred")]
+    if inferred:
+        days = sorted({r.extra["late"]["days"] for r in inferred})
+        lines.append(
+            f"{_plural(len(inferred), 'hand-in was', 'hand-ins were')} flagged late by the "
+            "platform without a submission time, so the lateness is inferred, not measured: "
+            f"charged as {' or '.join(f'{d:g}' for d in days)} day(s) late (--flag-late-days).")
+    seen = Counter(m for r in ok for m in r.misconceptions)
     if seen:
-        lines.append("top misconceptions:")
-        for mid, n in seen.most_common(3):
-            lines.append(f"  {n:4d} x {mid}: {explain(mid)[:90]}")
-    noted = [(r.extra["student"].get("id", "?"), r.extra["student"]["note"]) for r in results
+        lines.append(f"Misconceptions found ({len(seen)}), by the number of hand-ins showing "
+                     "each:")
+        for mid, n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {n:4d}  {mid}: {explain(mid)}")
+    else:
+        lines.append("No misconception was recognised in any hand-in.")
+    noted = [(r.extra["student"].get("id", "?"), r.extra["student"]["note"]) for r in done
              if r.extra.get("student", {}).get("note")]
     if noted:
-        lines.append(f"notes on {len(noted)} hand-in(s) (unrecognised names, dropped versions):")
+        lines.append(f"Notes on {_plural(len(noted), 'hand-in')} (unrecognised names, dropped "
+                     "versions, students not in the roster):")
         lines += [f"  {one_line(sid)}: {one_line(note)}" for sid, note in noted[:10]]
         if len(noted) > 10:
-            lines.append(f"  ... and {len(noted) - 10} more (see the gradebook's results/)")
-    lines.append(f"gradebook: {paths['gradebook']}")
-    lines.append(f"report:    {paths['report']}")
+            lines.append(f"  ... and {len(noted) - 10} more (see the results/ folder).")
+    labels = {"gradebook": "gradebook", "report": "report", "feedback": "feedback",
+              "canvas": "Canvas import", "moodle_worksheet": "Moodle worksheet",
+              "moodle_feedback": "Moodle feedback zip"}
+    for key, label in labels.items():
+        if key in graded.files:
+            lines.append(f"{label + ':':<20} {graded.files[key]}")
     return visible("\n".join(lines))  # student ids and notes come from hand-ins' file names

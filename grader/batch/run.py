@@ -144,7 +144,7 @@ def crashed(task: Task, template: Result | None) -> Result:
              "with `grader grade` to see why"
     tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
              for t in (template.tests if template else [])]
-    extra = dict(task.extra, error=reason, grader_version=__version__)
+    extra = dict(task.extra, error=reason, grader_version=__version__, lost=True)
     return Result(tests, f"Your hand-in could not be graded: {reason}", 0.0, extra)
 
 

@@ -1,10 +1,11 @@
 """The results folder: one Gradescope results JSON per student, written atomically.
 
 A result on disk is final: an interrupted run loses nothing that was written, and `--resume`
-skips a student whose hand-in content and grader version are unchanged.
+keeps a result only while everything that decided it is unchanged (`stale` says what changed).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -12,9 +13,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from .. import __version__
 from ..handin import HandinError, pick
 from ..results import Result
+from ..sandbox import interpreter
 
 
 def filename(student_id: str) -> str:
@@ -56,13 +57,44 @@ def read(path: Path) -> Result | None:
         return None  # a file we did not write completely or at all: grade again
 
 
-def done(results_dir: Path, student_id: str, sha: str) -> Result | None:
-    """The stored result for this exact hand-in and grader version, if there is one."""
-    result = read(results_dir / filename(student_id))
-    if result and result.extra.get("content_sha256") == sha \
-            and result.extra.get("grader_version") == __version__:
-        return result
-    return None
+def inputs() -> dict:
+    """What decides a grade besides the hand-in and the limits: the hidden suite and the code
+    that checks and diagnoses (by content), and the interpreter the hand-ins run under."""
+    return {"suite_sha256": _suite_hash(), "interpreter": _interpreter()}
+
+
+# The reasons `stale` gives, in the order they are checked and reported.
+CHANGED = {"content_sha256": "hand-in changed", "grader_version": "grader version changed",
+           "suite_sha256": "hidden suite changed", "limits": "limits changed",
+           "interpreter": "interpreter changed"}
+
+
+def stale(path: Path, wanted: dict) -> str:
+    """Why the result at `path` cannot be kept for a hand-in to be graded with `wanted` (a task's
+    extra: content hash, inputs, limits, version); "" when it can."""
+    result = read(path)
+    if result is None:
+        return "results file damaged" if path.exists() else "not graded before"
+    if result.extra.get("lost"):
+        return "its grading was cut short last time"
+    why = [text for key, text in CHANGED.items() if result.extra.get(key) != wanted.get(key)]
+    return ", ".join(why)
+
+
+@functools.cache
+def _suite_hash() -> str:
+    h = hashlib.sha256()
+    base = Path(__file__).resolve().parents[1]
+    for folder in ("suite", "checking"):
+        for f in sorted((base / folder).glob("*")):
+            if f.suffix in (".py", ".ini"):
+                h.update(f"{folder}/{f.name}\0".encode() + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _interpreter() -> str:
+    python = interpreter.chosen()  # the one that runs hand-ins (`--python`), not the grader's
+    return f"Python {'.'.join(map(str, python.version))} ({python.path})"
 
 
 def result_files(results_dir: Path) -> list[Path]:

@@ -16,9 +16,13 @@ The layout, from canvas-lms ``lib/gradebook_exporter.rb`` and ``lib/gradebook_im
 * Canvas may write ``;`` as the delimiter (locale setting) and a UTF-8 BOM; both are accepted here,
   and the output uses the roster's delimiter. The importer reads ``,`` or ``.`` as decimal mark.
 
-`import_csv` keeps the identity columns, drops custom and total columns, and writes one assignment
-column: the roster's own column when one is titled ``column`` (so Canvas updates that assignment),
-otherwise a new column named ``column`` (Canvas offers to create the assignment).
+`import_csv` keeps the identity columns, drops custom and read-only total columns ("Current Score",
+"Final Grade", ...), and writes one assignment column: the roster's own column when one is titled
+``column`` (so Canvas updates that assignment), otherwise a new column named ``column`` (Canvas
+offers to create the assignment). `assignment_column` picks the roster's column for ``grader batch
+--assignment`` and refuses to guess. A grade in an existing column is in that assignment's points
+(the Points Possible row): the importer takes the number as it is, so a score out of the kit's
+maximum is scaled to it.
 """
 from __future__ import annotations
 
@@ -61,25 +65,94 @@ def assignment_header(header: list[str], column: str) -> str | None:
     return None
 
 
+def assignment_columns(header: list[str]) -> list[str]:
+    """The export's assignment columns: every ``Title (id)`` header (identity, custom and total
+    columns carry no id)."""
+    return [h for h in header if h.strip() not in IDENTITY_COLUMNS and _TITLE_AND_ID.match(h)]
+
+
+def assignment_column(roster_csv: Path, wanted: str | None = None) -> str:
+    """The header of the roster's column that ``wanted`` (a title, a Canvas assignment id, or the
+    whole ``Title (id)`` header) names; with ``wanted`` None, the export's only assignment column.
+
+    Raises ValueError listing the columns when none or several match."""
+    header = _header(roster_csv)
+    columns = assignment_columns(header)
+    listed = "; ".join(f'"{c}"' for c in columns) or "none"
+    if wanted is None:
+        if len(columns) == 1:
+            return columns[0]
+        raise ValueError(f"{roster_csv}: {len(columns)} assignment columns ({listed}); choose "
+                         "one with --assignment TITLE or --assignment ID")
+    want = wanted.strip()
+    found = [c for c in columns if c.strip() == want] or \
+            [c for c in columns if _TITLE_AND_ID.match(c)["id"] == want] or \
+            [c for c in columns if _TITLE_AND_ID.match(c)["title"].strip() == want]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ValueError(f"{roster_csv}: several assignments are titled {wanted!r} "
+                         f"({'; '.join(found)}); give its id instead, e.g. --assignment "
+                         f"{_TITLE_AND_ID.match(found[0])['id']}")
+    raise ValueError(f"{roster_csv}: no assignment column matches {wanted!r}; the export's "
+                     f"assignment columns are: {listed}")
+
+
+def names(roster_csv: Path) -> dict[str, str]:
+    """Each student's name as Canvas shows it ("Lovelace, Ada"), by every id the roster gives
+    them (Canvas user ID, SIS User ID, SIS Login ID)."""
+    table, _ = _read_rows(roster_csv)
+    header = [h.strip() for h in table[0]]
+    id_cols = [header.index(h) for h in ("ID", "SIS User ID", "SIS Login ID") if h in header]
+    out = {}
+    for r in table[1:]:
+        r = r + [""] * (len(header) - len(r))
+        if "Points Possible" in r[0] or _is_hidden_row(r):
+            continue
+        name = r[0].strip()
+        if header[0] == "LastName" and "FirstName" in header:
+            name += ", " + r[header.index("FirstName")].strip()
+        for c in id_cols:
+            if r[c].strip():
+                out.setdefault(r[c].strip(), name)
+    return out
+
+
+def _header(roster_csv: Path) -> list[str]:
+    table, _ = _read_rows(roster_csv)
+    if not table:
+        raise ValueError(f"{roster_csv}: empty file")
+    header = [h.strip() for h in table[0]]
+    if not header or "Student" not in header[0] and header[0] != "LastName" or "ID" not in header:
+        raise ValueError(f"{roster_csv}: not a Canvas gradebook export "
+                         f"(header starts {header[:3]})")
+    if "Section" not in header:
+        raise ValueError(f"{roster_csv}: no Section column; Canvas's importer needs it")
+    return header
+
+
+def _points(text: str) -> float | None:
+    try:  # Canvas writes "10.00", or "10,00" in a comma-decimal locale
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
 def import_csv(roster_csv: Path, rows: dict[str, float | None], column: str, *,
-               points_possible: float | None = None) -> str:
+               points_possible: float | None = None, out_of: float | None = None) -> str:
     """A Canvas gradebook import CSV for one assignment.
 
     ``roster_csv`` is Canvas's gradebook export; ``rows`` maps a student id (Canvas user ID, or SIS
     User ID, or SIS Login ID) to a score, or None for "no hand-in" (left blank). ``column`` is the
     assignment title; when the roster has ``Title (id)`` for it, that exact header is reused.
-    ``points_possible`` fills the Points Possible row (default: the roster's value for an existing
-    column, else blank). Returns the CSV text (no BOM, CRLF line ends as Canvas writes them).
-    Raises ValueError when the roster does not look like a Canvas gradebook export.
+    ``points_possible`` fills the Points Possible row of a new column (an existing column keeps
+    the roster's). With ``out_of`` (the scores' maximum) and an existing column with numeric points
+    possible, each score is scaled to that assignment's points. Returns the CSV text (no BOM, CRLF
+    line ends as Canvas writes them). Raises ValueError when the roster does not look like a Canvas
+    gradebook export.
     """
     table, delimiter = _read_rows(roster_csv)
-    if not table:
-        raise ValueError(f"{roster_csv}: empty file")
-    header = [h.strip() for h in table[0]]
-    if not header or "Student" not in header[0] and header[0] != "LastName" or "ID" not in header:
-        raise ValueError(f"{roster_csv}: not a Canvas gradebook export (header starts {header[:3]})")
-    if "Section" not in header:
-        raise ValueError(f"{roster_csv}: no Section column; Canvas's importer needs it")
+    header = _header(roster_csv)
     section_at = header.index("Section")
     ident = [i for i, h in enumerate(header[:section_at + 1]) if h in IDENTITY_COLUMNS]
     existing = assignment_header(header, column)
@@ -93,13 +166,15 @@ def import_csv(roster_csv: Path, rows: dict[str, float | None], column: str, *,
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     w.writerow([header[i] for i in ident] + [out_title])
 
-    pp_written = False
+    pp_written, scale = False, 1.0
     for r in table[1:]:
         r = r + [""] * (len(header) - len(r))
         first = r[0] if r else ""
         if "Points Possible" in first:
-            pp = _fmt(points_possible) if points_possible is not None else (
-                r[col_at].strip() if col_at is not None else "")
+            pp = r[col_at].strip() if col_at is not None else (
+                _fmt(points_possible) if points_possible is not None else "")
+            if out_of and col_at is not None and _points(pp):
+                scale = _points(pp) / out_of
             w.writerow([first if i == 0 else "" for i in ident] + [pp])
             pp_written = True
             continue
@@ -111,8 +186,8 @@ def import_csv(roster_csv: Path, rows: dict[str, float | None], column: str, *,
             if key and key in remaining:
                 score = remaining.pop(key)
                 break
-        w.writerow([r[i] for i in ident] + ["" if score is None else _fmt(score)])
-    if not pp_written and points_possible is not None:
+        w.writerow([r[i] for i in ident] + ["" if score is None else _fmt(score * scale)])
+    if not pp_written and points_possible is not None and col_at is None:
         raise ValueError(f"{roster_csv}: no 'Points Possible' row to put {points_possible} in")
     return buf.getvalue()
 

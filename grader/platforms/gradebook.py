@@ -8,7 +8,10 @@ Columns, always in this order (`COLUMNS`)::
 * ``score`` is `Result.score` (the late penalty already applied), ``max_score`` `Result.max_score`,
   ``percent`` score / max * 100 (blank when the max is 0).
 * ``late`` is ``yes``/``no`` from ``result.extra["late"]`` (``{"late", "days", "penalty", "rule"}``),
-  ``late_days`` and ``penalty`` (a fraction) from the same dict.
+  or ``inferred`` when the platform flagged the hand-in late without a time (Canvas ``_LATE``):
+  ``late_days`` is then the days charged for the flag (``--flag-late-days``), not a measurement.
+  ``late_days`` and ``penalty`` (a fraction) come from the same dict.
+* A student whose shard a partial merge lacks has blank scores and says so under ``error``.
 * ``misconceptions``: `Result.misconceptions` joined with ``;``.
 * ``error``: ``result.extra["error"]`` when the hand-in could not be loaded.
 
@@ -53,13 +56,14 @@ def row(result: Result) -> dict[str, str]:
     err = result.extra.get("error")
     if isinstance(err, dict):
         err = err.get("message") or err.get("type") or str(err)
+    blank = bool(result.extra.get("missing"))
     return {
         "student_id": _cell(sid),
         "name": _cell(name),
-        "score": _num(result.score),
-        "max_score": _num(mx),
-        "percent": _num(result.score / mx * 100) if mx else "",
-        "late": "yes" if late.get("late") else "no",
+        "score": "" if blank else _num(result.score),
+        "max_score": "" if blank else _num(mx),
+        "percent": _num(result.score / mx * 100) if mx and not blank else "",
+        "late": "inferred" if late.get("inferred") else "yes" if late.get("late") else "no",
         "late_days": _num(late.get("days", 0.0)) if late.get("late") else "0",
         "penalty": _num(late.get("penalty", 0.0)),
         "misconceptions": _cell(";".join(result.misconceptions)),

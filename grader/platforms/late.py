@@ -9,12 +9,14 @@ Policies (`parse_policy`):
 
 `apply` returns the dict stored in ``Result.extra["late"]``::
 
-    {"late": bool, "days": float, "penalty": fraction 0..1, "rule": str}
+    {"late": bool, "days": float, "penalty": fraction 0..1, "rule": str[, "inferred": True]}
 
 ``Result.score`` already multiplies by ``1 - penalty``, so nothing else needs changing. A hand-in is
 late when the platform flags it (Canvas ``LATE``, Gradescope metadata) or when it was submitted
-after the due date (`days_late`). When the platform says "late" without saying by how much and the
-policy is per day, one day is charged and the rule says so.
+after the due date (`days_late`). When the platform says "late" without saying by how much (Canvas
+file names carry the flag, never a time), the hand-in is charged as ``flag_days`` days late
+(``--flag-late-days``, default 1: the least a late hand-in can be under a per-started-day rule) and
+the dict says ``"inferred": True``, so every output can show that the lateness was not measured.
 """
 from __future__ import annotations
 
@@ -71,25 +73,26 @@ def penalty(policy: LatePolicy, days: float) -> float:
     return min(1.0, round(policy.fraction * math.ceil(days), 10))
 
 
-def apply(policy: LatePolicy, late: bool, days: float | None) -> dict:
+def apply(policy: LatePolicy, late: bool, days: float | None, flag_days: float = 1.0) -> dict:
     """The ``Result.extra["late"]`` dict for one hand-in.
 
     ``late`` is the platform's flag; ``days`` how late it was (None when unknown). Positive ``days``
-    make a hand-in late even without the flag; a flag with unknown or zero days counts as one day
-    under a per-day policy (and says so in ``rule``).
+    make a hand-in late even without the flag; a flag with unknown or zero days is charged as
+    ``flag_days`` days, marked ``"inferred"``, and the rule says so.
     """
     days = None if days is None else max(0.0, float(days))
     is_late = bool(late) or bool(days and days > 0)
     if not is_late:
         return {"late": False, "days": 0.0, "penalty": 0.0, "rule": policy.rule}
-    rule = policy.rule
-    charged = days
-    if not charged:
-        charged = 1.0
-        if policy.per_day and policy.fraction:
-            rule += "; flagged late, days unknown: charged as 1 day"
-    return {"late": True, "days": round(float(days if days else charged), 4),
-            "penalty": penalty(policy, charged), "rule": rule}
+    if days:
+        return {"late": True, "days": round(days, 4), "penalty": penalty(policy, days),
+                "rule": policy.rule}
+    rule = (f"{policy.rule}; flagged late by the platform, days unknown: charged as "
+            f"{flag_days:g} day{'s' if flag_days != 1 else ''} late (--flag-late-days)")
+    return {"late": True, "days": round(float(flag_days), 4),
+            # a flat rule charges any late hand-in; a per-day rule the days assumed
+            "penalty": penalty(policy, flag_days) if policy.per_day else policy.fraction,
+            "rule": rule, "inferred": True}
 
 
 def parse_due(text: str | datetime | date) -> datetime:
@@ -132,7 +135,20 @@ def days_late(due: str | datetime, submitted_at: datetime | str | None) -> float
 
 
 def assess(policy: LatePolicy, *, late: bool = False, submitted_at: datetime | None = None,
-           due: str | datetime | None = None) -> dict:
+           due: str | datetime | None = None, flag_days: float = 1.0) -> dict:
     """`apply` with the days worked out from ``due`` and ``submitted_at`` when both are known."""
     days = days_late(due, submitted_at) if due is not None else None
-    return apply(policy, late, days)
+    return apply(policy, late, days, flag_days)
+
+
+def describe(late: dict) -> str:
+    """How late, in a few words for a page or a line: "late 2 days, -20%" or, for lateness the
+    platform only flagged, "late (flagged, days unknown: charged as 1 day), -10%"."""
+    if not late.get("late"):
+        return ""
+    days = late.get("days", 0)
+    n = f"{days:g} day{'s' if days != 1 else ''}"
+    text = f"late (flagged, days unknown: charged as {n})" if late.get("inferred") \
+        else f"late {round(days, 2):g} day{'s' if days != 1 else ''}"
+    pen = late.get("penalty", 0)
+    return text + (f", -{100 * pen:g}%" if pen else ", no penalty")

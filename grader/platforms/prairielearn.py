@@ -4,7 +4,8 @@ PrairieLearn reads ``/grade/results/results.json`` (``docs/externalGrading.md``)
 only mandatory field for a gradable submission, a float in [0, 1]; ``gradable`` defaults to true;
 ``message`` and ``output`` are shown for the whole submission; ``tests`` is a list of ``name``,
 ``description``, ``points``, ``max_points``, ``message``, ``output`` rendered by
-``<pl-external-grader-results>``; with ``"gradable": false`` the submission is marked "invalid, not
+``<pl-external-grader-results>`` (as text: ``output`` in a ``<pre>``, so a failed test's output
+ends with its gradients as an aligned table, the same one the student's feedback page shows); with ``"gradable": false`` the submission is marked "invalid, not
 gradable", no points are awarded or lost, no attempt is used, and ``format_errors`` (a string or a
 list of strings) explains why. The file should stay under 1 MB.
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import json
 
+from grader.platforms.late import describe
+from grader.report.feedback import gradient_table
 from grader.results import Result, TestResult
 
 MAX_BYTES = 1_000_000
@@ -45,13 +48,15 @@ def _test(t: TestResult) -> dict:
     if len(first_line) > MESSAGE_CHARS:
         first_line = first_line[:MESSAGE_CHARS] + " ..."
     message = "Passed." if t.status == "passed" else (first_line or "Failed.")
+    table = gradient_table(t) if t.status != "passed" else []
     d = {
         "name": t.name,
         "description": str(t.extra.get("description", "")),
         "points": round(t.score, 6),
         "max_points": t.max_score,
         "message": message,
-        "output": t.output,
+        "output": t.output + ("\nGradients:\n" + "\n".join("  " + ln for ln in table)
+                              if table else ""),
     }
     if t.number:
         d["name"] = f"{t.number} {t.name}"
@@ -99,6 +104,8 @@ def to_prairielearn(result: Result, *, load_error_gradable: bool = True) -> dict
     late = result.extra.get("late") or {}
     if late.get("late") and late.get("penalty"):
         message += f" Late: {late['penalty'] * 100:g}% penalty ({late.get('rule', '')})."
+    elif late.get("late"):
+        message += f" {describe(late).capitalize()}."
     return _shrink({
         "gradable": True,
         "score": round(score, 6),

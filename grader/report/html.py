@@ -11,9 +11,9 @@ import statistics
 
 from grader.checking.misconceptions import explain
 from grader.results import Result, TestResult
-from grader.report.svg import esc, fmt, graph, histogram, num
+from grader.report.feedback import clip, test_html
+from grader.report.svg import esc, fmt, histogram, num
 
-MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
 MAX_GRAPHS = 3      # failed graphs drawn per student
 
 
@@ -182,43 +182,7 @@ def _status(t: TestResult) -> str:
 
 
 def _output(text) -> str:
-    text = "" if text is None else str(text)
-    if not text:
-        return ""
-    more = ""
-    if len(text) > MAX_OUTPUT:
-        more = f"\n\u2026 ({len(text) - MAX_OUTPUT} more characters not shown)"
-        text = text[:MAX_OUTPUT]
-    return f"<pre>{esc(text + more)}</pre>"
-
-
-def _test_block(t: TestResult, draw: bool) -> str:
-    st = _status(t)
-    extra = _d(t.extra)
-    ms = extra.get("misconceptions")
-    ms = [str(m) for m in ms] if isinstance(ms, list) else []
-    parts = [
-        f'<div class="test {st}"><div class="thead"><span class="badge {st}">{st}</span>'
-        f"<span class=\"tname\">{esc(t.name)}</span>"
-        f"<span class=\"num\">{fmt(t.score, 4)} / {fmt(t.max_score, 4)}</span></div>",
-        _output(t.output),
-    ]
-    for m in ms:
-        parts.append(f'<p class="explain"><span class="tag">{esc(m)}</span> {esc(explain(m))}</p>')
-    g = _d(extra.get("graph"))
-    if draw and st != "passed" and g:
-        drawing = graph(g)
-        if drawing:
-            prog = g.get("program")
-            parts.append('<div class="graphbox"><div class="graphrow">')
-            if prog:
-                parts.append(f"<pre class=\"program\">{esc(prog)}</pre>")
-            parts.append(f'<div class="scroll">{drawing}</div></div>'
-                         '<p class="legend">Each box: a node (label = op) with its forward value; '
-                         "under it the gradient expected and the gradient received, "
-                         '<span class="mis">red</span> where they differ.</p></div>')
-    parts.append("</div>")
-    return "".join(parts)
+    return f"<pre>{esc(clip(text))}</pre>" if text else ""
 
 
 def _student_row(r: Result, i: int) -> str:
@@ -237,9 +201,11 @@ def _student_row(r: Result, i: int) -> str:
     if late:
         days = num(late.get("days"))
         pen = num(late.get("penalty"))
-        late_txt = ("late" + (f" {fmt(days, 2)} d" if days is not None else "")
+        late_txt = ("late" + (" (inferred)" if late.get("inferred") else "")
+                    + (f" {fmt(days, 2)} d" if days is not None else "")
                     + (f", \u2212{fmt(100 * pen, 3)}%" if pen else ""))
-    late_html = f'<span class="badge-late">{esc(late_txt)}</span>' if late else ""
+    tip = f' title="{esc(late.get("rule", ""))}"' if late else ""
+    late_html = f'<span class="badge-late"{tip}>{esc(late_txt)}</span>' if late else ""
     summary = (
         f'<summary><span class="c-id" title="{esc(sid)}">{esc(sid)}</span>'
         f'<span class="c-name" title="{esc(name)}">{esc(name)}</span>'
@@ -257,14 +223,14 @@ def _student_row(r: Result, i: int) -> str:
     if sandbox:
         info.append(f"sandbox {esc(sandbox)}")
     if late:
-        info.append(esc(late_txt))
+        info.append(esc(late_txt if not late.get("inferred") else late.get("rule", late_txt)))
     facts.append('<p class="muted">' + " \u00b7 ".join(info) + "</p>")
     if r.output:
         facts.append('<p class="sub">Output of the whole run</p>' + _output(r.output))
     # A few drawings per student (their first failed graphs) keep a class's page light.
     drawn = [t for t in r.tests if _status(t) != "passed" and _d(t.extra).get("graph")]
     drawn = {id(t) for t in drawn[:MAX_GRAPHS]}
-    tests = "".join(_test_block(t, id(t) in drawn) for t in r.tests)
+    tests = "".join(test_html(t, id(t) in drawn) for t in r.tests)
     return (f'<details class="student" id="s{i}">{summary}<div class="feedback">'
             f"{''.join(facts)}{tests}</div></details>")
 
@@ -353,6 +319,9 @@ pre{background:#f4f6f8;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10
 white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto;
 font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .explain{margin:6px 0}.error{color:var(--bad)}
+.notice{background:#fdecea;color:#8e2a20;border:1px solid var(--bad);border-radius:8px;
+padding:10px 16px;font-weight:600}
+table.grads{width:auto;margin:6px 0}.grads tr.differs td{color:var(--bad);font-weight:600}
 .graphbox{margin-top:8px}.scroll{overflow-x:auto}
 .graphrow{display:flex;gap:16px;align-items:flex-start}
 pre.program{flex:0 0 auto;min-width:170px;margin:0}
@@ -381,13 +350,13 @@ JS = """
 
 
 def render(results: list[Result], title: str = "Autodiff assignment: grading report",
-           feedback=None) -> str:
+           feedback=None, notice: str = "") -> str:
     """The whole report as one HTML document (a string), with no external resources."""
-    return "".join(chunks(results, title, feedback))
+    return "".join(chunks(results, title, feedback, notice))
 
 
 def chunks(results: list[Result], title: str = "Autodiff assignment: grading report",
-           feedback=None):
+           feedback=None, notice: str = ""):
     """The report piece by piece, to write a large class's page without holding it whole.
 
     `feedback(result)` gives the full result for a student's row when `results` hold only
@@ -402,6 +371,8 @@ def chunks(results: list[Result], title: str = "Autodiff assignment: grading rep
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
     )
+    if notice:
+        yield f'<p class="notice">{esc(notice)}</p>'
     yield _header(results, graded, title)
     yield "".join(['<section class="two">', _hist(graded), _tests(graded), "</section>"])
     yield _miscs(graded)
