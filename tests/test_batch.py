@@ -641,7 +641,9 @@ def test_issue_canvas_export_from_the_command_line(tmp_path):
     rows = list(csv.reader(open(out / "canvas-import.csv", newline="")))
     assert rows[0][-1] == "Backprop Exercise (4242)" and len(rows[0]) == 6
     got = by_student(out)
-    assert rows[2 + CANVAS_IDS.index("102")][-1] == f"{0.5 * max_points(got['102']):g}"
+    # scaled to the export's Points Possible (120), whatever the suite's own maximum is
+    want = 120 * got["102"]["score"] / max_points(got["102"])
+    assert rows[2 + CANVAS_IDS.index("102")][-1] == f"{want:g}"
     assert f"Canvas import:       {out / 'canvas-import.csv'}" in proc.stdout.splitlines()
     assert gradebook(out)["102"]["name"] == "Student, 102"
 

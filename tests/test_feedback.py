@@ -148,9 +148,12 @@ def test_gradients_shown_are_the_maths_and_the_engine(graded, sid):
             h = 1e-6
             up = run_program(reference, g["program"], root, **{leaf: h})[root].data
             down = run_program(reference, g["program"], root, **{leaf: -h})[root].data
+            at = run_program(reference, g["program"], root)[root].data
+            central, left = (up - down) / (2 * h), (at - down) / h
+            # at ReLU's kink the two differ: micrograd (and PyTorch) take the left derivative, 0
+            want = left if abs(central - left) > 1e-3 else central
             expected, received = shown[leaf]
-            assert expected == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-4), \
-                (t.name, leaf)
+            assert expected == pytest.approx(want, rel=1e-4, abs=1e-4), (t.name, leaf)
             if sid != "bob":  # an overwrite's result depends on the order a set is visited in
                 assert received == pytest.approx(got[leaf].grad, rel=1e-4, abs=1e-5), \
                     (t.name, leaf)

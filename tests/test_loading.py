@@ -260,7 +260,7 @@ def test_batch_with_malformed_handins_among_good_ones(tmp_path, full_marks):
         else:
             assert r["score"] == 0 and r["extra_data"]["error"], student
     assert "nested" in results["bob"]["extra_data"]["error"]
-    assert "graded 2 hand-ins, 3 could not be graded" in proc.stdout
+    assert "Graded 2 hand-ins; 3 could not be graded." in proc.stdout
 
 
 def test_half_a_surrogate_pair_in_an_exception_message_breaks_no_output(tmp_path, full_marks):
