@@ -335,7 +335,8 @@ CAUSES = {'add-overwrite': "Overwritten instead of accumulated in `add`'s backwa
  'unknown': 'The gradients match no common mistake the grader knows: compare them with a hand '
             'derivation of the chain rule for this graph.',
  'stub': 'A backward closure is still the stub raising NotImplementedError: fill it in.',
- 'exception': 'Your engine raised an exception while the test ran.'}
+ 'exception': 'Your engine raised an exception while the test ran.',
+ 'not-a-number': 'A `.data` or `.grad` is not a number that `float()` accepts.'}
 OPS = {'__add__': 'add', '__mul__': 'mul', '__pow__': 'pow', 'exp': 'exp', 'tanh': 'tanh', 'relu': 'relu'}
 # --- end generated data ---
 
@@ -437,7 +438,8 @@ def _report(Value, say):
         if tuple(f.lines) in shown:  # the same sentence for another graph says nothing new
             continue
         say("\nFAIL  " + f.case["title"])
-        explained = [] if tuple(f.causes) in shown else f.explained
+        explained = ["Likely cause: the same as above."] if tuple(f.causes) in shown \
+            else f.explained
         shown.update([tuple(f.lines), tuple(f.causes)])
         say("\n".join("  " + line for line in f.graph + f.lines + explained))
     passed = len(CASES) - len(failures)

@@ -311,6 +311,23 @@ def test_check_verdicts_do_not_depend_on_the_order_siblings_are_visited_in(tmp_p
     assert verdicts[0] == verdicts[1]
 
 
+@pytest.mark.parametrize("edit, cause, words", [
+    (("            self.grad += out.grad\n            other.grad += out.grad\n",
+      "            self.grad += 2 * out.grad\n            other.grad += 2 * out.grad\n"),
+     "unknown", "Expected a.grad = 1, got 2."),
+    (("self.grad = 0.0", "self.grad = 0j"), "not-a-number",
+     "A .data or .grad could not be turned into a float"),
+    (("self._backward = lambda: None", "self._backward = lambda: 1 / 0"), "exception",
+     "ZeroDivisionError: division by zero raised at engine.py, line"),
+])
+def test_check_explains_what_no_misconception_covers(tmp_path, edit, cause, words):
+    text = REFERENCE.read_text()
+    assert text.count(edit[0]) == 1
+    proc = _run_check(_student_folder(tmp_path, text.replace(*edit)))
+    assert proc.returncode == 1 and not proc.stderr, proc.stderr
+    assert words in proc.stdout and explain(cause) in proc.stdout, proc.stdout
+
+
 @pytest.mark.parametrize("engine, words", [
     ("import math\n\nclass Value:\n    def f(self)\n        pass\n",
      "engine.py, line 4: SyntaxError: expected ':'"),

@@ -33,13 +33,14 @@ def generate(root: Path) -> dict[str, str]:
     lecture = (root / LECTURE).read_text()
     stub = master.stub()
     check = check_source(master)
-    files = {
-        "assignments/engine.py": stub,
-        "assignments/check.py": check,
-        "assignments/engine.ipynb": notebook(lecture, {"engine": _without_docstring(stub),
-                                                       "check": notebook_check(check)}, LECTURE),
-    }
-    files.update(sample_class(master, lecture))
+
+    def lecture_notebook(engine: str) -> str:
+        return notebook(lecture, {"engine": _without_docstring(engine),
+                                  "check": notebook_check(check)}, LECTURE)
+
+    files = {"assignments/engine.py": stub, "assignments/check.py": check,
+             "assignments/engine.ipynb": lecture_notebook(stub)}
+    files.update(sample_class(master, lecture_notebook))
     return files
 
 
@@ -67,8 +68,7 @@ def notebook_check(check: str) -> str:
     return cell
 
 
-def sample_class(master, lecture: str) -> dict[str, str]:
-    from .lecture import notebook
+def sample_class(master, lecture_notebook) -> dict[str, str]:
     from .samples import CANVAS
 
     files = {}
@@ -79,10 +79,7 @@ def sample_class(master, lecture: str) -> dict[str, str]:
             if text.count(old) != 1:
                 raise ValueError(f"{s.name}: the edit {old!r} does not match exactly once")
             text = text.replace(old, new)
-        if s.notebook:
-            text = notebook(lecture, {"engine": _without_docstring(text),
-                                      "check": notebook_check(check_source(master))}, LECTURE)
-        files[f"{SAMPLES}/{s.name}"] = text
+        files[f"{SAMPLES}/{s.name}"] = lecture_notebook(text) if s.notebook else text
     return files
 
 
@@ -93,10 +90,10 @@ def _without_docstring(source: str) -> str:
     return source[source.index('"""', 3) + 3:].lstrip("\n")
 
 
-def stale(root: Path) -> list[str]:
+def stale(root: Path, files: dict[str, str] | None = None) -> list[str]:
     """Generated files that differ from what the masters make, and strays in the sample class."""
     root = Path(root)
-    files = generate(root)
+    files = generate(root) if files is None else files
     out = [p for p, text in files.items()
            if not (root / p).is_file() or (root / p).read_text() != text]
     out += [f"{SAMPLES}/{p.name}" for p in sorted((root / SAMPLES).glob("*"))
@@ -108,7 +105,7 @@ def build(root: Path) -> list[str]:
     """Write every generated file that changed and remove strays; the paths touched."""
     root = Path(root)
     files = generate(root)
-    touched = stale(root)
+    touched = stale(root, files)
     for p in touched:
         if p in files:
             (root / p).parent.mkdir(parents=True, exist_ok=True)

@@ -119,7 +119,8 @@ def _report(Value, say):
         if tuple(f.lines) in shown:  # the same sentence for another graph says nothing new
             continue
         say("\nFAIL  " + f.case["title"])
-        explained = [] if tuple(f.causes) in shown else f.explained
+        explained = ["Likely cause: the same as above."] if tuple(f.causes) in shown \
+            else f.explained
         shown.update([tuple(f.lines), tuple(f.causes)])
         say("\n".join("  " + line for line in f.graph + f.lines + explained))
     passed = len(CASES) - len(failures)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 OPEN = re.compile(r"^(?P<indent>\s*)# --- (?:backward: (?P<op>\w+)|(?P<instructor>instructor)) ---\s*$")
 END = re.compile(r"^\s*# --- end ---\s*$")
-MARKER = re.compile(r"^\s*# ---")
+MARKER = re.compile(r"^\s*# --- .* ---\s*$")
 
 
 class MasterError(ValueError):
