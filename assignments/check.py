@@ -412,7 +412,7 @@ def run_all(Value):
     # to run, so an overwrite can pass a graph by luck. Once a graph that no order passes shows
     # the overwrite, the graphs it passed by luck fail with it: every run says the same.
     shown = {f.causes[0]: f.case for f in failures.values() if len(f.causes) == 1
-             and [f.causes[0], True] in [[bug, always] for bug, _, always in f.case["bugs"]]}
+             and any(bug == f.causes[0] and always for bug, _, always in f.case["bugs"])}
     for case in passed:
         lucky = [bug for bug, _, always in case["bugs"] if not always and bug in shown]
         if lucky:
