@@ -4,8 +4,8 @@
 # sample class in samples/canvas/ from this file and solutions/lecture.md.
 # Each `_backward` body between `# --- backward: <op> ---` and `# --- end ---` becomes
 # `raise NotImplementedError("TODO: <hint>")` in the stub; the hint is the comment lines right
-# after the opening marker, in your own words. Lines in an instructor region (like these)
-# reach no student file.
+# after the opening marker, in your own words. The module docstring is the assignment's text.
+# Lines in an instructor region (like these) reach no student file.
 # --- end ---
 """Assignment: the backward pass of a micrograd-style autodiff engine.
 

@@ -145,7 +145,8 @@ def test_python_dash_m_is_the_same_command(tmp_path):
 
 @pytest.mark.parametrize("edit, words", [
     (("            # --- end ---\n        out._backward = _backward\n        return out\n\n"
-      "    def __mul__", "        out._backward = _backward\n        return out\n\n    def __mul__"),
+      "    def __mul__",
+      "        out._backward = _backward\n        return out\n\n    def __mul__"),
      ["line 54", "before the one at line 41 is closed"]),
     (("            # d(out)/d(self) = 1 and d(out)/d(other) = 1;\n"
       "            # multiply by out.grad and accumulate with +=\n", ""), ["line 41", "no hint"]),
@@ -167,6 +168,11 @@ def test_a_malformed_master_is_one_line_naming_file_and_line(tmp_path, edit, wor
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "solutions/engine.py, line" in proc.stderr
+
+
+def test_a_master_without_regions_is_refused():
+    with pytest.raises(MasterError, match="no `# --- backward: <op> ---` region"):
+        Master("class Value:\n    pass\n")
 
 
 def test_master_regions_are_the_six_closures():

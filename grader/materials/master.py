@@ -20,7 +20,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-OPEN = re.compile(r"^(?P<indent>\s*)# --- (?:backward: (?P<op>\w+)|(?P<instructor>instructor)) ---\s*$")
+OPEN = re.compile(r"^(?P<indent>\s*)# --- (?:backward: (?P<op>\w+)|instructor) ---\s*$")
 END = re.compile(r"^\s*# --- end ---\s*$")
 MARKER = re.compile(r"^\s*# --- .* ---\s*$")
 
@@ -44,6 +44,8 @@ class Master:
         self.parts: list[str | Region] = []  # plain lines and regions, in order
         self._parse()
         self.regions = {p.op: p for p in self.parts if isinstance(p, Region) and p.op}
+        if not self.regions:  # the stub would be the reference itself
+            raise MasterError(f"{name}: no `# --- backward: <op> ---` region marks a closure")
         self.methods = self._methods()
 
     def _error(self, line: int, what: str) -> MasterError:
@@ -62,8 +64,8 @@ class Master:
                 elif end:
                     raise self._error(number, "`# --- end ---` without an opening marker")
                 elif MARKER.match(line):
-                    raise self._error(number, "unknown marker: expected `# --- backward: "
-                                              "<op> ---`, `# --- instructor ---` or `# --- end ---`")
+                    raise self._error(number, "unknown marker: expected `# --- backward: <op> "
+                                              "---`, `# --- instructor ---` or `# --- end ---`")
                 else:
                     self.parts.append(line)
                 continue
@@ -71,7 +73,7 @@ class Master:
                 raise self._error(number, f"a region opens before the one at line "
                                           f"{region.line} is closed by `# --- end ---`")
             if end:
-                self._close(region, number)
+                self._close(region)
                 self.parts.append(region)
                 region = None
             elif region.op and not region.body and line.strip().startswith("#"):
@@ -81,7 +83,7 @@ class Master:
         if region is not None:
             raise self._error(region.line, "this region is never closed by `# --- end ---`")
 
-    def _close(self, region: Region, number: int) -> None:
+    def _close(self, region: Region) -> None:
         if not region.op:
             return
         if not region.hint:

@@ -61,17 +61,23 @@ CASES = [
     ("exp", "d(exp(a))/da", lambda: _one(0.5, lambda a: a.exp())),
     ("tanh", "d(tanh(a))/da", lambda: _one(0.8, lambda a: a.tanh())),
     ("relu-positive", "d(relu(a))/da above 0", lambda: _one(1.5, lambda a: a.relu())),
-    ("relu-negative", "d(relu(a))/da below 0: no gradient flows", lambda: _one(-1.5, lambda a: a.relu())),
+    ("relu-negative", "d(relu(a))/da below 0: no gradient flows",
+     lambda: _one(-1.5, lambda a: a.relu())),
     ("relu-zero", "d(relu(a))/da at exactly 0 is 0", lambda: _one(0.0, lambda a: a.relu())),
     ("a-plus-a", "b = a + a: both uses of a add up", _twice),
     ("lecture", "The lecture's worked example: f = (a*b) * (a+b)", _lecture),
     ("mul-twice", "a * a: both uses of a add up", lambda: _one(-0.5, lambda a: a * a)),
-    ("pow-twice", "a**2 * a**3: both uses of a add up", lambda: _one(1.2, lambda a: a ** 2 * a ** 3)),
-    ("exp-twice", "exp(a) * exp(a): both uses of a add up", lambda: _one(0.3, lambda a: a.exp() * a.exp())),
-    ("tanh-twice", "tanh(a) * tanh(a): both uses of a add up", lambda: _one(0.4, lambda a: a.tanh() * a.tanh())),
-    ("relu-twice", "relu(a) * relu(a): both uses of a add up", lambda: _one(1.2, lambda a: a.relu() * a.relu())),
+    ("pow-twice", "a**2 * a**3: both uses of a add up",
+     lambda: _one(1.2, lambda a: a ** 2 * a ** 3)),
+    ("exp-twice", "exp(a) * exp(a): both uses of a add up",
+     lambda: _one(0.3, lambda a: a.exp() * a.exp())),
+    ("tanh-twice", "tanh(a) * tanh(a): both uses of a add up",
+     lambda: _one(0.4, lambda a: a.tanh() * a.tanh())),
+    ("relu-twice", "relu(a) * relu(a): both uses of a add up",
+     lambda: _one(1.2, lambda a: a.relu() * a.relu())),
     ("neuron", "A neuron: o = tanh(x1*w1 + x2*w2 + b)", _neuron),
-    ("sub-div", "(a - b) / b, built from +, * and ** -1", lambda: _two(3.0, 2.0, lambda a, b: (a - b) / b)),
+    ("sub-div", "(a - b) / b, built from +, * and ** -1",
+     lambda: _two(3.0, 2.0, lambda a, b: (a - b) / b)),
 ]
 
 
@@ -97,9 +103,11 @@ def case_data(cid: str, title: str, g: Graph, root: Node, wrt: list[Node]) -> di
                 seen.append(got)
         if seen:
             bugs.append([bug, seen, always])
-    return {"id": cid, "title": title, "ops": g.ops[:root.index + 1], "root": root.index,
-            "program": g.program(root.index), "labels": g.labels[:root.index + 1],
-            "names": [_name(g, i) for i in range(root.index + 1)], "wrt": nodes, "data": list(data[:root.index + 1]), "grad": want, "bugs": bugs}
+    upto = root.index + 1  # the nodes the check builds
+    return {"id": cid, "title": title, "ops": g.ops[:upto], "root": root.index,
+            "program": g.program(root.index), "labels": g.labels[:upto],
+            "names": [_name(g, i) for i in range(upto)], "wrt": nodes,
+            "data": list(data[:upto]), "grad": want, "bugs": bugs}
 
 
 def _name(g: Graph, i: int) -> str:
