@@ -228,6 +228,10 @@ def gradescope_zip(out):
     click.echo(build(out, Path(__file__).resolve().parents[1]))
 
 
+from .materials.cli import materials  # noqa: E402  (click only: cheap to import)
+
+main.add_command(materials)
+
 _exit_at_once = False
 
 

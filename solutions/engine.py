@@ -1,3 +1,21 @@
+# --- instructor ---
+# The reference engine (full marks), and the master of the student materials:
+# `grader materials build` makes assignments/engine.py, engine.ipynb and check.py and the
+# sample class in samples/canvas/ from this file and solutions/lecture.md.
+# Each `_backward` body between `# --- backward: <op> ---` and `# --- end ---` becomes
+# `raise NotImplementedError("TODO: <hint>")` in the stub; the hint is the comment lines right
+# after the opening marker, in your own words. The module docstring is the assignment's text.
+# Lines in an instructor region (like these) reach no student file.
+# --- end ---
+"""Assignment: the backward pass of a micrograd-style autodiff engine.
+
+The forward passes and `backward()` (topological sort, then each node's `_backward` in
+reverse order) are done. Your job is the body of the `_backward` closure in `__add__`,
+`__mul__`, `__pow__`, `exp`, `tanh` and `relu`: replace each `raise NotImplementedError(...)`
+with the local derivative times `out.grad`, added to the child's grad with `+=` (a node can
+be used more than once, e.g. `a + a`, and every use must contribute). Do not change anything
+else. Check your work with `python check.py` (or `pytest test_public.py`).
+"""
 import math
 
 
@@ -20,8 +38,12 @@ class Value:
         out = Value(self.data + other.data, (self, other), '+')
 
         def _backward():
+            # --- backward: add ---
+            # d(out)/d(self) = 1 and d(out)/d(other) = 1;
+            # multiply by out.grad and accumulate with +=
             self.grad += out.grad
             other.grad += out.grad
+            # --- end ---
         out._backward = _backward
         return out
 
@@ -30,8 +52,12 @@ class Value:
         out = Value(self.data * other.data, (self, other), '*')
 
         def _backward():
+            # --- backward: mul ---
+            # d(out)/d(self) = other.data and d(out)/d(other) = self.data;
+            # multiply by out.grad and accumulate with +=
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
+            # --- end ---
         out._backward = _backward
         return out
 
@@ -40,7 +66,11 @@ class Value:
         out = Value(self.data ** other, (self,), f'**{other}')
 
         def _backward():
+            # --- backward: pow ---
+            # d(out)/d(self) = other * self.data ** (other - 1);
+            # multiply by out.grad and accumulate with +=
             self.grad += other * self.data ** (other - 1) * out.grad
+            # --- end ---
         out._backward = _backward
         return out
 
@@ -48,7 +78,11 @@ class Value:
         out = Value(math.exp(self.data), (self,), 'exp')
 
         def _backward():
+            # --- backward: exp ---
+            # d(out)/d(self) = exp(self.data), which is out.data;
+            # multiply by out.grad and accumulate with +=
             self.grad += out.data * out.grad
+            # --- end ---
         out._backward = _backward
         return out
 
@@ -57,7 +91,11 @@ class Value:
         out = Value(t, (self,), 'tanh')
 
         def _backward():
+            # --- backward: tanh ---
+            # d(out)/d(self) = 1 - t ** 2;
+            # multiply by out.grad and accumulate with +=
             self.grad += (1 - t ** 2) * out.grad
+            # --- end ---
         out._backward = _backward
         return out
 
@@ -65,7 +103,11 @@ class Value:
         out = Value(self.data if self.data > 0 else 0.0, (self,), 'ReLU')
 
         def _backward():
+            # --- backward: relu ---
+            # d(out)/d(self) = 1 if out.data > 0 else 0;
+            # multiply by out.grad and accumulate with +=
             self.grad += (out.data > 0) * out.grad
+            # --- end ---
         out._backward = _backward
         return out
 

@@ -1,3 +1,12 @@
+"""Assignment: the backward pass of a micrograd-style autodiff engine.
+
+The forward passes and `backward()` (topological sort, then each node's `_backward` in
+reverse order) are done. Your job is the body of the `_backward` closure in `__add__`,
+`__mul__`, `__pow__`, `exp`, `tanh` and `relu`: replace each `raise NotImplementedError(...)`
+with the local derivative times `out.grad`, added to the child's grad with `+=` (a node can
+be used more than once, e.g. `a + a`, and every use must contribute). Do not change anything
+else. Check your work with `python check.py` (or `pytest test_public.py`).
+"""
 import math
 
 

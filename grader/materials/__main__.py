@@ -1,0 +1,4 @@
+"""`python -m grader.materials [ROOT] [--check]`: the same as `grader materials build`."""
+from .cli import build
+
+build(prog_name="python -m grader.materials")
