@@ -332,7 +332,7 @@ CAUSES = {'add-overwrite': "Overwritten instead of accumulated in `add`'s backwa
  'no-gradient': "No gradient reached the inputs at all: check that `backward()` calls every node's "
                 '`_backward` in reverse topological order and that the closures are assigned to '
                 '`out._backward`.',
- 'unknown': 'The gradients match no common mistake the grader knows: compare them with a hand '
+ 'unknown': 'No misconception the grader knows explains these gradients: compare them with a hand '
             'derivation of the chain rule for this graph.',
  'stub': 'A backward closure is still the stub raising NotImplementedError: fill it in.',
  'exception': 'Your engine raised an exception while the test ran.',
