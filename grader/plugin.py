@@ -32,6 +32,17 @@ def pytest_addoption(parser):
                         help=f"{o.help} [default: {o.default}]")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config):
+    """A hand-in folder's own conftest.py would run in pytest's process: never start in one."""
+    path = early_config.known_args_namespace.handin
+    folder = Path(path).resolve() if path is not None else None
+    here = early_config.invocation_params.dir.resolve()
+    if folder is not None and folder.is_dir() and (here == folder or folder in here.parents):
+        raise pytest.UsageError(f"--handin {path}: run pytest from outside the hand-in's "
+                                "folder (a conftest.py in it would run in pytest's process)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "weight(n): points the test is worth")
     path = config.getoption("handin")
