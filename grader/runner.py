@@ -1,6 +1,6 @@
 """Run the hidden suite against hand-ins: one pytest session, collected once, many hand-ins.
 
-`GradingLoop` takes over pytest's run loop: for each job it loads the hand-in into the
+`GradingPlugin` takes over pytest's run loop: for each job it loads the hand-in into the
 sandbox (one process per hand-in, reused across its tests), runs every collected test item
 against it, and hands the `Result` to a callback. The tests, their `engine` fixture and the
 recording of each outcome are the plugin's (plugin.py), as under `pytest --handin`; pytest
@@ -16,8 +16,8 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from . import plugin
 from .grading import Grading
+from .plugin import GRADING
 from .results import Result
 from .sandbox.client import Sandbox
 from .sandbox.limits import Limits
@@ -34,7 +34,7 @@ class Job:
         self.extra = extra or {}
 
 
-class GradingLoop:
+class GradingPlugin:
     def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
                  sandbox: Sandbox | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
@@ -66,7 +66,7 @@ class GradingLoop:
 
     def grade(self, job: Job, config, items) -> Result:
         grading = Grading(job.path, self.sandbox, self.limits, job.extra)
-        config.stash[plugin.GRADING] = grading
+        config.stash[GRADING] = grading
         if grading.open():
             for i, item in enumerate(items):
                 runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
@@ -86,7 +86,8 @@ UNUSED_PLUGINS = ("cacheprovider", "terminal", "capture", "doctest", "junitxml",
 
 def pytest_args() -> list[str]:
     args = [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "--noconftest",
-            "--assert=plain"]  # the suite fails with its own messages, never a bare assert
+            "--assert=plain",  # the suite fails with its own messages, never a bare assert
+            "-p", "grader.plugin"]  # the suite's fixture and outcomes, as under plain pytest
     for name in UNUSED_PLUGINS:
         args += ["-p", "no:" + name]
     return args
@@ -100,13 +101,13 @@ def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
     run ends."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
-    loop = GradingLoop(jobs, emit, limits, sandbox)
+    plugin = GradingPlugin(jobs, emit, limits, sandbox)
     try:
-        code = pytest.main(pytest_args(), plugins=[plugin, loop])
+        code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
-        loop.sandbox.close()  # already closed unless pytest failed before the run loop
-    if loop.failure is not None:
-        raise loop.failure
+        plugin.sandbox.close()  # already closed unless pytest failed before the run loop
+    if plugin.failure is not None:
+        raise plugin.failure
     if code not in (0, 1) and code != pytest.ExitCode.TESTS_FAILED:
         raise RuntimeError(f"the hidden test suite could not run (pytest exit {int(code)})")
 
