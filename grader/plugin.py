@@ -29,6 +29,7 @@ def pytest_addoption(parser):
                          "the sandbox, never in pytest's process.")
     for o in OPTIONS:
         group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=o.default,
+                        metavar=o.type.__name__.upper(),
                         help=f"{o.help} [default: {o.default}]")
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from grader.json_report import read
@@ -37,7 +38,7 @@ ORDER_DEPENDENT = {f"mutant:{n}" for n, (m, _) in MUTANTS.items() if m.endswith(
 
 
 def pytest_route(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`pytest --pyargs grader.suite ARGS` as an instructor's shell runs it (`run` above turns
+    """`pytest --pyargs grader.suite ARGS` as an instructor's shell runs it (`runner.run` turns
     plugin autoloading off in this process's environment for its own session)."""
     clean = {k: v for k, v in os.environ.items()
              if k not in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS")}
@@ -206,13 +207,17 @@ def test_a_handin_folder_conftest_never_runs(tmp_path):
     assert not ran.exists()
 
 
-def test_every_grading_option_is_a_pytest_option_too(tmp_path):
-    grader_help = subprocess.run([str(BIN / "grader"), "grade", "--help"], capture_output=True,
-                                 text=True).stdout
+def test_every_option_of_grader_grade_is_a_pytest_option_too(tmp_path):
+    """The limits and sandbox settings of `grader grade` (all its options but the output
+    format) can be given to the pytest route as well."""
+    from grader.cli import grade
+
+    settings = {flag for p in grade.params if isinstance(p, click.Option) for flag in p.opts
+                if flag.startswith("--") and flag != "--format"}
+    assert {o.flag for o in OPTIONS} <= settings
     pytest_help = pytest_route("--help", cwd=tmp_path).stdout
-    for o in OPTIONS:
-        assert o.flag in grader_help and o.flag in pytest_help, o.flag
-    assert "--handin" in pytest_help
+    for flag in sorted(settings | {"--handin"}):
+        assert re.search(rf"^\s+{flag}[ =]", pytest_help, re.M), flag
 
 
 def test_grader_convert_prints_the_results(handins, graded, tmp_path):
