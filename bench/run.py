@@ -287,7 +287,7 @@ def hooked(mod):
     # grader.runner is imported by the grade command (after it starts the sandbox, if it
     # does): wrap its functions and pytest.main as soon as it is imported.
     import pytest
-    wrap(mod, "load", "read hand-in from disk")
+    wrap(sys.modules["grader.grading"], "load", "read hand-in from disk")
     wrap(mod, "runtestprotocol", "tests (hidden suite, all items)")
 
     class Marks:

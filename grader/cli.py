@@ -7,29 +7,14 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, options
 from .sandbox.limits import Limits
 
 
 def limit_options(f):
-    defaults = Limits()
-    options = [
-        click.option("--test-timeout", "test_seconds", type=float, default=defaults.test_seconds,
-                     show_default=True, help="Seconds one test may take."),
-        click.option("--handin-timeout", "handin_seconds", type=float,
-                     default=defaults.handin_seconds, show_default=True,
-                     help="Seconds all of one hand-in's tests may take."),
-        click.option("--cell-timeout", "cell_seconds", type=float,
-                     default=defaults.cell_seconds, show_default=True,
-                     help="Seconds a notebook cell may run while loading; a slower one is cut "
-                          "short and the rest still runs."),
-        click.option("--memory", "memory_mb", type=int, default=defaults.memory_mb,
-                     show_default=True, help="Memory limit per hand-in, in MiB."),
-        click.option("--max-output", "output_bytes", type=int, default=defaults.output_bytes,
-                     show_default=True, help="Bytes of a hand-in's printed output kept."),
-    ]
-    for option in reversed(options):
-        f = option(f)
+    for o in reversed(options.OPTIONS):
+        f = click.option(o.flag, o.dest, type=o.type, default=o.default, show_default=True,
+                         help=o.help)(f)
     return f
 
 
@@ -57,12 +42,30 @@ def python_option(f):
 
 
 def limits_from(kwargs) -> Limits:
-    return Limits(**{k: kwargs.pop(k) for k in ("test_seconds", "handin_seconds", "cell_seconds",
-                                                "memory_mb", "output_bytes")})
+    return options.limits_from({o.dest: kwargs.pop(o.dest) for o in options.OPTIONS})
 
 
 def dumps(obj) -> str:
     return json.dumps(obj, indent=2, allow_nan=False)
+
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["gradescope", "text", "prairielearn"]),
+    default="gradescope", show_default=True,
+    help="gradescope: results.json on stdout; text: a readable summary; "
+         "prairielearn: PrairieLearn's external grader results.")
+
+
+def echo_result(result, fmt: str) -> None:
+    if fmt == "text":
+        from .report.text import render
+        click.echo(render(result), nl=False)
+    elif fmt == "prairielearn":
+        from .platforms.prairielearn import to_prairielearn
+        click.echo(dumps(to_prairielearn(result)))
+    else:
+        from .platforms.gradescope import to_gradescope
+        click.echo(dumps(to_gradescope(result)))
 
 
 @click.group()
@@ -73,10 +76,7 @@ def main():
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["gradescope", "text", "prairielearn"]),
-              default="gradescope", show_default=True,
-              help="gradescope: results.json on stdout; text: a readable summary; "
-                   "prairielearn: PrairieLearn's external grader results.")
+@format_option
 @limit_options
 @python_option
 def grade(path, fmt, **kwargs):
@@ -91,17 +91,20 @@ def grade(path, fmt, **kwargs):
 
     result = grade_one(path, limits, sandbox=sandbox)
     warn_if_unsandboxed(result.extra.get("sandbox"))
-    if fmt == "text":
-        from .report.text import render
-        click.echo(render(result), nl=False)
-    elif fmt == "prairielearn":
-        from .platforms.prairielearn import to_prairielearn
-        click.echo(dumps(to_prairielearn(result)))
-    else:
-        from .platforms.gradescope import to_gradescope
-        click.echo(dumps(to_gradescope(result)))
+    echo_result(result, fmt)
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
+
+
+@main.command()
+@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option
+def convert(report, fmt):
+    """Turn the JSON report of `pytest --pyargs grader.suite --handin PATH --json-report
+    --json-report-file REPORT` into the results `grader grade` prints."""
+    from .json_report import read
+
+    echo_result(read(report), fmt)
 
 
 def parse_shard(ctx, param, value):

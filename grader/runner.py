@@ -2,12 +2,13 @@
 
 `GradingPlugin` takes over pytest's run loop: for each job it loads the hand-in into the
 sandbox (one process per hand-in, reused across its tests), runs every collected test item
-against it, and hands the `Result` to a callback. pytest itself never sees hand-in code.
+against it, and hands the `Result` to a callback. The tests, their `engine` fixture and the
+recording of each outcome are the plugin's (plugin.py), as under `pytest --handin`; pytest
+itself never sees hand-in code.
 """
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -15,19 +16,14 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from . import __version__
-from .checking.check import Checker, Failed
-from .checking.misconceptions import explain
-from .handin import HandinError, load
-from .reasons import cell_error, load_errors, no_value
-from .results import Result, TestResult
-from .sandbox.client import Fault, Sandbox
+from .grading import Grading
+from .plugin import GRADING
+from .results import Result
+from .sandbox.client import Sandbox
 from .sandbox.limits import Limits
 
 SUITE = Path(__file__).with_name("suite")
 INI = SUITE / "pytest.ini"
-SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
-               "test_random"]
 
 
 class Job:
@@ -43,29 +39,10 @@ class GradingPlugin:
                  sandbox: Sandbox | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
         self.sandbox = sandbox or Sandbox(limits)
-        self.handin = None
-        self.checker: Checker | None = None
-        self.outcomes: dict[str, TestResult] = {}
         self.failure: Exception | None = None
 
-    def pytest_configure(self, config):
-        config.addinivalue_line("markers", "weight(n): points the test is worth")
-
-    def pytest_collection_modifyitems(self, items):
-        """Students read the tests in teaching order, not in file-name order."""
-        def place(item):
-            name = item.module.__name__.rsplit(".", 1)[-1]
-            return SUITE_ORDER.index(name) if name in SUITE_ORDER else len(SUITE_ORDER)
-        items.sort(key=place)
-
-    @pytest.fixture
-    def engine(self):
-        return self.checker
-
-    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
-        if call.when == "call" or call.excinfo is not None:
-            self.outcomes.setdefault(item.nodeid, test_result(item, call.excinfo))
+        # The plugin has recorded the outcome (its hook runs first).
         if call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
             return None  # pytest's own report: cheap for a pass
         # A failure: nobody reads pytest's report of it (the outcome above is the result), so
@@ -80,123 +57,21 @@ class GradingPlugin:
         try:
             sandbox.start()
             for job in self.jobs:
-                self.emit(job, well_formed(self.grade(job, items, sandbox)))
+                self.emit(job, self.grade(job, session.config, items))
         except Exception as e:  # the grader's own failure: `run` raises it, pytest stays quiet
             self.failure = e
         finally:
             sandbox.close()
         return True
 
-    def grade(self, job: Job, items, sandbox: Sandbox) -> Result:
-        started = time.monotonic()
-        extra = {"grader_version": __version__, "sandbox": sandbox.mode,
-                 "python": sandbox.python, "limits": self.limits.to_json(), **job.extra}
-        try:
-            h = load(job.path)
-        except HandinError as e:
-            return unloadable(items, str(e), extra, started)
-        except OSError as e:
-            return unloadable(items, f"{job.path.name}: cannot be read ({e.strerror})",
-                              extra, started)
-        except Exception as e:  # a loader bug must cost this hand-in only, with its maximum
-            return unloadable(items, f"{job.path.name}: the grader could not read this file "
-                              f"({type(e).__name__}); please tell your instructor", extra, started)
-        extra["handin"] = h.describe()
-        self.handin = sandbox.load(h.cells)
-        try:
-            info = self.handin.open()
-        except Fault as f:
-            self.handin.close()
-            return unloadable(items, f"{h.name}: {f} while loading", extra, started,
-                              self.handin.output)
-        notes = [cell_error(e, h.sources, sandbox.python) for e in load_errors(info)]
-        if not info["loaded"]:
-            self.handin.close()
-            reason = no_value(h.name, info, h.sources, sandbox.python)
-            return unloadable(items, reason, extra, started, self.handin.output,
-                              [n for n in notes if not reason.startswith(n)])
-        self.outcomes = {}
-        self.checker = Checker(self.handin.ask, h.cells)
-        for i, item in enumerate(items):
-            runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
-                            log=False)
-        self.handin.close()
-        tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
-        result = Result(tests, "", time.monotonic() - started, extra)
-        result.output = _output(result, self.handin, notes)
-        return result
-
-
-def test_result(item, excinfo) -> TestResult:
-    marker = item.get_closest_marker("weight")
-    points = float(marker.args[0]) if marker else 1.0
-    doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-    name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
-    if excinfo is None:
-        return TestResult(name, points, points, "Passed.")
-    err = excinfo.value
-    if isinstance(err, Failed):
-        extra = {"misconceptions": err.misconceptions}
-        if err.graph and len(err.graph["nodes"]) <= 40:
-            extra["graph"] = err.graph
-        return TestResult(name, 0.0, points, err.output, extra=extra)
-    # A fault in the suite itself: never show its traceback (it would reveal hidden code).
-    return TestResult(name, 0.0, points,
-                      f"The grader could not run this test ({type(err).__name__}); "
-                      "please tell your instructor.", extra={"misconceptions": []})
-
-
-def _output(result: Result, handin, notes: list[str]) -> str:
-    """The top of the student's feedback: what the failures mean, then what their code said."""
-    parts = []
-    if result.misconceptions:
-        parts.append("What the failed tests point to:\n" + "\n".join(
-            f"  - {explain(m)}" for m in result.misconceptions))
-    if notes:
-        parts.append("While loading your code (grading went on):\n  "
-                     + "\n  ".join(notes))
-    if handin.output:
-        parts.append("Your code printed:\n" + handin.output)
-    if handin.dropped:
-        parts.append(f"[output cut: {handin.dropped} more bytes were not kept]")
-    return "\n\n".join(parts)
-
-
-def well_formed(result: Result) -> Result:
-    """The result with every string valid Unicode: a hand-in's exception message may hold half
-    a surrogate pair, which no output format (UTF-8 files, a terminal) can encode."""
-    for t in result.tests:
-        t.name, t.output, t.extra = _text(t.name), _text(t.output), _text(t.extra)
-    result.output, result.extra = _text(result.output), _text(result.extra)
-    return result
-
-
-def _text(x):
-    if isinstance(x, str):
-        try:
-            x.encode("utf-8")
-            return x
-        except UnicodeEncodeError:
-            return x.encode("utf-8", "backslashreplace").decode("utf-8")  # shown as \ud800
-    if isinstance(x, dict):
-        return {_text(k): _text(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_text(v) for v in x]
-    return x
-
-
-def unloadable(items, reason: str, extra: dict, started: float, printed: str = "",
-               notes: list[str] = ()) -> Result:
-    """Score 0 on every test, each saying why, so the maximum is still known."""
-    tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
-             for t in (test_result(item, None) for item in items)]
-    extra = dict(extra, error=reason)
-    output = f"Your hand-in could not be graded: {reason}"
-    if notes:
-        output += "\n\nWhile loading your code:\n  " + "\n  ".join(notes)
-    if printed:
-        output += "\n\nYour code printed:\n" + printed
-    return Result(tests, output, time.monotonic() - started, extra)
+    def grade(self, job: Job, config, items) -> Result:
+        grading = Grading(job.path, self.sandbox, self.limits, job.extra)
+        config.stash[GRADING] = grading
+        if grading.open():
+            for i, item in enumerate(items):
+                runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
+                                log=False)
+        return grading.finish(items)
 
 
 # pytest's builtin plugins the hidden suite does not use (it needs collection, parametrize,
@@ -211,7 +86,8 @@ UNUSED_PLUGINS = ("cacheprovider", "terminal", "capture", "doctest", "junitxml",
 
 def pytest_args() -> list[str]:
     args = [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "--noconftest",
-            "--assert=plain"]  # the suite fails with its own messages, never a bare assert
+            "--assert=plain",  # the suite fails with its own messages, never a bare assert
+            "-p", "grader.plugin"]  # the suite's fixture and outcomes, as under plain pytest
     for name in UNUSED_PLUGINS:
         args += ["-p", "no:" + name]
     return args

@@ -1,0 +1,172 @@
+"""One hand-in graded by the hidden tests: loaded once into the sandbox, asked by every test
+through the `engine` fixture, its `Result` built from what each test recorded.
+
+The same object serves `grader grade`/`grader batch` (one per hand-in in a warm session, see
+runner.py) and `pytest --handin PATH` (one per session, see plugin.py).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import __version__
+from .checking.check import Checker, Failed
+from .checking.misconceptions import explain
+from .handin import HandinError, load
+from .reasons import cell_error, load_errors, no_value
+from .results import Result, TestResult
+from .sandbox.client import Fault, Sandbox
+from .sandbox.limits import Limits
+
+
+class Grading:
+    def __init__(self, path: Path, sandbox: Sandbox, limits: Limits, extra: dict | None = None):
+        self.path, self.sandbox, self.limits = Path(path), sandbox, limits
+        self.job_extra = extra or {}
+        self.handin = None            # the sandbox's handle on the loaded hand-in
+        self.error: str | None = None  # why it cannot be graded, once `open` found out
+        self.printed = ""             # what it printed before it failed to load
+        self.notes: list[str] = []    # cells that failed while loading (grading goes on)
+        self.outcomes: dict[str, TestResult] = {}
+        self.opened = False
+        self._checker: Checker | None = None
+
+    def open(self) -> bool:
+        """Load the hand-in into the sandbox; False, with `error` saying why, if it cannot be
+        graded (its tests then score 0 without running)."""
+        self.sandbox.start()
+        self.opened = True
+        self.started = time.monotonic()
+        self.extra = {"grader_version": __version__, "sandbox": self.sandbox.mode,
+                      "python": self.sandbox.python, "limits": self.limits.to_json(),
+                      **self.job_extra}
+        try:
+            h = load(self.path)
+        except HandinError as e:
+            self.error = str(e)
+            return False
+        except OSError as e:
+            self.error = f"{self.path.name}: cannot be read ({e.strerror})"
+            return False
+        except Exception as e:  # a loader bug must cost this hand-in only, with its maximum
+            self.error = (f"{self.path.name}: the grader could not read this file "
+                          f"({type(e).__name__}); please tell your instructor")
+            return False
+        self.extra["handin"] = h.describe()
+        self.handin = self.sandbox.load(h.cells)
+        try:
+            info = self.handin.open()
+        except Fault as f:
+            self.handin.close()
+            self.error, self.printed = f"{h.name}: {f} while loading", self.handin.output
+            return False
+        python = self.sandbox.python
+        self.notes = [cell_error(e, h.sources, python) for e in load_errors(info)]
+        if not info["loaded"]:
+            self.handin.close()
+            self.error = no_value(h.name, info, h.sources, python)
+            self.notes = [n for n in self.notes if not self.error.startswith(n)]
+            self.printed = self.handin.output
+            return False
+        self._checker = Checker(self.handin.ask, h.cells)  # one per hand-in: it keeps its probes
+        return True
+
+    def checker(self) -> Checker | None:
+        """What a test's `engine` is: the loaded hand-in (loaded on first use), or None if it
+        cannot be graded."""
+        if not self.opened:
+            self.open()
+        return self._checker
+
+    def record(self, item, excinfo) -> None:
+        """A test's outcome, from its first failing phase or its call."""
+        if item.nodeid not in self.outcomes:
+            self.outcomes[item.nodeid] = (test_result(item, excinfo) if self.error is None
+                                          else not_graded(item, self.error))
+
+    def finish(self, items) -> Result:
+        """Close the hand-in; the result over `items`, in their order."""
+        if self.error is not None:
+            return well_formed(unloadable(items, self.error, self.extra, self.started,
+                                          self.printed, self.notes))
+        self.handin.close()
+        tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
+        result = Result(tests, "", time.monotonic() - self.started, self.extra)
+        result.output = _output(result, self.handin, self.notes)
+        return well_formed(result)
+
+
+def test_result(item, excinfo) -> TestResult:
+    marker = item.get_closest_marker("weight")
+    points = float(marker.args[0]) if marker else 1.0
+    doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+    name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
+    if excinfo is None:
+        return TestResult(name, points, points, "Passed.")
+    err = excinfo.value
+    if isinstance(err, Failed):
+        extra = {"misconceptions": err.misconceptions}
+        if err.graph and len(err.graph["nodes"]) <= 40:
+            extra["graph"] = err.graph
+        return TestResult(name, 0.0, points, err.output, extra=extra)
+    # A fault in the suite itself: never show its traceback (it would reveal hidden code).
+    return TestResult(name, 0.0, points,
+                      f"The grader could not run this test ({type(err).__name__}); "
+                      "please tell your instructor.", extra={"misconceptions": []})
+
+
+def not_graded(item, reason: str) -> TestResult:
+    t = test_result(item, None)
+    return TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
+
+
+def _output(result: Result, handin, notes: list[str]) -> str:
+    """The top of the student's feedback: what the failures mean, then what their code said."""
+    parts = []
+    if result.misconceptions:
+        parts.append("What the failed tests point to:\n" + "\n".join(
+            f"  - {explain(m)}" for m in result.misconceptions))
+    if notes:
+        parts.append("While loading your code (grading went on):\n  "
+                     + "\n  ".join(notes))
+    if handin.output:
+        parts.append("Your code printed:\n" + handin.output)
+    if handin.dropped:
+        parts.append(f"[output cut: {handin.dropped} more bytes were not kept]")
+    return "\n\n".join(parts)
+
+
+def well_formed(result: Result) -> Result:
+    """The result with every string valid Unicode: a hand-in's exception message may hold half
+    a surrogate pair, which no output format (UTF-8 files, a terminal) can encode."""
+    for t in result.tests:
+        t.name, t.output, t.extra = _text(t.name), _text(t.output), _text(t.extra)
+    result.output, result.extra = _text(result.output), _text(result.extra)
+    return result
+
+
+def _text(x):
+    if isinstance(x, str):
+        try:
+            x.encode("utf-8")
+            return x
+        except UnicodeEncodeError:
+            return x.encode("utf-8", "backslashreplace").decode("utf-8")  # shown as \ud800
+    if isinstance(x, dict):
+        return {_text(k): _text(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_text(v) for v in x]
+    return x
+
+
+def unloadable(items, reason: str, extra: dict, started: float, printed: str = "",
+               notes: list[str] = ()) -> Result:
+    """Score 0 on every test, each saying why, so the maximum is still known."""
+    tests = [not_graded(item, reason) for item in items]
+    extra = dict(extra, error=reason)
+    output = f"Your hand-in could not be graded: {reason}"
+    if notes:
+        output += "\n\nWhile loading your code:\n  " + "\n  ".join(notes)
+    if printed:
+        output += "\n\nYour code printed:\n" + printed
+    return Result(tests, output, time.monotonic() - started, extra)

@@ -1,0 +1,131 @@
+"""The hidden suite's pytest plugin: `pytest --pyargs grader.suite --handin PATH`.
+
+Installed as a `pytest11` entry point (or loaded with `-p grader.plugin`), it adds `--handin`
+and the grading limits, the `weight` mark and the `engine` fixture the hidden tests call, and
+records each test's outcome as the `TestResult` students see. The hand-in runs in the sandbox,
+never in pytest's process. With pytest-json-report (`--json-report`) each test's metadata is its
+Gradescope entry, and `grader convert` turns the report into results.json (see json_report.py).
+
+`grader grade` and `grader batch` load this same plugin and take over pytest's run loop to grade
+many hand-ins in one collected session (see runner.py).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .options import OPTIONS, limits_from
+
+SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
+               "test_random"]
+GRADING = pytest.StashKey["Grading"]()  # the hand-in the tests are asking now
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grader", "grading a hand-in with the hidden tests")
+    group.addoption("--handin", metavar="PATH",
+                    help="Hand-in to grade: a .py, an .ipynb or a folder holding one. It runs in "
+                         "the sandbox, never in pytest's process.")
+    for o in OPTIONS:
+        group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=o.default,
+                        metavar=o.type.__name__.upper(),
+                        help=f"{o.help} [default: {o.default}]")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config):
+    """A hand-in folder's own conftest.py would run in pytest's process: never start in one."""
+    path = early_config.known_args_namespace.handin
+    folder = Path(path).resolve() if path is not None else None
+    here = early_config.invocation_params.dir.resolve()
+    if folder is not None and folder.is_dir() and (here == folder or folder in here.parents):
+        raise pytest.UsageError(f"--handin {path}: run pytest from outside the hand-in's "
+                                "folder (a conftest.py in it would run in pytest's process)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "weight(n): points the test is worth")
+    path = config.getoption("handin")
+    if path is not None:
+        if not Path(path).exists():
+            raise pytest.UsageError(f"--handin {path}: no such file or folder")
+        config.pluginmanager.register(OneHandin(config, Path(path)), "grader-handin")
+
+
+def pytest_collection_modifyitems(items):
+    """Students read the tests in teaching order, not in file-name order."""
+    def place(item):
+        package, _, name = getattr(getattr(item, "module", None), "__name__", "").rpartition(".")
+        return (SUITE_ORDER.index(name) if package == "grader.suite" and name in SUITE_ORDER
+                else len(SUITE_ORDER))
+    items.sort(key=place)
+
+
+@pytest.fixture
+def engine(request):
+    """The hand-in under test, as the hidden tests ask it: `engine.check(graph, root)`."""
+    grading = request.config.stash.get(GRADING, None)
+    if grading is None:
+        pytest.exit("grader: the hidden tests grade a hand-in: add --handin PATH (a .py, an "
+                    ".ipynb or a folder holding one)", returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        checker = grading.checker()
+    except RuntimeError as e:  # the sandbox did not start: the grader's own failure
+        pytest.exit(f"grader: {e}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+    if checker is None:
+        pytest.fail(f"Not graded: {grading.error}", pytrace=False)
+    return checker
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    grading = item.config.stash.get(GRADING, None)
+    if grading is not None and (call.when == "call" or call.excinfo is not None):
+        grading.record(item, call.excinfo)
+
+
+class OneHandin:
+    """`--handin PATH`: pytest's own run loop grades one hand-in, loaded into the sandbox when
+    the first test asks for it; its result goes to the terminal and to the JSON report."""
+
+    def __init__(self, config, path: Path):
+        from .grading import Grading
+        from .sandbox.client import Sandbox
+
+        limits = limits_from({o.dest: config.getoption("grader_" + o.dest) for o in OPTIONS})
+        self.grading = Grading(path, Sandbox(limits), limits)
+        config.stash[GRADING] = self.grading
+        self.result = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_sessionfinish(self, session):
+        # before any reporter's own session-finish (pytest-json-report writes its file there)
+        try:
+            if self.grading.opened:
+                ran = [item for item in session.items if item.nodeid in self.grading.outcomes]
+                self.result = self.grading.finish(ran)
+        finally:
+            self.grading.sandbox.close()
+        yield
+
+    def pytest_terminal_summary(self, terminalreporter):
+        r = self.result
+        if r is None:
+            return
+        terminalreporter.write_sep("-", f"grader: {self.grading.path.name}: "
+                                        f"{r.score:g} / {r.max_score:g} points")
+        if r.output:
+            terminalreporter.write_line(r.output)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_runtest_metadata(self, item, call):
+        test = self.grading.outcomes.get(item.nodeid)
+        return test.to_json() if test is not None else None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_modifyreport(self, json_report):
+        from .json_report import annotate
+
+        if self.result is not None:
+            annotate(json_report, self.result)
