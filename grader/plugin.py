@@ -11,6 +11,7 @@ many hand-ins in one collected session (see runner.py).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,9 @@ def pytest_addoption(parser):
         group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=o.default,
                         metavar=o.type.__name__.upper(),
                         help=f"{o.help} [default: {o.default}]")
+    group.addoption("--python", metavar="PATH", dest="grader_python",
+                    help="Python interpreter (3.10+) that runs hand-ins [default: the grader's "
+                         "own].")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -50,6 +54,15 @@ def pytest_configure(config):
     if path is not None:
         if not Path(path).exists():
             raise pytest.UsageError(f"--handin {path}: no such file or folder")
+        python = config.getoption("grader_python")
+        if python is not None:
+            from .sandbox.interpreter import probe
+
+            try:
+                probe(python)
+            except ValueError as e:
+                raise pytest.UsageError(f"--python: {e}") from None
+            os.environ["GRADER_PYTHON"] = python  # where the sandbox looks, as under `grader`
         config.pluginmanager.register(OneHandin(config, Path(path)), "grader-handin")
 
 
