@@ -1,0 +1,157 @@
+"""What a hand-in may read: the one list both bubblewrap (what it binds) and Landlock (what it
+allows) take, so the two confinements show a hand-in the same files.
+
+That is Python's runtime and the machine's shared libraries, minus every site-packages folder
+and the grader package (the hidden tests), plus the packages the instructor lets hand-ins import
+(numpy by default). Those are staged as a folder of symlinks to just their own folders (and the
+`.libs` folders their wheels carry), which goes on the hand-in's `sys.path`: the environment they
+come from, with the grader installed in it, stays out of sight.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import site
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+GRADER = Path(__file__).resolve().parents[1]  # the grader package: hidden tests, reference model
+SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
+DEFAULT_IMPORTS = ("numpy",)
+KIT = "backprop-grader"
+
+
+def python() -> str:
+    """The real interpreter (a venv's python is a symlink whose target the sandbox must see)."""
+    return os.path.realpath(sys.executable)
+
+
+def runtime() -> list[str]:
+    """Folders shown read-only: Python's own and the system's shared libraries and commands
+    (not /usr/local, /usr/share or /usr/src)."""
+    shown = {sys.base_prefix, sys.base_exec_prefix, os.path.dirname(python())}
+    shown |= {p for p in SYSTEM if os.path.isdir(p)}
+    return sorted(shown)
+
+
+def hidden() -> list[str]:
+    """Folders inside the shown ones that must stay out of sight: where packages are installed
+    (the grader's hidden tests among them) and the grader package wherever it sits."""
+    dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    for paths in (sysconfig.get_paths(), sysconfig.get_paths(vars=base)):
+        dirs += [paths["purelib"], paths["platlib"]]  # a venv's and its base interpreter's
+    dirs.append(str(GRADER))
+    return sorted({p for p in dirs if os.path.isdir(p)})
+
+
+class Imports:
+    """The packages hand-ins may import, staged in a folder of symlinks (see the module's doc)."""
+
+    def __init__(self, names=DEFAULT_IMPORTS, required: bool = False):
+        self.names = sorted(dict.fromkeys(names))
+        self.required = required  # named by the instructor: a missing one is an error
+        self.dir: str | None = None
+        self.targets: list[str] = []
+        self.provided: list[str] = []
+
+    def stage(self) -> None:
+        """Make the folder of symlinks (once); raises ValueError for a package that cannot be
+        offered when the instructor asked for it by name."""
+        if self.dir is not None:
+            return
+        links = {}
+        for name in self.names:
+            try:
+                found = locate(name)
+            except ValueError:
+                if self.required:
+                    raise
+                continue
+            links.update(found)
+            self.provided.append(name)
+        self.dir = tempfile.mkdtemp(prefix="grader-imports-")
+        for link, target in sorted(links.items()):
+            os.symlink(target, os.path.join(self.dir, link))
+        self.targets = sorted(set(links.values()))
+
+    def cleanup(self) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def readable(self) -> list[str]:
+        """The staging folder and what its links point to."""
+        return ([self.dir] if self.dir else []) + self.targets
+
+
+def locate(name: str) -> dict[str, str]:
+    """{entry name: real path} of everything importing `name` needs: its own top-level folders
+    and .libs, and those of the packages it requires (recursively). Never the grader."""
+    from importlib import metadata
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"`{name}` is not the name of a top-level module")
+    dist = _distribution(metadata, name)
+    if dist is None:
+        raise ValueError(f"`{name}` is not installed in this environment")
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    todo = [dist]
+    while todo:
+        d = todo.pop()
+        key = _normal(d.metadata["Name"] or "")
+        if key in seen:
+            continue
+        if key == KIT:
+            raise ValueError(f"`{name}` would show the grader itself to hand-ins")
+        seen.add(key)
+        found.update(_top_level(d))
+        for req in d.requires or []:
+            spec, _, marker = req.partition(";")
+            if "extra" in marker:
+                continue
+            dep = _distribution(metadata, re.split(r"[\s\[\]<>=!~(]", spec.strip())[0])
+            if dep is not None:
+                todo.append(dep)
+    for entry, path in found.items():
+        if GRADER == Path(path) or GRADER.is_relative_to(path) or Path(path).is_relative_to(GRADER):
+            raise ValueError(f"`{name}` would show the grader itself to hand-ins")
+    return found
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distribution(metadata, name: str):
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        pass
+    owners = metadata.packages_distributions().get(name)  # an import name unlike its dist's
+    if owners:
+        try:
+            return metadata.distribution(owners[0])
+        except metadata.PackageNotFoundError:
+            return None
+    return None
+
+
+def _top_level(dist) -> dict[str, str]:
+    """The folders and modules a distribution installed at the top of its site folder."""
+    record = dist.read_text("RECORD") or ""
+    names = {line.split(",", 1)[0].split("/", 1)[0] for line in record.splitlines() if line}
+    out = {}
+    base = dist.locate_file("")
+    for n in sorted(names):
+        if not n or n.startswith("..") or n.endswith((".dist-info", ".egg-info", ".pth")) \
+                or n == "__pycache__":
+            continue
+        path = os.path.realpath(base / n)
+        if os.path.exists(path):
+            out[n] = path
+    return out
