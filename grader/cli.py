@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .sandbox.isolation import Isolation
 from .sandbox.limits import Limits
 
 
@@ -33,6 +34,27 @@ def limit_options(f):
     return f
 
 
+def isolation_options(f):
+    f = click.option("--allow-import", "imports", multiple=True, metavar="NAME",
+                     help="A package hand-ins may import (repeatable; numpy unless given; "
+                          "`none` for none). It and what it requires are shown to hand-ins, "
+                          "nothing else of the environment.")(f)
+    return click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "strict"]),
+                        default="auto", show_default=True,
+                        help="auto: the strongest isolation this machine allows, with a "
+                             "warning when it is not full; strict: refuse to grade below "
+                             "full isolation.")(f)
+
+
+def isolation_from(kwargs) -> Isolation:
+    imports, mode = kwargs.pop("imports"), kwargs.pop("sandbox_mode")
+    if imports:
+        imports = tuple(n for n in imports if n != "none")
+    else:
+        imports = Isolation().imports
+    return Isolation(imports=imports, strict=mode == "strict")
+
+
 def limits_from(kwargs) -> Limits:
     return Limits(**{k: kwargs.pop(k) for k in ("test_seconds", "handin_seconds", "cell_seconds",
                                                 "memory_mb", "output_bytes")})
@@ -55,18 +77,19 @@ def main():
               help="gradescope: results.json on stdout; text: a readable summary; "
                    "prairielearn: PrairieLearn's external grader results.")
 @limit_options
+@isolation_options
 def grade(path, fmt, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
     limits = limits_from(kwargs)
-    sandbox = Sandbox(limits)
+    sandbox = Sandbox(limits, isolation_from(kwargs))
     sandbox.launch()  # bwrap starts while pytest is imported and set up
     from .runner import grade as grade_one
-    from .sandbox.client import warn_if_unsandboxed
+    from .sandbox.client import warn_if_weak
 
     result = grade_one(path, limits, sandbox=sandbox)
-    warn_if_unsandboxed(result.extra.get("sandbox"))
+    warn_if_weak(result.extra.get("sandbox"))
     if fmt == "text":
         from .report.text import render
         click.echo(render(result), nl=False)
@@ -107,6 +130,7 @@ def parse_shard(ctx, param, value):
 @click.option("--due", metavar="DATETIME",
               help="Due date (ISO 8601): hand-ins submitted after it are late.")
 @limit_options
+@isolation_options
 def batch(source, out, jobs, resume, roster, shard, late_penalty, due, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
@@ -115,12 +139,17 @@ def batch(source, out, jobs, resume, roster, shard, late_penalty, due, **kwargs)
     from .batch.classroom import grade_class
     from .batch.outputs import summary
 
-    limits = limits_from(kwargs)
+    limits, settings = limits_from(kwargs), isolation_from(kwargs)
+    if settings.strict:  # refuse before any worker starts, in one line
+        from .sandbox.client import Sandbox
+        probe = Sandbox(limits, settings)
+        probe.start()  # raises when isolation is not full
+        probe.close()
     results, paths = grade_class(source, out, jobs or os.cpu_count() or 1, limits, resume,
-                                 shard, late_penalty, due, roster)
+                                 shard, late_penalty, due, roster, settings=settings)
     if results:
-        from .sandbox.client import warn_if_unsandboxed
-        warn_if_unsandboxed(results[0].extra.get("sandbox"))
+        from .sandbox.client import warn_if_weak
+        warn_if_weak(results[0].extra.get("sandbox"))
     click.echo(summary(results, paths))
 
 

@@ -16,7 +16,7 @@ from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
 from . import __version__
-from .checking.check import Checker, Failed
+from .checking.check import Checker, Failed, error_text
 from .checking.misconceptions import explain
 from .handin import HandinError, load
 from .results import Result, TestResult
@@ -87,7 +87,7 @@ class GradingPlugin:
 
     def grade(self, job: Job, items, sandbox: Sandbox) -> Result:
         started = time.monotonic()
-        extra = {"grader_version": __version__, "sandbox": sandbox.mode,
+        extra = {"grader_version": __version__, "sandbox": sandbox.describe(),
                  "limits": self.limits.to_json(), **job.extra}
         try:
             h = load(job.path)
@@ -143,7 +143,7 @@ def test_result(item, excinfo) -> TestResult:
 def _cell_error(e: dict) -> str:
     where = e.get("where") or {}
     place = f"{where['file']}, line {where['line']}" if where else "while loading"
-    return f"{place}: {e['type']}: {e['message']}"
+    return f"{place}: {error_text(e)}"
 
 
 def _output(result: Result, handin, notes: list[str]) -> str:

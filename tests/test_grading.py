@@ -223,8 +223,7 @@ def test_notebook_scores_like_py(graded, name):
 def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     r = graded[f"nb-alone:{name}"]
     assert "error" not in r.extra
-    assert "graphviz_not_installed" in r.output
-    assert "ModuleNotFoundError" in r.output
+    assert "imports `graphviz_not_installed`, which grading does not provide" in r.output
     assert "setup done" in r.output  # the cell with magics stripped still ran
     assert r.extra["handin"]["kind"] == "ipynb"
 

@@ -156,5 +156,5 @@ def test_setup_and_run_autograder_at_the_real_autograder_path(tmp_path: Path, au
     assert run.returncode == 0, run.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0
-    assert data["extra_data"]["sandbox"] == "bwrap"
+    assert data["extra_data"]["sandbox"]["level"] == "full"
     assert (root / "venv" / "bin" / "grader").exists()  # graded by the kit setup.sh installed

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
 from ..results import Result
+from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import outputs, store
 from .run import Progress, Task, grade_all, in_shard
@@ -25,7 +26,8 @@ def tasks_for(subs: list[Submission], policy, due: str | None) -> list[Task]:
 def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(),
                 resume: bool = False, shard: tuple[int, int] | None = None,
                 late_penalty: str | None = None, due: str | None = None,
-                roster: Path | None = None, progress: bool = True) -> tuple[list[Result], dict]:
+                roster: Path | None = None, progress: bool = True,
+                settings: Isolation = Isolation()) -> tuple[list[Result], dict]:
     """Grade every hand-in in SOURCE into OUT; returns the results and the written files."""
     policy = late_rules.parse_policy(late_penalty)
     results_dir = out / "results"
@@ -38,7 +40,7 @@ def grade_class(source: Path, out: Path, jobs: int = 1, limits: Limits = Limits(
             todo.append(t)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         try:
-            grade_all(todo, results_dir, jobs, limits, bar)
+            grade_all(todo, results_dir, jobs, limits, bar, settings)
         finally:
             if progress:
                 bar.close()

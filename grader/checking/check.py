@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from . import model
 from .graph import Graph, Node, _num
@@ -170,6 +171,14 @@ def _fault_sentence(f, backward: bool) -> str:
     return f"{text[0].upper()}{text[1:]} ({during})."
 
 
+def error_text(err: dict) -> str:
+    """"Type: message", or, for a module the sandbox does not offer, a sentence naming it."""
+    missing = re.fullmatch(r"No module named '([\w.]+)'", str(err.get("message")))
+    if err.get("type") == "ModuleNotFoundError" and missing:
+        return f"imports `{missing[1]}`, which grading does not provide"
+    return f"{err.get('type')}: {err.get('message')}"
+
+
 def _error_failure(g: Graph, root: int, err: dict) -> Failed:
     where = err.get("where") or {}
     qual = err.get("qualname") or ""
@@ -194,8 +203,10 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
         return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
     phase = {"forward": "building the graph", "backward": "backward()"}.get(err.get("phase"),
                                                                           "the test")
-    sentence = (f"{err.get('type')}: {err.get('message')} raised at {place}{inside} "
-                f"during {phase}.")
+    if err.get("type") == "ModuleNotFoundError":
+        sentence = f"Your engine {error_text(err)}: at {place}{inside}, during {phase}."
+    else:
+        sentence = f"{error_text(err)} raised at {place}{inside} during {phase}."
     return Failed(_feedback(g, root, [sentence], ["exception"]), ["exception"])
 
 

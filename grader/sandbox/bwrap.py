@@ -17,7 +17,16 @@ LAYERS = Path(__file__).with_name("layers")
 
 
 def available() -> bool:
-    return shutil.which("bwrap") is not None and os.environ.get("GRADER_SANDBOX") != "none"
+    return unavailable() is None
+
+
+def unavailable() -> str | None:
+    """Why namespaces cannot be used here, or None."""
+    if os.environ.get("GRADER_SANDBOX") == "none":
+        return "turned off (GRADER_SANDBOX=none)"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    return None
 
 
 def command(fds: list[int], imports: paths.Imports | None = None) -> tuple[list[str], str]:

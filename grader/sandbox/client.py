@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 
-from . import bwrap
+from . import bwrap, isolation, paths
 from .host import HEADER, MAX_FRAME  # one definition of the wire format
+from .isolation import Isolation
 from .limits import Limits
 
 
@@ -108,11 +109,14 @@ def _write(fd: int, obj) -> None:
 class Sandbox:
     """One sandbox host process; it forks a fresh child for each hand-in it loads."""
 
-    def __init__(self, limits: Limits = Limits()):
+    def __init__(self, limits: Limits = Limits(), settings: Isolation = Isolation()):
         self.limits = limits
+        self.settings = settings
+        self.imports = paths.Imports(settings.imports)
         self.proc = None
         self.launched = False
         self.mode = "bwrap" if bwrap.available() else "none"
+        self.layers: dict[str, str | None] = {}  # layer -> None when it holds, else why not
 
     def start(self) -> None:
         """Launch the host unless `launch` already did, and wait until it is ready."""
@@ -127,7 +131,11 @@ class Sandbox:
         to_ctl = os.pipe()     # trusted -> host
         from_evt = os.pipe()   # host -> trusted
         child_fds = [to_data[0], from_data[1], to_ctl[0], from_evt[1]]
-        cmd, self.mode = bwrap.command(child_fds)
+        self.imports.stage()
+        cmd, self.mode = bwrap.command(child_fds, self.imports)
+        self.confine = {"read": paths.runtime() + self.imports.readable(),
+                        "hidden": paths.hidden(), "imports": self.imports.dir,
+                        "layers": [] if isolation.turned_off() else list(isolation.UNPRIVILEGED)}
         self.tmp = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         self.proc = subprocess.Popen(
@@ -150,6 +158,19 @@ class Sandbox:
             self.close()
             raise RuntimeError("the sandbox host did not start: " +
                                ("bwrap failed" if self.mode == "bwrap" else "python failed"))
+        self.layers = {"namespaces": None if self.mode == "bwrap" else bwrap.unavailable(),
+                       **frame.get("layers", {})}
+        for name in isolation.UNPRIVILEGED:
+            if name not in self.confine["layers"]:
+                self.layers[name] = isolation.OFF
+        if self.settings.strict and self.describe()["level"] != "full":
+            sandbox = self.describe()
+            self.close()
+            raise RuntimeError(isolation.refusal(sandbox))
+
+    def describe(self) -> dict:
+        """`extra_data.sandbox`: the isolation level and what held (see isolation.py)."""
+        return isolation.record(self.layers, self.imports.names)
 
     def close(self, kill: bool = False) -> None:
         if self.proc is None:
@@ -178,6 +199,7 @@ class Sandbox:
         _wait_gone(inside, deadline=time.monotonic() + 5.0)
         self.proc = None
         self.tmp.cleanup()
+        self.imports.cleanup()
 
     def load(self, cells: list[dict]) -> "Handin":
         return Handin(self, cells)
@@ -204,7 +226,8 @@ class Handin:
             sb.proc = None
             sb.start()
         token = os.urandom(8).hex()
-        self._send(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json()})
+        self._send(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json(),
+                              "confine": sb.confine})
         self._send(sb.data_w, {"token": token, "cells": self.cells})  # straight to the child
         self.alive = True
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
@@ -382,7 +405,8 @@ def _checked(frame: dict, n: int, backward: bool = True) -> dict:
     return out
 
 
-def warn_if_unsandboxed(mode: str) -> None:
-    if mode == "none":
-        print("grader: bubblewrap (bwrap) not found: hand-ins run with resource limits but "
-              "can read this machine's files", file=sys.stderr)
+def warn_if_weak(sandbox: dict | None) -> None:
+    """Say on stderr when hand-ins were isolated less than fully (see isolation.py)."""
+    line = isolation.warning(sandbox) if sandbox else None
+    if line:
+        print(line, file=sys.stderr)

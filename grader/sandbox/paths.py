@@ -51,28 +51,19 @@ def hidden() -> list[str]:
 class Imports:
     """The packages hand-ins may import, staged in a folder of symlinks (see the module's doc)."""
 
-    def __init__(self, names=DEFAULT_IMPORTS, required: bool = False):
+    def __init__(self, names=DEFAULT_IMPORTS):
         self.names = sorted(dict.fromkeys(names))
-        self.required = required  # named by the instructor: a missing one is an error
         self.dir: str | None = None
         self.targets: list[str] = []
-        self.provided: list[str] = []
 
     def stage(self) -> None:
         """Make the folder of symlinks (once); raises ValueError for a package that cannot be
-        offered when the instructor asked for it by name."""
+        offered (not installed, or the grader itself)."""
         if self.dir is not None:
             return
         links = {}
         for name in self.names:
-            try:
-                found = locate(name)
-            except ValueError:
-                if self.required:
-                    raise
-                continue
-            links.update(found)
-            self.provided.append(name)
+            links.update(locate(name))
         self.dir = tempfile.mkdtemp(prefix="grader-imports-")
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
@@ -94,10 +85,10 @@ def locate(name: str) -> dict[str, str]:
     from importlib import metadata
 
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"`{name}` is not the name of a top-level module")
+        raise ValueError(f"cannot let hand-ins import `{name}`: not the name of a top-level module")
     dist = _distribution(metadata, name)
     if dist is None:
-        raise ValueError(f"`{name}` is not installed in this environment")
+        raise ValueError(f"cannot let hand-ins import `{name}`: it is not installed where the grader runs")
     found: dict[str, str] = {}
     seen: set[str] = set()
     todo = [dist]
@@ -107,7 +98,7 @@ def locate(name: str) -> dict[str, str]:
         if key in seen:
             continue
         if key == KIT:
-            raise ValueError(f"`{name}` would show the grader itself to hand-ins")
+            raise ValueError(f"cannot let hand-ins import `{name}`: it would show them the grader")
         seen.add(key)
         found.update(_top_level(d))
         for req in d.requires or []:
@@ -119,7 +110,7 @@ def locate(name: str) -> dict[str, str]:
                 todo.append(dep)
     for entry, path in found.items():
         if GRADER == Path(path) or GRADER.is_relative_to(path) or Path(path).is_relative_to(GRADER):
-            raise ValueError(f"`{name}` would show the grader itself to hand-ins")
+            raise ValueError(f"cannot let hand-ins import `{name}`: it would show them the grader")
     return found
 
 
