@@ -2,12 +2,16 @@
 
 The sandbox sees what `paths` names, read-only (Python's runtime, the packages hand-ins may
 import), and nothing else of this machine: no network, no home, no grader package, no
-site-packages (where the hidden tests are installed), an empty private /tmp. Without bwrap the host still runs with every other limit and `sandbox` says "none".
+site-packages (where the hidden tests are installed), an empty private /tmp. Where bwrap is
+missing or this machine refuses its namespaces (tried once, `unavailable`), the host runs
+without it and the other layers confine hand-ins (see isolation.py).
 """
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from . import paths
@@ -26,7 +30,27 @@ def unavailable() -> str | None:
         return "turned off (GRADER_SANDBOX=none)"
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
-    return None
+    return _refused()
+
+
+@lru_cache(maxsize=None)
+def _refused() -> str | None:
+    """Whether this machine lets bwrap make the host's namespaces (a platform's container, or
+    user namespaces switched off, do not): tried once with the same flags, else bwrap's reason."""
+    try:
+        proc = subprocess.run([shutil.which("bwrap"), *_namespaces(), "--ro-bind", "/", "/",
+                               "true"], capture_output=True, text=True, timeout=10,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"bwrap could not run ({e})"
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1].split(". ")[0] if lines else f"bwrap failed (exit {proc.returncode})"
+
+
+def _namespaces() -> list[str]:
+    return ["--unshare-all", "--cap-drop", "ALL"]
 
 
 def command(fds: list[int], imports: paths.Imports | None = None) -> tuple[list[str], str]:
@@ -34,7 +58,7 @@ def command(fds: list[int], imports: paths.Imports | None = None) -> tuple[list[
     args = [str(fd) for fd in fds]
     if not available():
         return [*host, str(HOST), *args], "none"
-    cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces(),
            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
            "--setenv", "PYTHONHASHSEED", "0"]
     for link in ("lib", "lib64", "lib32", "bin", "sbin"):
