@@ -65,6 +65,7 @@ class Imports:
         for name in self.names:
             links.update(locate(name))
         self.dir = tempfile.mkdtemp(prefix="grader-imports-")
+        os.chmod(self.dir, 0o755)  # readable by the uid hand-ins may run as
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
         self.targets = sorted(set(links.values()))
