@@ -49,18 +49,32 @@ def _refused() -> str | None:
     return lines[-1].split(". ")[0] if lines else f"bwrap failed (exit {proc.returncode})"
 
 
+# As root, the host keeps what it needs to set up each hand-in (its pid and mount namespaces,
+# its uid, killing it) and no user namespace, which would map root alone and leave no other
+# uid to give hand-ins. Hand-ins themselves never hold any of these.
+ROOT_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL")
+
+
 def _namespaces() -> list[str]:
-    return ["--unshare-all", "--cap-drop", "ALL"]
+    if os.geteuid() != 0:
+        return ["--unshare-all", "--cap-drop", "ALL"]
+    cmd = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+           "--unshare-cgroup-try", "--cap-drop", "ALL"]
+    for cap in ROOT_CAPS:
+        cmd += ["--cap-add", cap]
+    return cmd
 
 
-def command(fds: list[int], imports: paths.Imports | None = None) -> tuple[list[str], str]:
+def command(args: list[str], imports: paths.Imports | None = None,
+            writable: list[str] = ()) -> tuple[list[str], str]:
+    """The host's command line with `args`; `writable` (the sandbox's cgroups) stay
+    writable inside."""
     host = [paths.python(), "-I", "-S", "-B"]
-    args = [str(fd) for fd in fds]
     if not available():
         return [*host, str(HOST), *args], "none"
-    cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces(),
-           "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-           "--setenv", "PYTHONHASHSEED", "0"]
+    cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces()]
+    cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "PYTHONHASHSEED", "0"]
     for link in ("lib", "lib64", "lib32", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -75,6 +89,8 @@ def command(fds: list[int], imports: paths.Imports | None = None) -> tuple[list[
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
     for path in imports.readable() if imports else []:  # after the tmpfs that may cover them
         cmd += ["--ro-bind", path, path]
+    for path in writable:
+        cmd += ["--bind", path, path]
     cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",
             *host, "/sandbox/host.py", *args]
     return cmd, "bwrap"
