@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+import container
 from grader.runner import grade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,22 +35,10 @@ HERE = Path(__file__).parent
 GRADER = Path(sys.executable).with_name("grader")
 REFERENCE = ROOT / "solutions" / "engine.py"
 STUB = ROOT / "assignments" / "engine.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
 UID = 61234  # no account needed: setuid takes a number
 
 
-def _cannot_create() -> str | None:
-    if os.geteuid() != 0:
-        return "making these conditions (dropping capabilities, changing uid) needs root"
-    if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
-            [SYSTEM_PYTHON, "-c", "import seccomp"], capture_output=True).returncode != 0:
-        return "Debian's python3-seccomp is not installed (apt-get install python3-seccomp)"
-    if shutil.which("capsh") is None:
-        return "capsh is not installed (apt-get install libcap2-bin)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_cannot_create() is not None, reason=str(_cannot_create()))
+pytestmark = pytest.mark.skipif(container.missing() is not None, reason=str(container.missing()))
 
 
 def _userns_allowed() -> bool:
@@ -114,7 +103,7 @@ def run_in(condition: str, workspace: Path, *args: str) -> subprocess.CompletedP
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "LANG": "C.UTF-8", "HOME": str(workspace),
            "REVEAL": REVEAL}
-    return subprocess.run([SYSTEM_PYTHON, str(HERE / "container.py"), *launch, "--",
+    return subprocess.run([container.SYSTEM_PYTHON, str(HERE / "container.py"), *launch, "--",
                            str(GRADER), *args], capture_output=True, text=True, timeout=300,
                           cwd=workspace, env=env)
 
