@@ -210,3 +210,25 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
     assert data["score"] == 120
     lines = [ln for ln in data["output"].splitlines() if ln.startswith("snoop")]
     assert len(lines) == 2 and all("refused" in ln for ln in lines), data["output"]
+
+
+def test_setup_says_clearly_when_the_python_it_needs_is_missing(tmp_path: Path, autograder_zip: Path):
+    """An image whose Python is not the one the dependencies were pinned with (here: a zip
+    asking for 3.99, on a machine without apt-get) stops with two lines saying so."""
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    setup = root / "source" / "setup.sh"
+    text = setup.read_text()
+    assert 'WANT="%d.%d"' % sys.version_info[:2] in text
+    setup.write_text(text.replace('WANT="%d.%d"' % sys.version_info[:2], 'WANT="3.99"'))
+    tools = tmp_path / "bin"  # a PATH with python3 and the basics, and no apt-get
+    tools.mkdir()
+    for tool, target in (("bash", shutil.which("bash")), ("env", shutil.which("env")),
+                         ("python3", os.path.realpath(sys.executable))):
+        (tools / tool).symlink_to(target)
+    proc = subprocess.run(["bash", str(setup)], env={"PATH": str(tools),
+                          "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert "this autograder needs Python 3.99" in proc.stderr
+    assert "found: Python 3." in proc.stderr
+    assert not (root / "venv").exists()
