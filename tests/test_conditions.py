@@ -264,3 +264,14 @@ def test_strict_grades_where_isolation_is_full(workspace):
         pytest.skip("bubblewrap or unprivileged user namespaces are not available here")
     data, stderr = grade_in("user", workspace, REFERENCE, "--sandbox", "strict")
     assert data["score"] == 120 and stderr == ""
+
+
+def test_prairielearn_grades_in_a_platform_container(workspace):
+    """PrairieLearn's external grader runs the README's command in a Docker container as root:
+    `grader grade /grade/student --format prairielearn`."""
+    student = put(workspace, "pl-student", REFERENCE.read_text()).parent
+    proc = run_in("platform", workspace, "grade", str(student), "--format", "prairielearn")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["gradable"] is True and data["score"] == 1.0
+    assert proc.stderr.startswith("grader: warning: partial isolation")
