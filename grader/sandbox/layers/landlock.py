@@ -79,18 +79,20 @@ class Rules:
         self.fs = FS_RIGHTS.get(version, FS_RIGHTS[5])
         self.net = NET_BIND_TCP | NET_CONNECT_TCP if version >= 4 else 0
         self.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if version >= 6 else 0
-        self.readable = []  # (O_PATH fd, is_dir)
+        self.fds, self.attrs = [], []  # O_PATH fds kept open; each one's rule, packed
         for path in _carve(read, hidden):
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
                 continue
-            self.readable.append((fd, os.path.isdir(path)))
+            self.fds.append(fd)
+            access = (READ if os.path.isdir(path) else READ & FILE_ONLY) & self.fs
+            self.attrs.append(_path_beneath.pack(access, fd))
 
     def close(self):
-        for fd, _ in self.readable:
+        for fd in self.fds:
             os.close(fd)
-        self.readable = []
+        self.fds, self.attrs = [], []
 
 
 def _carve(read, hidden):
@@ -133,12 +135,12 @@ def restrict(rules, scratch):
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
     try:
-        for fd, is_dir in rules.readable:
-            _add(ruleset, fd, (READ if is_dir else READ & FILE_ONLY) & rules.fs)
+        for attr in rules.attrs:
+            _add(ruleset, attr)
         if scratch is not None:
             fd = os.open(scratch, os.O_PATH | os.O_CLOEXEC)
             try:
-                _add(ruleset, fd, rules.fs)
+                _add(ruleset, _path_beneath.pack(rules.fs, fd))
             finally:
                 os.close(fd)
         if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -149,8 +151,6 @@ def restrict(rules, scratch):
         os.close(ruleset)
 
 
-def _add(ruleset, fd, access):
-    attr = _path_beneath.pack(access, fd)
-    if _libc.syscall(ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH),
-                     ctypes.c_char_p(attr), ctypes.c_uint32(0)) != 0:
+def _add(ruleset, attr):
+    if _libc.syscall(ADD_RULE, ruleset, RULE_PATH_BENEATH, attr, 0) != 0:
         raise OSError(ctypes.get_errno(), "landlock_add_rule")

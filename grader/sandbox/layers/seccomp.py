@@ -11,6 +11,7 @@ another ABI (32-bit int 0x80, x32) kills the process instead of slipping past th
 """
 import ctypes
 import errno
+import functools
 import os
 import platform
 import socket
@@ -54,6 +55,7 @@ def _op(code, k, jt=0, jf=0):
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
+@functools.lru_cache(maxsize=None)  # assembled once in the host, before it forks hand-ins
 def program(machine=None):
     """The filter for this machine's architecture, as bytes of `struct sock_filter`."""
     arch, x32_bit, nr = ARCHES[machine or platform.machine()]
@@ -104,9 +106,9 @@ def probe():
     return "the seccomp filter could not be loaded here"
 
 
-def apply(filter_bytes=None):
+def apply():
     """Load the filter into this process for good (every process it starts inherits it)."""
-    code = filter_bytes or program()
+    code = program()
     prog = _Prog(len(code) // 8, code)
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
