@@ -30,7 +30,22 @@ def probe():
     if not any(int(inside) <= BASE and int(inside) + int(count) > BASE + (1 << 22)
                for inside, _, count in ranges):
         return "inside a user namespace that maps no other uid"
+    stdlib = os.path.dirname(os.__file__)
+    if not _others_can_read(stdlib):
+        return f"Python's runtime ({stdlib}) is not readable by other users"
     return None
+
+
+def _others_can_read(path):
+    """Whether a uid of no group can list `path` and walk down to it (a hand-in under its own
+    uid still imports modules from there)."""
+    if not os.stat(path).st_mode & 0o004:
+        return False
+    while path != os.path.dirname(path):
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        path = os.path.dirname(path)
+    return True
 
 
 def drop(uid):
