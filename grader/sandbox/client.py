@@ -147,6 +147,7 @@ class Sandbox:
                         "hidden": paths.hidden(), "imports": self.imports.dir,
                         "layers": [] if isolation.turned_off() else list(isolation.UNPRIVILEGED)}
         self.tmp = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
+        os.chmod(self.tmp.name, 0o711)  # a hand-in under its own uid reaches its folder in it
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         self.proc = subprocess.Popen(
             cmd, pass_fds=[theirs.fileno()], cwd=self.tmp.name, env=env,

@@ -430,7 +430,12 @@ def run_child(msg, data, ctl):
                 os.close(report_r)
             child_main(plan, data, out_w, report_w)
         except BaseException as e:  # a layer that probed fine but failed: say which
-            os.write(out_w, f"the sandbox could not set up this hand-in: {e!r}\n".encode())
+            for fd in (out_w, 2):  # before or after its output was set up
+                try:
+                    os.write(fd, f"the sandbox could not set up this hand-in: {e!r}\n".encode())
+                    break
+                except OSError:
+                    pass
         finally:
             os._exit(5)
     os.close(out_w)
