@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,7 +31,8 @@ from grader.runner import Job, grade, run
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = Path(__file__).with_name("hostile")
+HERE = Path(__file__).parent
+HOSTILE = HERE / "hostile"
 REFERENCE = ROOT / "solutions" / "engine.py"
 STUB = ROOT / "assignments" / "engine.py"
 SUITE = ROOT / "grader" / "suite"
@@ -424,6 +426,53 @@ def test_no_process_outlives_its_handin(tmp_path, monkeypatch, marker, mode, nam
     run_after(handin(tmp_path, name, MARKER=marker), REFERENCE,
               between=lambda: left.extend(marked_processes(marker)))
     assert left == []
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder another uid can write in (pytest's own is closed to others)."""
+    d = Path(tempfile.mkdtemp(prefix="grader-hostile-"))
+    d.chmod(0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+CONDITIONS = {"platform": ["platform"], "user": ["user", "61234"],
+              "no-userns": ["no-userns", "61234"]}
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_one_class_of_attackers_in_every_condition(shared_tmp, baseline, condition):
+    """The class above, graded by one worker where layers are missing (tests/container.py: a
+    platform's container as root, an unprivileged user with and without user namespaces):
+    each attacker's classmate still gets exactly what it gets alone, and the batch ends."""
+    import container
+    if container.missing():
+        pytest.skip(container.missing())
+    tmp_path = shared_tmp
+    src = tmp_path / "class"
+    src.mkdir(mode=0o755)
+    order = [source("procs_survivor_friend"), STUB.read_text(),
+             source("channel_fill"), REFERENCE.read_text(),
+             source("procs_count", MARKER="987654.5"), REFERENCE.read_text()]
+    for i, text in enumerate(order):
+        (src / f"s{i}_engine.py").write_text(text)
+        (src / f"s{i}_engine.py").chmod(0o644)
+    reveal = ":".join(sorted({sys.base_prefix, sys.prefix, str(ROOT)}))
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "LANG": "C.UTF-8", "HOME": str(tmp_path), "REVEAL": reveal}
+    proc = subprocess.run([container.SYSTEM_PYTHON, str(HERE / "container.py"),
+                           *CONDITIONS[condition], "--", str(GRADER), "batch", str(src),
+                           "--out", str(tmp_path / "out"), "--jobs", "1",
+                           "--test-timeout", "0.5"],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores = [json.loads((tmp_path / "out" / "results" / f"s{i}_engine.json").read_text())
+              for i in range(len(order))]
+    assert scores[1]["score"] == baseline["stub"], scores[1]["output"]
+    assert scores[3]["score"] == scores[5]["score"] == baseline["full"]
+    held = [line for line in scores[4]["output"].splitlines() if line.startswith("held")]
+    assert held and int(held[0].split()[1]) <= 64, scores[4]["output"]
 
 
 # ------------------------------------------------------------- 5. limits are settings

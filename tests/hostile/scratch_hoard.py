@@ -5,15 +5,19 @@ import os
 
 _total, _kept = TOTAL << 20, {}
 _block = b"x" * (1 << 20)
-for _dir in (os.getcwd(), "/tmp", "/dev/shm", "/var/tmp", os.path.dirname(os.getcwd())):
+for _i, _dir in enumerate((os.getcwd(), "/tmp", "/dev/shm", "/var/tmp",
+                           os.path.dirname(os.getcwd()))):
     _n = 0
     while sum(_kept.values()) < _total:
         try:
-            with open(os.path.join(_dir, f"MARKER-{_n}"), "wb") as _f:
+            with open(os.path.join(_dir, f"MARKER-{_i}-{_n}"), "wb") as _f:
                 for _ in range(16):
                     _f.write(_block)
         except OSError:
             break
-        _kept[(_dir, _n)] = 16 << 20
+        _kept[(_dir, _i, _n)] = 16 << 20
         _n += 1
-print("hoarded", sum(_kept.values()) >> 20, "MiB", flush=True)
+_where = {}
+for (_dir, _, _), _size in _kept.items():
+    _where[_dir] = _where.get(_dir, 0) + (_size >> 20)
+print("hoarded", sum(_kept.values()) >> 20, "MiB:", _where, flush=True)

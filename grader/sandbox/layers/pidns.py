@@ -19,7 +19,7 @@ from . import libc
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 
 def flags():
@@ -55,10 +55,13 @@ def unshare(fl):
     uid, gid = os.geteuid(), os.getegid()
     libc.call("unshare", fl)
     if fl & CLONE_NEWUSER:
+        # /proc/self of a process that is not dumpable (the host is not) belongs to root
+        libc.call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                            ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as f:
                 f.write(text)
+        libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def enter(fl, report_fd):
