@@ -58,7 +58,8 @@ def main() -> None:
     imports = paths.Imports()
     imports.stage()
     t = time.perf_counter()
-    rules = landlock.Rules(landlock.abi(), paths.runtime() + imports.readable(), paths.hidden())
+    rules = landlock.Rules(landlock.abi(), [*paths.runtime(), imports.dir, *imports.targets],
+                           paths.hidden())
     prepare_ms = (time.perf_counter() - t) * 1000
 
     variants = {

@@ -49,7 +49,11 @@ def isolation_options(f):
 def isolation_from(kwargs) -> Isolation:
     imports, mode = kwargs.pop("imports"), kwargs.pop("sandbox_mode")
     if imports:
+        from .sandbox.paths import locate
+
         imports = tuple(n for n in imports if n != "none")
+        for name in imports:  # here, so a batch stops before any worker starts
+            locate(name)
     else:
         imports = Isolation().imports
     return Isolation(imports=imports, strict=mode == "strict")

@@ -163,28 +163,16 @@ def kit_files(kit_root: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def pins(dist: str = "backprop-grader") -> list[str]:
+def pins() -> list[str]:
     """`name==version` of every installed package the kit needs, recursively: what this
     environment runs, so the autograder image installs the same."""
-    import re
     from importlib import metadata
 
-    found, todo = {}, [dist]
-    while todo:
-        name = todo.pop()
-        try:
-            d = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue  # needed only on other platforms or Python versions
-        key = re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower()
-        if key in found:
-            continue
-        found[key] = d.version
-        for req in d.requires or []:
-            spec, _, marker = req.partition(";")
-            if "extra" not in marker:
-                todo.append(re.split(r"[\s\[\]<>=!~(]", spec.strip())[0])
-    found.pop(dist, None)
+    from ..sandbox.paths import KIT, normal, requirements
+
+    found = {normal(d.metadata["Name"]): d.version
+             for d in requirements(metadata.distribution(KIT))}
+    found.pop(KIT)
     return [f"{name}=={version}" for name, version in sorted(found.items())]
 
 

@@ -18,6 +18,7 @@ from . import paths
 
 HOST = Path(__file__).with_name("host.py")
 LAYERS = Path(__file__).with_name("layers")
+IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
 
 
 def available() -> bool:
@@ -87,8 +88,10 @@ def command(args: list[str], imports: paths.Imports | None = None,
         if any(path == r or path.startswith(r.rstrip("/") + "/") for r in shown):
             cmd += ["--tmpfs", path]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
-    for path in imports.readable() if imports else []:  # after the tmpfs that may cover them
-        cmd += ["--ro-bind", path, path]
+    if imports is not None:  # after the tmpfs that may cover the packages
+        cmd += ["--ro-bind", imports.dir, IMPORTS]
+        for path in imports.targets:
+            cmd += ["--ro-bind", path, path]
     for path in writable:
         cmd += ["--bind", path, path]
     cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",

@@ -143,8 +143,9 @@ class Sandbox:
         self.imports.stage()
         cmd, self.mode = bwrap.command([str(theirs.fileno()), *self.cgroups], self.imports,
                                        self.cgroups)
-        self.confine = {"read": paths.runtime() + self.imports.readable(),
-                        "hidden": paths.hidden(), "imports": self.imports.dir,
+        imports = bwrap.IMPORTS if self.mode == "bwrap" else self.imports.dir
+        self.confine = {"read": [*paths.runtime(), imports, *self.imports.targets],
+                        "hidden": paths.hidden(), "imports": imports,
                         "layers": [] if isolation.turned_off() else list(isolation.UNPRIVILEGED)}
         self.tmp = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
         os.chmod(self.tmp.name, 0o711)  # a hand-in under its own uid reaches its folder in it

@@ -64,7 +64,7 @@ class Imports:
         links = {}
         for name in self.names:
             links.update(locate(name))
-        self.dir = tempfile.mkdtemp(prefix="grader-imports-")
+        self.dir = tempfile.mkdtemp(prefix="grader-imports-", dir=_outside_scratch())
         os.chmod(self.dir, 0o755)  # readable by the uid hand-ins may run as
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
@@ -75,9 +75,15 @@ class Imports:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
-    def readable(self) -> list[str]:
-        """The staging folder and what its links point to."""
-        return ([self.dir] if self.dir else []) + self.targets
+
+
+def _outside_scratch() -> str | None:
+    """A folder that a hand-in's scratch tmpfs (mounted over /tmp, /var/tmp and /dev/shm when it
+    has a mount namespace of its own) does not cover and that its uid can reach."""
+    runtime = "/run" if os.geteuid() == 0 else os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.access(runtime, os.W_OK | os.X_OK):
+        return runtime
+    return None  # the usual temporary folder: covered only where bwrap shows it elsewhere
 
 
 def locate(name: str) -> dict[str, str]:
@@ -85,37 +91,48 @@ def locate(name: str) -> dict[str, str]:
     and .libs, and those of the packages it requires (recursively). Never the grader."""
     from importlib import metadata
 
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"cannot let hand-ins import `{name}`: {why}")
+
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"cannot let hand-ins import `{name}`: not the name of a top-level module")
+        raise refuse("not the name of a top-level module")
     dist = _distribution(metadata, name)
     if dist is None:
-        raise ValueError(f"cannot let hand-ins import `{name}`: it is not installed where the grader runs")
+        raise refuse("it is not installed where the grader runs")
     found: dict[str, str] = {}
-    seen: set[str] = set()
-    todo = [dist]
-    while todo:
-        d = todo.pop()
-        key = _normal(d.metadata["Name"] or "")
-        if key in seen:
-            continue
-        if key == KIT:
-            raise ValueError(f"cannot let hand-ins import `{name}`: it would show them the grader")
-        seen.add(key)
+    for d in requirements(dist):
+        if normal(d.metadata["Name"]) == KIT:
+            raise refuse("it would show them the grader")
         found.update(_top_level(d))
-        for req in d.requires or []:
-            spec, _, marker = req.partition(";")
-            if "extra" in marker:
-                continue
-            dep = _distribution(metadata, re.split(r"[\s\[\]<>=!~(]", spec.strip())[0])
-            if dep is not None:
-                todo.append(dep)
-    for entry, path in found.items():
-        if GRADER == Path(path) or GRADER.is_relative_to(path) or Path(path).is_relative_to(GRADER):
-            raise ValueError(f"cannot let hand-ins import `{name}`: it would show them the grader")
+    for path in map(Path, found.values()):
+        if path == GRADER or GRADER.is_relative_to(path) or path.is_relative_to(GRADER):
+            raise refuse("it would show them the grader")
     return found
 
 
-def _normal(name: str) -> str:
+def requirements(dist) -> list:
+    """`dist` and every installed distribution it requires, recursively (extras left out)."""
+    from importlib import metadata
+
+    out, seen, todo = [], set(), [dist]
+    while todo:
+        d = todo.pop()
+        key = normal(d.metadata["Name"] or "")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+        for req in d.requires or []:
+            spec, _, marker = req.partition(";")
+            if "extra" not in marker:
+                dep = _distribution(metadata, re.split(r"[\s\[\]<>=!~(]", spec.strip())[0])
+                if dep is not None:  # needed only on other platforms or Python versions
+                    todo.append(dep)
+    return out
+
+
+def normal(name: str) -> str:
+    """A distribution's name as the package index compares them."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

@@ -1,9 +1,10 @@
 """The last step before a hand-in's code runs: the allowed imports on `sys.path`, then the layers
 that need no privilege, Landlock and seccomp (each only where its probe found it holds).
 
-The trusted side sends, with each `spawn`, what a hand-in may read (`paths.py` there):
-`{"read": [...], "hidden": [...], "imports": folder or None, "layers": names to apply}`. The host turns that into
-Landlock rules once (`prepare`, before it forks) so each hand-in only installs them.
+With each `spawn` the trusted side sends what a hand-in may read (its `paths.py`) and which of
+these layers to use: `{"read": [...], "hidden": [...], "imports": folder or None, "layers":
+[...]}`. The host turns that into Landlock rules once (`prepare`, before it forks), so each
+hand-in only installs them.
 """
 import json
 import os
