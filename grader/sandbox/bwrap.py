@@ -66,6 +66,25 @@ def _namespaces() -> list[str]:
     return cmd
 
 
+def _above(bound: list[str]) -> list[str]:
+    """The folders above `bound` that are neither bound themselves nor inside a bind."""
+    inside = lambda folder: any(folder == b or folder.startswith(b.rstrip("/") + "/")
+                                for b in bound)
+    folders = {str(p) for b in bound for p in Path(b).parents if str(p) != "/"}
+    return sorted(f for f in folders if not inside(f) and not os.path.islink(f))
+
+
+@lru_cache(maxsize=None)
+def _has_perms() -> bool:
+    """bwrap 0.5 and later know --perms."""
+    try:
+        out = subprocess.run([shutil.which("bwrap"), "--version"], capture_output=True,
+                             text=True, timeout=10).stdout
+        return tuple(int(x) for x in out.split()[-1].split(".")[:2]) >= (0, 5)
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return False
+
+
 def command(args: list[str], imports: paths.Imports | None = None,
             writable: list[str] = ()) -> tuple[list[str], str]:
     """The host's command line with `args`; `writable` (the sandbox's cgroups) stay
@@ -82,6 +101,11 @@ def command(args: list[str], imports: paths.Imports | None = None,
         elif os.path.isdir(f"/{link}"):
             cmd += ["--ro-bind", f"/{link}", f"/{link}"]
     shown = paths.runtime()
+    if os.geteuid() == 0 and _has_perms():
+        # as root bwrap makes the folders above a bind 0700: a hand-in under a uid of its own
+        # must still walk down to Python's runtime and the allowed imports
+        for folder in _above([*shown, IMPORTS, *(imports.targets if imports else [])]):
+            cmd += ["--perms", "0755", "--dir", folder]
     for path in shown:
         cmd += ["--ro-bind", path, path]
     for path in paths.hidden():
