@@ -58,22 +58,16 @@ def drop(uid):
 
 
 def sweep(uid, reap):
-    """Kill every process of `uid`. A forked process of that uid sends kill(-1) until nothing
-    is left to signal; `reap` (the host's) collects the dead between rounds, since a zombie
-    still counts as signalled."""
-    for _ in range(100):
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-                os.kill(-1, signal.SIGKILL)
-            except ProcessLookupError:
-                code = 0  # none left
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        reap()
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            return
+    """Kill every process of `uid`: one kill(-1, SIGKILL) from a forked process of that uid.
+    The kernel signals them all under one lock, and a fork under way when the signal lands
+    fails, so nothing started later escapes. `reap` (the host's) collects the dead."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    reap()
