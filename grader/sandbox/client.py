@@ -45,10 +45,10 @@ class Stuck(Exception):
 class _Channel:
     """Length-prefixed JSON frames on a socket, read with a deadline."""
 
-    def __init__(self, fd: int):
-        self.fd = fd
+    def __init__(self, sock: socket.socket):
+        self.sock, self.fd = sock, sock.fileno()
         self.buf = b""
-        os.set_blocking(fd, False)
+        sock.setblocking(False)
 
     def read(self, deadline: float | None, other: "_Channel | None" = None):
         """One frame from this channel; returns ("other", frame) if `other` speaks first."""
@@ -98,7 +98,6 @@ class _Channel:
             return json.loads(body)
         except ValueError:
             return {"garbage": True}
-
 
 
 def _write(sock: socket.socket, obj, deadline: float, fds: list[int] = ()) -> None:
@@ -155,7 +154,7 @@ class Sandbox:
             start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         theirs.close()
-        self.evt = _Channel(self.ctl.fileno())
+        self.evt = _Channel(self.ctl)
         self.launched = True
 
     def ready(self) -> None:
@@ -247,9 +246,7 @@ class Handin:
                              "confine": sb.confine, "uid": sb.uid()}, fds=[theirs.fileno()])
         finally:
             theirs.close()
-        mine.setblocking(False)
-        self.data = _Channel(mine.fileno())
-        self.sock = mine
+        self.data = _Channel(mine)
         self.alive = True
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
@@ -266,7 +263,7 @@ class Handin:
     def close(self) -> None:
         if self.alive:
             try:
-                _write(self.sock, {"op": "close"}, time.monotonic() + 1.0)
+                _write(self.data.sock, {"op": "close"}, time.monotonic() + 1.0)
             except (OSError, Stuck):
                 self._kill()
                 return
@@ -321,7 +318,7 @@ class Handin:
     def _tell_handin(self, message, deadline: float) -> None:
         """A hand-in that does not read what it is sent, or closed its channel, is killed."""
         try:
-            _write(self.sock, message, deadline)
+            _write(self.data.sock, message, deadline)
         except Stuck:
             self._kill()
             raise Fault("crash", "the hand-in stopped reading the grader's questions") from None
@@ -370,7 +367,7 @@ class Handin:
         """The hand-in process has ended: its channel goes with it, whatever is left in it."""
         self.alive = False
         if self.data is not None:
-            self.sock.close()
+            self.data.sock.close()
             self.data = None
 
     # -- questions

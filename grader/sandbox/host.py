@@ -110,10 +110,8 @@ CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted
 
 
 def probe():
-    found = {"pidns": pidns.probe(), "cgroup": cgroup.probe(CGROUPS), "uid": uid.probe(),
-             "rlimits": rlimits.probe()}
-    found["scratch"] = None if found["pidns"] is None else \
-        "no mount namespace for a private scratch tmpfs"
+    found = {"pidns": pidns.probe(), "scratch": scratch.probe(),
+             "cgroup": cgroup.probe(CGROUPS), "uid": uid.probe(), "rlimits": rlimits.probe()}
     found.update(confine.probe())
     return found
 
@@ -253,16 +251,12 @@ def enter_handin(plan, out_w, report_w):
     runs. With a pid namespace, this process is only its keeper until `pidns.enter` returns
     in pid 1 of the new namespaces."""
     os.setsid()
-    if CGROUPS:
-        cgroup.join(CGROUPS)  # first: everything started from here on is counted and killed
+    cgroup.join(plan["cgroups"])  # first: everything started from here on is counted
     if plan["pidns"]:
-        fl = pidns.flags()
-        pidns.enter(fl, report_w)
+        pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
         if plan["scratch"]:
-            owner = plan["uid"] if plan["uid"] is not None else os.geteuid()
-            scratch.mount(plan["scratch"], owner, owner if plan["uid"] is not None
-                          else os.getegid())
-        if fl & pidns.CLONE_NEWUSER:
+            scratch.mount(plan["scratch"], *plan["owner"])
+        if pidns.flags() & pidns.CLONE_NEWUSER:
             pidns.drop_capabilities()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -389,10 +383,13 @@ def reap():
 def plan_for(msg):
     """What the hand-in's process will be given, from the layers that held."""
     limits = msg["limits"]
-    held = {name: LAYERS.get(name) is None for name in ("pidns", "scratch", "uid")}
+    held = {name: LAYERS.get(name) is None for name in ("pidns", "scratch", "uid", "cgroup")}
     plan = {"limits": limits, "confine": msg["confine"], "pidns": held["pidns"],
+            "cgroups": CGROUPS if held["cgroup"] else [],
             "scratch": limits["scratch_mb"] << 20 if held["scratch"] else 0,
             "uid": msg.get("uid") if held["uid"] else None}
+    plan["owner"] = (os.geteuid(), os.getegid()) if plan["uid"] is None else \
+        (plan["uid"], plan["uid"])
     if held["scratch"]:
         plan["workdir"] = scratch.PATH
     else:  # a private folder of the host's, deleted afterwards
@@ -404,8 +401,7 @@ def plan_for(msg):
 
 def clean_up(plan):
     """After the hand-in's process has ended: nothing it started may outlive it."""
-    if CGROUPS and LAYERS["cgroup"] is None:
-        cgroup.empty(CGROUPS)
+    cgroup.empty(plan["cgroups"])
     if not plan["pidns"]:  # a pid namespace is empty once its pid 1 is gone
         if plan["uid"] is not None:
             uid.sweep(plan["uid"], reap)

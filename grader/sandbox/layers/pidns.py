@@ -22,25 +22,41 @@ MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 
+@functools.lru_cache(maxsize=None)
 def flags():
     privileged = libc.has(libc.CAP_SYS_ADMIN)
     return CLONE_NEWPID | CLONE_NEWNS | (0 if privileged else CLONE_NEWUSER)
 
 
-@functools.lru_cache(maxsize=None)
 def probe():
     """None when a child can be given its own pid namespace here, else why not."""
+    return trial()[0]
+
+
+@functools.lru_cache(maxsize=None)
+def trial():
+    """Set up a throw-away child as a hand-in would be: (why no pid namespace, why no tmpfs
+    in its mount namespace), None for what worked."""
+    fl = flags()  # asked here, so every hand-in's keeper inherits the answer
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         try:
-            unshare(flags())
+            unshare(fl)
             inner = os.fork()
             if inner == 0:
-                os._exit(0 if os.getpid() == 1 else 1)
+                if os.getpid() != 1:
+                    os._exit(2)
+                try:
+                    _mount_proc(fl)
+                    libc.call("mount", b"trial", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
+                              b"size=65536")
+                except OSError:
+                    os._exit(1)
+                os._exit(0)
             _, status = os.waitpid(inner, 0)
-            os.write(w, b"ok" if status == 0 else b"pid 1 was not the new process")
+            os.write(w, {0: b"ok", 1 << 8: b"no tmpfs"}.get(status, b"pid 1 was not it"))
         except BaseException as e:
             os.write(w, str(e).encode()[:200])
         os._exit(0)
@@ -48,7 +64,10 @@ def probe():
     said = os.read(r, 300).decode()
     os.close(r)
     os.waitpid(pid, 0)
-    return None if said == "ok" else f"no pid namespace for hand-ins ({said})"
+    if said in ("ok", "no tmpfs"):
+        return None, None if said == "ok" else "no tmpfs in the hand-in's mount namespace"
+    reason = f"no pid namespace for hand-ins ({said})"
+    return reason, reason
 
 
 def unshare(fl):

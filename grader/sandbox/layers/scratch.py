@@ -18,8 +18,7 @@ MS_BIND = 0x1000
 
 def probe():
     """Needs a mount namespace of the hand-in's own, which comes with its pid namespace."""
-    reason = pidns.probe()
-    return None if reason is None else "no mount namespace for a private tmpfs"
+    return pidns.trial()[1]
 
 
 def mount(size_bytes, uid, gid):
