@@ -9,6 +9,9 @@
    meet it.
 4. Nothing left behind: no process the hand-in started and no file it wrote survives grading.
 5. Limits are settings, reported in the results.
+6. One hand-in never reaches the next: not through a process it left, its channel, its scratch
+   files or the machine's process table; each honest classmate in a batch gets exactly what it
+   gets alone, and the batch ends, also where the layers that make this so are missing.
 And bad input gets score 0 with one sentence, exit code 0 and no traceback.
 
 The hand-ins are the reference or the stub with a snippet from tests/hostile/ appended.
@@ -320,9 +323,10 @@ def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mo
 
 @needs_bwrap
 def test_no_process_survives_killing_the_host(tmp_path, baseline, marker):
-    """The hand-in kills the sandbox host above it; bubblewrap's pid namespace takes everything
-    in it down. (Without bwrap the orphan would survive: nothing is left above it to kill it.)
-    How many answers get out before the namespace goes is a race, so the score is not fixed."""
+    """The hand-in leaves a sleeper in a session of its own and kills its parent: the sandbox
+    host where nothing hides it, else (pid 1 of its own namespace, with no parent in view) its
+    own process group. Either way the sleeper goes with the hand-in's pid namespace or
+    bubblewrap's. How many answers get out first is a race, so the score is not fixed."""
     result = grade(handin(tmp_path, "procs_kill_host", MARKER=marker), FAST)
     assert result.score <= baseline["full"]
     never_blamed_the_grader(result)
