@@ -101,24 +101,22 @@ def _carve(read, hidden):
     hidden = {os.path.realpath(h) for h in hidden}
     out = []
 
-    def add(path):
-        real = os.path.realpath(path)
+    def add(real):
         if real in hidden:
             return
-        inside = [h for h in hidden if h.startswith(real.rstrip("/") + "/")]
-        if not inside or not os.path.isdir(real):
+        if not any(h.startswith(real.rstrip("/") + "/") for h in hidden):
             out.append(real)
             return
         try:
-            entries = sorted(os.listdir(real))
+            entries = list(os.scandir(real))
         except OSError:
             return
-        for name in entries:
-            add(os.path.join(real, name))
+        for entry in entries:  # a link may lead anywhere: follow it before deciding
+            add(os.path.realpath(entry.path) if entry.is_symlink() else entry.path)
 
     for path in read:
         if os.path.exists(path):
-            add(path)
+            add(os.path.realpath(path))
     return sorted(set(out))
 
 
