@@ -88,6 +88,7 @@ fi
 # model) may be readable by others, whatever else confines them.
 GRADER_DIR="$("$ROOT/venv/bin/python" -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 chmod -R o-rwx "$SRC" "$GRADER_DIR"
+chmod o+x "$ROOT"  # while the packages hand-ins may import (numpy, in the venv) stay reachable
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
