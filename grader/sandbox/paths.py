@@ -80,9 +80,13 @@ class Imports:
 def _outside_scratch() -> str | None:
     """A folder that a hand-in's scratch tmpfs (mounted over /tmp, /var/tmp and /dev/shm when it
     has a mount namespace of its own) does not cover and that its uid can reach."""
-    runtime = "/run" if os.geteuid() == 0 else os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.access(runtime, os.W_OK | os.X_OK):
-        return runtime
+    if os.geteuid() == 0:
+        places = ["/run"]
+    else:  # hand-ins keep this user's uid
+        places = [os.environ.get("XDG_RUNTIME_DIR"), os.path.expanduser("~/.cache")]
+    for place in places:
+        if place and os.path.isdir(place) and os.access(place, os.W_OK | os.X_OK):
+            return place
     return None  # the usual temporary folder: covered only where bwrap shows it elsewhere
 
 
