@@ -449,7 +449,8 @@ CONDITIONS = {"platform": ["platform"], "user": ["user", "61234"],
 def test_one_class_of_attackers_in_every_condition(shared_tmp, baseline, condition):
     """The class above, graded by one worker where layers are missing (tests/container.py: a
     platform's container as root, an unprivileged user with and without user namespaces):
-    each attacker's classmate still gets exactly what it gets alone, and the batch ends."""
+    each attacker's classmate still gets exactly what it gets alone, and the batch ends, even
+    where a hand-in can stop the sandbox host."""
     import container
     if container.missing():
         pytest.skip(container.missing())
@@ -458,7 +459,8 @@ def test_one_class_of_attackers_in_every_condition(shared_tmp, baseline, conditi
     src.mkdir(mode=0o755)
     order = [source("procs_survivor_friend"), STUB.read_text(),
              source("channel_fill"), REFERENCE.read_text(),
-             source("procs_count", MARKER="987654.5"), REFERENCE.read_text()]
+             source("procs_count", MARKER="987654.5"), REFERENCE.read_text(),
+             source("procs_stop_host"), REFERENCE.read_text()]
     for i, text in enumerate(order):
         (src / f"s{i}_engine.py").write_text(text)
         (src / f"s{i}_engine.py").chmod(0o644)
@@ -474,7 +476,7 @@ def test_one_class_of_attackers_in_every_condition(shared_tmp, baseline, conditi
     scores = [json.loads((tmp_path / "out" / "results" / f"s{i}_engine.json").read_text())
               for i in range(len(order))]
     assert scores[1]["score"] == baseline["stub"], scores[1]["output"]
-    assert scores[3]["score"] == scores[5]["score"] == baseline["full"]
+    assert scores[3]["score"] == scores[5]["score"] == scores[7]["score"] == baseline["full"]
     held = [line for line in scores[4]["output"].splitlines() if line.startswith("held")]
     assert held and int(held[0].split()[1]) <= 64, scores[4]["output"]
 
