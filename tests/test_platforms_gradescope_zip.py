@@ -176,9 +176,11 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
                            capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
     installed = Path(subprocess.run(
-        [str(root / "venv" / "bin" / "python"), "-c",
+        [str(root / "venv" / "bin" / "python"), "-I", "-c",
          "import grader, os; print(os.path.dirname(grader.__file__))"],
         capture_output=True, text=True, check=True).stdout.strip())
+    assert installed.is_relative_to(root / "venv")
+    assert (KIT_ROOT / "grader" / "__init__.py").stat().st_mode & 0o004  # only the copies hidden
     for secret in (root / "source" / "kit" / "grader" / "checking" / "model.py",
                    installed / "suite" / "test_reuse.py", installed / "checking" / "model.py"):
         below_root = [f for f in secret.parents if f.is_relative_to(root) and f != root]

@@ -82,11 +82,11 @@ fi
 "$PY" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir \\
     --constraint "$SRC/constraints.txt" "$SRC/kit"
-"$ROOT/venv/bin/python" -c "import grader"
+"$ROOT/venv/bin/python" -I -c "import grader"  # -I: the installed one, not one in the cwd
 
 # Hand-ins run under a uid of their own: nothing of the kit (the hidden tests, the reference
 # model) may be readable by others, whatever else confines them.
-GRADER_DIR="$("$ROOT/venv/bin/python" -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
+GRADER_DIR="$("$ROOT/venv/bin/python" -I -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 chmod -R o-rwx "$SRC" "$GRADER_DIR"
 chmod o+x "$ROOT"  # while the packages hand-ins may import (numpy, in the venv) stay reachable
 """
