@@ -277,3 +277,15 @@ def test_prairielearn_grades_in_a_platform_container(workspace):
     data = json.loads(proc.stdout)
     assert data["gradable"] is True and data["score"] == 1.0
     assert proc.stderr.startswith("grader: warning: partial isolation")
+
+
+def test_batch_grades_in_a_platform_container(workspace, stub_score):
+    src = workspace / "class-platform"
+    put(src, "ada", REFERENCE.read_text())
+    put(src, "alan", STUB.read_text())
+    out = workspace / "graded-platform"
+    proc = run_in("platform", workspace, "batch", str(src), "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "grader: warning: partial isolation" in proc.stderr
+    scores = {p.stem: json.loads(p.read_text())["score"] for p in (out / "results").glob("*.json")}
+    assert sorted(scores.values()) == [stub_score, 120]
