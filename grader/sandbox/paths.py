@@ -22,6 +22,7 @@ GRADER = Path(__file__).resolve().parents[1]  # the grader package: hidden tests
 SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
 DEFAULT_IMPORTS = ("numpy",)
 KIT = "backprop-grader"
+PREFIX = "grader-imports-"  # then the process id of the grader that made the folder
 
 
 def python() -> str:
@@ -64,7 +65,9 @@ class Imports:
         links = {}
         for name in self.names:
             links.update(locate(name))
-        self.dir = tempfile.mkdtemp(prefix="grader-imports-", dir=_outside_scratch())
+        parent = _outside_scratch() or tempfile.gettempdir()
+        _sweep(parent)
+        self.dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
         os.chmod(self.dir, 0o755)  # readable by the uid hand-ins may run as
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
@@ -75,6 +78,34 @@ class Imports:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
+
+
+def _sweep(parent: str) -> None:
+    """Remove the folders of grader processes that died without cleaning up (a killed batch
+    worker, say): each folder's name carries its process id."""
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(PREFIX):].split("-")[0]
+        if not entry.name.startswith(PREFIX) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == os.geteuid():
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _outside_scratch() -> str | None:
