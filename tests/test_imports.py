@@ -4,6 +4,7 @@ the grader)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,29 @@ def test_a_batch_with_an_import_it_cannot_allow_stops_in_one_line(tmp_path):
     assert proc.stderr.strip() == ("grader: error: cannot let hand-ins import "
                                    "`no_such_package_here`: it is not installed where the "
                                    "grader runs")
+
+
+def test_folders_of_dead_graders_are_swept(tmp_path):
+    """A batch worker killed mid-run leaves its folder of links; the next staging removes it,
+    and never one whose grader is alive."""
+    from grader.sandbox import paths
+
+    dead = subprocess.Popen(["true"])  # once it has ended, its pid is free
+    dead.wait()
+    imports = paths.Imports()
+    imports.stage()
+    parent = Path(imports.dir).parent
+    left = parent / f"{paths.PREFIX}{dead.pid}-left"
+    alive = parent / f"{paths.PREFIX}{os.getpid()}-alive"
+    left.mkdir()
+    alive.mkdir()
+    try:
+        again = paths.Imports()
+        again.stage()
+        again.cleanup()
+        assert not left.exists() and alive.exists()
+    finally:
+        imports.cleanup()
+        alive.rmdir()
+        if left.exists():
+            left.rmdir()
