@@ -137,8 +137,8 @@ class Sandbox:
         """Start the host without waiting for it, so a caller can import and set up meanwhile."""
         self.ctl, theirs = socket.socketpair()
         self.cgroups, self.no_cgroup = cgroup.create(
-            f"grader-{os.getpid()}-{os.urandom(4).hex()}", rlimits.NPROC,
-            self.limits.memory_mb << 20)
+            f"grader-{os.getpid()}-{os.urandom(4).hex()}", rlimits.NPROC + cgroup.HOST_TASKS,
+            (self.limits.memory_mb << 20) + cgroup.HOST_BYTES)
         self.imports.stage()
         cmd, self.mode = bwrap.command([str(theirs.fileno()), *self.cgroups], self.imports,
                                        self.cgroups)

@@ -251,7 +251,6 @@ def enter_handin(plan, out_w, report_w):
     runs. With a pid namespace, this process is only its keeper until `pidns.enter` returns
     in pid 1 of the new namespaces."""
     os.setsid()
-    cgroup.join(plan["cgroups"])  # first: everything started from here on is counted
     if plan["pidns"]:
         pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
         if plan["scratch"]:
@@ -401,11 +400,11 @@ def plan_for(msg):
 
 def clean_up(plan):
     """After the hand-in's process has ended: nothing it started may outlive it."""
-    cgroup.empty(plan["cgroups"])
     if not plan["pidns"]:  # a pid namespace is empty once its pid 1 is gone
+        cgroup.empty(plan["cgroups"], spare=os.getpid())
         if plan["uid"] is not None:
             uid.sweep(plan["uid"], reap)
-        else:
+        elif not plan["cgroups"]:
             kill_all()
     reap()
     if plan["workdir"] != scratch.PATH:
@@ -491,6 +490,8 @@ def main():
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     LAYERS.update(probe())
+    if LAYERS["cgroup"] is None:
+        cgroup.join(CGROUPS)  # every hand-in is forked inside (see layers/cgroup.py)
     ctl.write({"event": "ready", "layers": LAYERS})
     while True:
         msg = ctl.read()

@@ -1,18 +1,22 @@
-"""A cgroup per sandbox, holding one hand-in at a time: the kernel counts its processes
-(pids.max) and its memory, tmpfs pages included (memory.max, memory.limit_in_bytes), and
-empties it at the end (cgroup.kill, or killing what cgroup.procs lists where v1 has none).
+"""A cgroup per sandbox, holding its host and one hand-in at a time: the kernel counts the
+hand-in's processes (pids.max) and memory, tmpfs pages included (memory.max or v1's
+memory.limit_in_bytes), with a small allowance for the host.
 
 The trusted side creates the groups below its own, in each hierarchy that lets it (v1 `pids`
-and `memory`, the v2 tree for cgroup.kill and whatever controllers it delegates), sets their
-limits once, and removes them when the sandbox closes. The host gets their paths, puts each
-hand-in's keeper in them before anything else, and kills what is left when the hand-in ends.
-Docker containers usually have no writable cgroup: then this layer does not hold.
+and `memory`, the v2 tree and whatever controllers it delegates), sets their limits once, and
+removes them when the sandbox closes (cgroup.kill first, where v2 has it). The host joins them
+once when it starts, so every hand-in is born inside, already counted: moving a process into
+a cgroup waits for the kernel to quiesce (an RCU grace period), a few ms per hand-in that a fork
+into the group does not pay. Where a hand-in has no pid namespace to end with it, the host
+kills whatever else cgroup.procs lists when it ends. Docker containers usually have no
+writable cgroup: then this layer does not hold.
 """
 import os
 import signal
 import time
 
-ROOT = "/sys/fs/cgroup"
+HOST_TASKS = 4          # the host's three threads and a hand-in's keeper (see pidns.py)
+HOST_BYTES = 64 << 20   # the host's own memory
 
 
 def _mounts():
@@ -105,21 +109,19 @@ def probe(paths):
 
 
 def join(paths):
-    """In the hand-in's keeper: this process, and so everything it starts, into the groups."""
+    """This process, and so everything it starts from now on, into the groups."""
     for p in paths:
         _write(os.path.join(p, "cgroup.procs"), os.getpid())
 
 
-def empty(paths):
-    """Host side, when a hand-in has ended: kill whatever is still in the groups."""
-    for p in paths:
-        if os.path.exists(os.path.join(p, "cgroup.kill")):
-            _write(os.path.join(p, "cgroup.kill"), 1, quiet=True)
+def empty(paths, spare=None):
+    """Kill every process the groups hold but `spare` (the host), until none is left: pids.max
+    bounds how many a hand-in can start meanwhile."""
     for p in paths:
         for _ in range(200):
             try:
                 with open(os.path.join(p, "cgroup.procs")) as f:
-                    pids = [int(x) for x in f.read().split()]
+                    pids = [int(x) for x in f.read().split() if int(x) != spare]
             except OSError:
                 break
             if not pids:
@@ -135,6 +137,7 @@ def empty(paths):
 def remove(paths):
     """Trusted side, once the sandbox is gone."""
     for p in paths:
+        _write(os.path.join(p, "cgroup.kill"), 1, quiet=True)
         empty([p])
         try:
             os.rmdir(p)
