@@ -28,7 +28,7 @@ import threading
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # layers/ sits beside this file
-from layers import cgroup, confine, pidns, rlimits, scratch, uid  # noqa: E402
+from layers import cgroup, confine, libc, pidns, rlimits, scratch, uid  # noqa: E402
 del sys.path[0]
 
 HEADER = struct.Struct(">I")
@@ -266,6 +266,7 @@ def enter_handin(plan, out_w, report_w):
     rlimits.apply(plan["limits"], plan["scratch"])
     if plan["uid"] is not None:
         uid.drop(plan["uid"])
+    libc.die_with_parent()  # with its keeper or the host, where nothing else ends it
     os.chdir(plan["workdir"])
     try:
         confine.apply(plan["confine"], LAYERS, plan["workdir"])
@@ -359,14 +360,18 @@ def kill_all():
     me = os.getpid()
     for _ in range(200):
         pids = descendants(me)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill(*pids)
         reap()
         if not pids:
             return
+
+
+def _kill(*pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def reap():
@@ -459,18 +464,14 @@ def run_child(msg, data, ctl):
             if done_r in ready:
                 break
         cmd = ctl.read()
-        if cmd is None:
-            os.kill(handin, signal.SIGKILL)
+        if cmd is None:  # the trusted side is gone
+            _kill(handin, pid)
             clean_up(plan)
             kill_all()
             sys.exit(0)
         if cmd.get("op") == "kill":
             killed = True
-            for target in (handin, pid):
-                try:
-                    os.kill(target, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill(handin, pid)
     os.close(done_r)
     os.close(done_w)
     clean_up(plan)

@@ -24,6 +24,7 @@ def capabilities():
 
 
 CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = 5, 6, 7, 21
+PR_SET_PDEATHSIG = 1
 
 
 def has(*caps):
@@ -39,3 +40,8 @@ def drop_capabilities():
     """Give up every capability: effective, permitted and inheritable."""
     data = (ctypes.c_uint32 * 6)()
     call("capset", ctypes.byref(_CapHeader(0x20080522, 0)), data)
+
+
+def die_with_parent():
+    """SIGKILL when the parent ends (a change of uid clears this: set it again after one)."""
+    call("prctl", PR_SET_PDEATHSIG, 9, 0, 0, 0)

@@ -19,7 +19,7 @@ from . import libc
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+PR_SET_DUMPABLE = 4
 
 
 @functools.lru_cache(maxsize=None)
@@ -87,10 +87,11 @@ def enter(fl, report_fd):
     """Called in the keeper: unshare, fork pid 1 of the new namespaces and write its pid (as
     the host sees it) to `report_fd`. Returns in pid 1 only: the keeper waits for pid 1 and
     exits as it did."""
+    libc.die_with_parent()  # the host
     unshare(fl)
     pid = os.fork()
     if pid == 0:
-        libc.call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.die_with_parent()  # this keeper
         os.close(report_fd)
         _mount_proc(fl)
         return 0
