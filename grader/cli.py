@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__, options
+from .sandbox.isolation import Isolation
 from .sandbox.limits import Limits
 
 
@@ -39,6 +40,22 @@ def python_option(f):
         "--python", type=click.Path(exists=True, dir_okay=False), envvar="GRADER_PYTHON",
         callback=use_python, expose_value=False,
         help="Python interpreter (3.10+) that runs hand-ins [default: the grader's own].")(f)
+
+
+def isolation_options(f):
+    f = click.option("--allow-import", "imports", multiple=True, metavar="NAME",
+                     help="A package hand-ins may import (repeatable; numpy unless given; "
+                          "`none` for none). It and what it requires are shown to hand-ins, "
+                          "nothing else of the environment.")(f)
+    return click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "strict"]),
+                        default="auto", show_default=True,
+                        help="auto: the strongest isolation this machine allows, with a "
+                             "warning when it is not full; strict: refuse to grade below "
+                             "full isolation.")(f)
+
+
+def isolation_from(kwargs) -> Isolation:
+    return Isolation.chosen(kwargs.pop("imports"), kwargs.pop("sandbox_mode"))
 
 
 def limits_from(kwargs) -> Limits:
@@ -79,18 +96,19 @@ def main():
 @format_option
 @limit_options
 @python_option
+@isolation_options
 def grade(path, fmt, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
     limits = limits_from(kwargs)
-    sandbox = Sandbox(limits)
+    sandbox = Sandbox(limits, isolation_from(kwargs))
     sandbox.launch()  # bwrap starts while pytest is imported and set up
     from .runner import grade as grade_one
-    from .sandbox.client import warn_if_unsandboxed
+    from .sandbox.client import warn_if_weak
 
     result = grade_one(path, limits, sandbox=sandbox)
-    warn_if_unsandboxed(result.extra.get("sandbox"))
+    warn_if_weak(result.extra.get("sandbox"))
     echo_result(result, fmt)
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
@@ -158,6 +176,7 @@ def class_options(f):
 @class_options
 @limit_options
 @python_option
+@isolation_options
 def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, roster,
           assignment, worksheet, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
@@ -167,12 +186,18 @@ def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, r
     from .batch.classroom import Settings, grade_class
     from .batch.outputs import summary
 
-    settings = Settings(limits_from(kwargs), late_penalty, due, flag_late_days, roster,
-                        assignment, worksheet)
+    limits, isolation = limits_from(kwargs), isolation_from(kwargs)
+    if isolation.strict:  # refuse before any worker starts, in one line
+        from .sandbox.client import Sandbox
+        probe = Sandbox(limits, isolation)
+        probe.start()  # raises when isolation is not full
+        probe.close()
+    settings = Settings(limits, late_penalty, due, flag_late_days, roster, assignment, worksheet,
+                        isolation)
     graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
     if graded.results:
-        from .sandbox.client import warn_if_unsandboxed
-        warn_if_unsandboxed(graded.results[0].extra.get("sandbox"))
+        from .sandbox.client import warn_if_weak
+        warn_if_weak(graded.results[0].extra.get("sandbox"))
     click.echo(summary(graded))
 
 

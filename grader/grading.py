@@ -37,7 +37,7 @@ class Grading:
         self.sandbox.start()
         self.opened = True
         self.started = time.monotonic()
-        self.extra = {"grader_version": __version__, "sandbox": self.sandbox.mode,
+        self.extra = {"grader_version": __version__, "sandbox": self.sandbox.describe(),
                       "python": self.sandbox.python, "limits": self.limits.to_json(),
                       **self.job_extra}
         try:

@@ -32,6 +32,14 @@ def pytest_addoption(parser):
         group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=o.default,
                         metavar=o.type.__name__.upper(),
                         help=f"{o.help} [default: {o.default}]")
+    group.addoption("--sandbox", dest="grader_sandbox", choices=("auto", "strict"),
+                    default="auto",
+                    help="auto: the strongest isolation this machine allows; strict: refuse to "
+                         "grade below full isolation [default: auto]")
+    group.addoption("--allow-import", dest="grader_imports", action="append", default=[],
+                    metavar="NAME",
+                    help="A package hand-ins may import (repeatable; numpy unless given; "
+                         "`none` for none).")
     group.addoption("--python", metavar="PATH", dest="grader_python",
                     help="Python interpreter (3.10+) that runs hand-ins [default: the grader's "
                          "own].")
@@ -105,9 +113,15 @@ class OneHandin:
     def __init__(self, config, path: Path):
         from .grading import Grading
         from .sandbox.client import Sandbox
+        from .sandbox.isolation import Isolation
 
         limits = limits_from({o.dest: config.getoption("grader_" + o.dest) for o in OPTIONS})
-        self.grading = Grading(path, Sandbox(limits), limits)
+        try:
+            isolation = Isolation.chosen(config.getoption("grader_imports"),
+                                         config.getoption("grader_sandbox"))
+        except ValueError as e:
+            raise pytest.UsageError(f"--allow-import: {e}") from None
+        self.grading = Grading(path, Sandbox(limits, isolation), limits)
         config.stash[GRADING] = self.grading
         self.result = None
 

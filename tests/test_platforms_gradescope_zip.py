@@ -156,5 +156,81 @@ def test_setup_and_run_autograder_at_the_real_autograder_path(tmp_path: Path, au
     assert run.returncode == 0, run.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0
-    assert data["extra_data"]["sandbox"] == "bwrap"
+    assert data["extra_data"]["sandbox"]["level"] == "full"
     assert (root / "venv" / "bin" / "grader").exists()  # graded by the kit setup.sh installed
+
+
+def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograder_zip: Path):
+    """Gradescope's conditions made for real (tests/container.py: root, no CAP_SYS_ADMIN,
+    Docker's seccomp refusals, so no bubblewrap): setup.sh hides the kit from other users and
+    run_autograder writes a real score, with a result that says how hand-ins were confined.
+    A snooping hand-in finds neither the kit's source nor the installed hidden tests."""
+    import container
+
+    if container.missing():
+        pytest.skip(container.missing())
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable,
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
+    installed = Path(subprocess.run(
+        [str(root / "venv" / "bin" / "python"), "-I", "-c",
+         "import grader, os; print(os.path.dirname(grader.__file__))"],
+        capture_output=True, text=True, check=True).stdout.strip())
+    assert installed.is_relative_to(root / "venv")
+    assert (KIT_ROOT / "grader" / "__init__.py").stat().st_mode & 0o004  # only the copies hidden
+    for secret in (root / "source" / "kit" / "grader" / "checking" / "model.py",
+                   installed / "suite" / "test_reuse.py", installed / "checking" / "model.py"):
+        below_root = [f for f in secret.parents if f.is_relative_to(root) and f != root]
+        readable = secret.stat().st_mode & 0o004 and all(
+            folder.stat().st_mode & 0o001 for folder in below_root)
+        assert not readable, f"{secret} is readable by other users"
+
+    def grade_as_gradescope(engine: str) -> dict:
+        (root / "submission" / "engine.py").write_text(engine)
+        run_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   "AUTOGRADER_ROOT": str(root), "LANG": "C.UTF-8", "HOME": str(tmp_path)}
+        run = subprocess.run([container.SYSTEM_PYTHON, str(Path(__file__).with_name("container.py")),
+                              "platform", "--", str(root / "run_autograder")], env=run_env,
+                             cwd=root, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return json.loads((root / "results" / "results.json").read_text())
+
+    reference = (KIT_ROOT / "solutions" / "engine.py").read_text()
+    data = grade_as_gradescope(reference)
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) == 120, data["output"]
+    sandbox = data["extra_data"]["sandbox"]
+    assert sandbox["level"] == "partial" and sandbox["layers"]["namespaces"] != "held"
+    snoop = "".join(
+        f"\ntry:\n    print('snoop', {str(p)!r}, len(open({str(p)!r}).read()))\n"
+        f"except OSError as e:\n    print('snoop', {str(p)!r}, 'refused', e.strerror)\n"
+        for p in (root / "source" / "kit" / "grader" / "checking" / "model.py",
+                  installed / "suite" / "test_reuse.py"))
+    data = grade_as_gradescope(reference + snoop)
+    assert data["score"] == 120
+    lines = [ln for ln in data["output"].splitlines() if ln.startswith("snoop")]
+    assert len(lines) == 2 and all("refused" in ln for ln in lines), data["output"]
+
+
+def test_setup_says_clearly_when_the_python_it_needs_is_missing(tmp_path: Path, autograder_zip: Path):
+    """An image whose Python is not the one the dependencies were pinned with (here: a zip
+    asking for 3.99, on a machine without apt-get) stops with two lines saying so."""
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    setup = root / "source" / "setup.sh"
+    text = setup.read_text()
+    assert 'WANT="%d.%d"' % sys.version_info[:2] in text
+    setup.write_text(text.replace('WANT="%d.%d"' % sys.version_info[:2], 'WANT="3.99"'))
+    tools = tmp_path / "bin"  # a PATH with python3 and the basics, and no apt-get
+    tools.mkdir()
+    for tool, target in (("bash", shutil.which("bash")), ("env", shutil.which("env")),
+                         ("python3", os.path.realpath(sys.executable))):
+        (tools / tool).symlink_to(target)
+    proc = subprocess.run(["bash", str(setup)], env={"PATH": str(tools),
+                          "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert "this autograder needs Python 3.99" in proc.stderr
+    assert "found: Python 3." in proc.stderr
+    assert not (root / "venv").exists()

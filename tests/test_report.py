@@ -78,7 +78,9 @@ def student(i, name, **more):
 
 def results() -> list[Result]:
     full = Result(tests=[tr(n, 1.0, output="ok") for n in NAMES], execution_time=1.2,
-                  extra=student(1, "Ada Lovelace", sandbox="bwrap"))
+                  extra=student(1, "Ada Lovelace", sandbox={
+                      "level": "partial", "layers": {"namespaces": "bwrap failed",
+                                                     "landlock": "held"}, "imports": []}))
     out = [full]
     for i, name in enumerate(["Grace Hopper", "Alan Turing", "Edsger Dijkstra"], start=2):
         g = multi_use_graph(overwrite=True)
@@ -157,6 +159,13 @@ def page(page_html) -> Page:
     p.feed(page_html)
     p.close()
     return p
+
+
+def test_isolation_level_shown(page_html):
+    """Each student's facts say how hand-ins were isolated: the level of a result's
+    `extra_data.sandbox`, or the name older results carry."""
+    assert "isolation partial" in page_html
+    assert "isolation bwrap" in page_html and "isolation none" in page_html
 
 
 def test_document_shape(page, page_html):

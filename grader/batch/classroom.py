@@ -11,6 +11,7 @@ from ..platforms import canvas, moodle
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
 from ..results import Result
+from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import outputs, store
 from .run import Progress, Task, grade_all, in_shard
@@ -39,6 +40,7 @@ class Settings:
     roster: Path | None = None
     assignment: str | None = None
     worksheet: Path | None = None
+    isolation: Isolation = Isolation()
 
 
 def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Settings(),
@@ -60,7 +62,7 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
         todo = _plan(tasks, results_dir, settings.limits, resume, notes)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         try:
-            grade_all(todo, results_dir, jobs, settings.limits, bar)
+            grade_all(todo, results_dir, jobs, settings.limits, bar, settings.isolation)
         finally:
             if progress:
                 bar.close()
@@ -87,7 +89,8 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
             student["note"] = "; ".join(filter(None, [student.get("note"), "not in the roster"]))
         elif names and names[s.student_id] != s.name:
             student["name"], student["download_name"] = names[s.student_id], s.name
-        extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs}
+        extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs,
+                 "imports": list(settings.isolation.imports)}
         if s.late or settings.due:
             extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
                                               due=settings.due,

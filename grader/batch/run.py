@@ -19,6 +19,7 @@ from typing import Callable
 from .. import __version__
 from ..report.terminal import one_line
 from ..results import Result, TestResult
+from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import store
 
@@ -39,10 +40,11 @@ def in_shard(student_id: str, shard: tuple[int, int] | None) -> bool:
     return h % n == k - 1
 
 
-def _worker(conn, limits: Limits) -> None:
+def _worker(conn, limits: Limits, settings: Isolation) -> None:
     """Ask the parent for a hand-in, grade it, send the result back; until told to stop."""
     _die_with_parent()
     from ..runner import Job, run
+    from ..sandbox.client import Sandbox
 
     def jobs():
         while True:
@@ -56,7 +58,7 @@ def _worker(conn, limits: Limits) -> None:
         conn.send(("done", result.to_json()))
 
     try:
-        run(jobs(), emit, limits)
+        run(jobs(), emit, limits, Sandbox(limits, settings))
     except Exception as e:  # one line, like the CLI; the parent decides what it means
         print(f"grader: worker: {e}", file=sys.stderr)
         sys.exit(1)
@@ -73,7 +75,8 @@ def _die_with_parent() -> None:
 
 
 def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
-              on_result: Callable[[Task, Result], None]) -> None:
+              on_result: Callable[[Task, Result], None],
+              settings: Isolation = Isolation()) -> None:
     """Grade `tasks` with `jobs` workers; write and report each result as it arrives.
 
     The parent hands each worker one task at a time over the worker's own pipe, so it always
@@ -91,7 +94,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
 
     def start_worker():
         mine, theirs = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(theirs, limits), daemon=True)
+        p = ctx.Process(target=_worker, args=(theirs, limits, settings), daemon=True)
         p.start()
         theirs.close()
         holding[mine], procs[mine] = None, p

@@ -66,7 +66,7 @@ def inputs() -> dict:
 # The reasons `stale` gives, in the order they are checked and reported.
 CHANGED = {"content_sha256": "hand-in changed", "grader_version": "grader version changed",
            "suite_sha256": "hidden suite changed", "limits": "limits changed",
-           "interpreter": "interpreter changed"}
+           "interpreter": "interpreter changed", "imports": "allowed imports changed"}
 
 
 def stale(path: Path, wanted: dict) -> str:

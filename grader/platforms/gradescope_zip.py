@@ -12,8 +12,15 @@ Gradescope's autograder specification (gradescope/autograder_samples ``docs/spec
 
 What `build` writes:
 
-* ``setup.sh``: installs ``python3``, ``pip`` and ``venv`` with apt when missing, makes a virtual
-  environment in ``$AUTOGRADER_ROOT/venv`` and ``pip install``s the kit from ``kit/`` in the zip.
+* ``setup.sh``: finds the Python the zip was built with (same major.minor; installs
+  ``pythonX.Y`` and its ``venv`` with apt when missing, and says clearly what is missing when
+  it cannot), makes a virtual environment in ``$AUTOGRADER_ROOT/venv``, ``pip install``s the kit
+  from ``kit/`` with every dependency pinned by ``constraints.txt``, then makes the kit and the
+  installed grader package unreadable by other users (hand-ins run under a uid of their own).
+* ``constraints.txt``: ``name==version`` of every package the kit needs, as installed where the
+  zip is built: the image gets what the instructor ran, not what the index serves that day.
+  (Pins rather than bundled wheels: pip cannot resolve another Python version's conditional
+  dependencies, so wheels for the image could only be chosen on the image itself.)
 * ``run_autograder``: runs ``grader grade $AUTOGRADER_ROOT/submission`` and stores its standard
   output as ``results/results.json``; if that is not a JSON object (the grader crashed), it writes a
   0-point results file whose ``output`` says so, so students see a message instead of Gradescope's
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import shlex
 import stat
+import sys
 import zipfile
 from pathlib import Path
 
@@ -45,19 +53,42 @@ SETUP_SH = """#!/usr/bin/env bash
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SRC="$ROOT/source"
-PY="${PYTHON:-python3}"
+WANT="@@PYTHON@@"  # the Python the dependencies in constraints.txt were pinned with
 
-if ! command -v "$PY" >/dev/null 2>&1 || ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update
-        apt-get install -y python3 python3-pip python3-venv
-    fi
+usable() {  # a python of version $WANT with venv and pip
+    command -v "$1" >/dev/null 2>&1 &&
+        [ "$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$WANT" ] &&
+        "$1" -c 'import venv, ensurepip' >/dev/null 2>&1
+}
+find_python() {
+    for py in ${PYTHON:-} "python$WANT" python3; do
+        if usable "$py"; then PY="$py"; return 0; fi
+    done
+    return 1
+}
+if ! find_python && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y "python$WANT" "python$WANT-venv" || apt-get install -y python3 python3-venv || true
+fi
+if ! find_python; then
+    echo "setup.sh: this autograder needs Python $WANT (with venv): its dependencies are pinned" \\
+         "for the Python that built the zip, and the grader needs 3.10 or newer." >&2
+    echo "setup.sh: found: $(python3 --version 2>&1 || echo 'no python3')." \\
+         "Choose a base image that has python$WANT, or build the zip with the Python it has." >&2
+    exit 1
 fi
 
 "$PY" -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir "$SRC/kit"
-"$ROOT/venv/bin/python" -c "import grader"
+"$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir \\
+    --constraint "$SRC/constraints.txt" "$SRC/kit"
+"$ROOT/venv/bin/python" -I -c "import grader"  # -I: the installed one, not one in the cwd
+
+# Hand-ins run under a uid of their own: nothing of the kit (the hidden tests, the reference
+# model) may be readable by others, whatever else confines them.
+GRADER_DIR="$("$ROOT/venv/bin/python" -I -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
+chmod -R o-rwx "$SRC" "$GRADER_DIR"
+chmod o+x "$ROOT"  # while the packages hand-ins may import (numpy, in the venv) stay reachable
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -133,6 +164,19 @@ def kit_files(kit_root: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def pins() -> list[str]:
+    """`name==version` of every installed package the kit needs, recursively: what this
+    environment runs, so the autograder image installs the same."""
+    from importlib import metadata
+
+    from ..sandbox.paths import KIT, normal, requirements
+
+    found = {normal(d.metadata["Name"]): d.version
+             for d in requirements(metadata.distribution(KIT))}
+    found.pop(KIT)
+    return [f"{name}=={version}" for name, version in sorted(found.items())]
+
+
 def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = ()) -> Path:
     """Write the Gradescope autograder zip to ``out_zip`` and return its path.
 
@@ -144,9 +188,11 @@ def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, .
     extra = "".join(" " + shlex.quote(a) for a in grade_args)
     run = RUN_AUTOGRADER.replace("@@GRADE_ARGS@@", extra)
     tmp = out_zip.with_name(out_zip.name + ".tmp")
+    setup = SETUP_SH.replace("@@PYTHON@@", "%d.%d" % sys.version_info[:2])
     with zipfile.ZipFile(tmp, "w") as zf:
-        _add(zf, "setup.sh", SETUP_SH.encode(), 0o755)
+        _add(zf, "setup.sh", setup.encode(), 0o755)
         _add(zf, "run_autograder", run.encode(), 0o755)
+        _add(zf, "constraints.txt", "".join(p + "\n" for p in pins()).encode(), 0o644)
         for arc, path in kit_files(kit_root):
             _add(zf, f"{KIT_DIR}/{arc}", path.read_bytes(), 0o644)
     tmp.replace(out_zip)

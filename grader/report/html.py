@@ -219,9 +219,10 @@ def _student_row(r: Result, i: int) -> str:
     if err:
         facts.append(f"<p class=\"error\"><strong>Could not be graded:</strong> {esc(err)}</p>")
     info = [f"execution time {fmt(_time(r), 3)} s"]
-    sandbox = _d(r.extra).get("sandbox")
-    if sandbox:
-        info.append(f"sandbox {esc(sandbox)}")
+    sandbox = _d(r.extra).get("sandbox")  # {"level": ..., "layers": ...}; a name in old results
+    level = sandbox.get("level") if isinstance(sandbox, dict) else sandbox
+    if level:
+        info.append(f"isolation {esc(level)}")
     if late:
         info.append(esc(late_txt if not late.get("inferred") else late.get("rule", late_txt)))
     facts.append('<p class="muted">' + " \u00b7 ".join(info) + "</p>")

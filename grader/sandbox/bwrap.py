@@ -1,65 +1,124 @@
 """The command that starts the sandbox host, inside bubblewrap when it is installed.
 
-The sandbox sees Python's runtime read-only and nothing else of this machine: no network, no
-home, no grader package, no site-packages (where the hidden tests are installed), an empty
-private /tmp. Without bwrap the host still runs with every other limit and `sandbox` says "none".
+The sandbox sees what `paths` names, read-only (Python's runtime, the packages hand-ins may
+import), and nothing else of this machine: no network, no home, no grader package, no
+site-packages (where the hidden tests are installed), an empty private /tmp. Where bwrap is
+missing or this machine refuses its namespaces (tried once, `unavailable`), the host runs
+without it and the other layers confine hand-ins (see isolation.py).
 """
 from __future__ import annotations
 
 import os
 import shutil
-import site
-import sys
-import sysconfig
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
-from . import interpreter
+from . import paths
 
 HOST = Path(__file__).with_name("host.py")
-SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
-
-
-def python() -> str:
-    """The real interpreter (a venv's python is a symlink whose target the sandbox must see)."""
-    return interpreter.chosen().path
+LAYERS = Path(__file__).with_name("layers")
+IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
 
 
 def available() -> bool:
-    return shutil.which("bwrap") is not None and os.environ.get("GRADER_SANDBOX") != "none"
+    return unavailable() is None
 
 
-def command(fds: list[int]) -> tuple[list[str], str]:
-    host = [python(), "-I", "-S", "-B"]
-    args = [str(fd) for fd in fds]
+def unavailable() -> str | None:
+    """Why namespaces cannot be used here, or None."""
+    if os.environ.get("GRADER_SANDBOX") == "none":
+        return "turned off (GRADER_SANDBOX=none)"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    return _refused()
+
+
+@lru_cache(maxsize=None)
+def _refused() -> str | None:
+    """Whether this machine lets bwrap make the host's namespaces (a platform's container, or
+    user namespaces switched off, do not): tried once with the same flags, else bwrap's reason."""
+    try:
+        proc = subprocess.run([shutil.which("bwrap"), *_namespaces(), "--ro-bind", "/", "/",
+                               "true"], capture_output=True, text=True, timeout=10,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"bwrap could not run ({e})"
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1].split(". ")[0] if lines else f"bwrap failed (exit {proc.returncode})"
+
+
+# As root, the host keeps what it needs to set up each hand-in (its pid and mount namespaces,
+# its uid and folder, killing it) and no user namespace, which would map root alone and leave
+# no other uid to give hand-ins. Hand-ins themselves never hold any of these.
+ROOT_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN",
+             "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+
+
+def _namespaces() -> list[str]:
+    if os.geteuid() != 0:
+        return ["--unshare-all", "--cap-drop", "ALL"]
+    cmd = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+           "--unshare-cgroup-try", "--cap-drop", "ALL"]
+    for cap in ROOT_CAPS:
+        cmd += ["--cap-add", cap]
+    return cmd
+
+
+def _above(bound: list[str]) -> list[str]:
+    """The folders above `bound` that are neither bound themselves nor inside a bind."""
+    inside = lambda folder: any(folder == b or folder.startswith(b.rstrip("/") + "/")
+                                for b in bound)
+    folders = {str(p) for b in bound for p in Path(b).parents if str(p) != "/"}
+    return sorted(f for f in folders if not inside(f) and not os.path.islink(f))
+
+
+@lru_cache(maxsize=None)
+def _has_perms() -> bool:
+    """bwrap 0.5 and later know --perms."""
+    try:
+        out = subprocess.run([shutil.which("bwrap"), "--version"], capture_output=True,
+                             text=True, timeout=10).stdout
+        return tuple(int(x) for x in out.split()[-1].split(".")[:2]) >= (0, 5)
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return False
+
+
+def command(args: list[str], imports: paths.Imports | None = None,
+            writable: list[str] = ()) -> tuple[list[str], str]:
+    """The host's command line with `args`; `writable` (the sandbox's cgroups) stay
+    writable inside."""
+    host = [paths.python(), "-I", "-S", "-B"]
     if not available():
         return [*host, str(HOST), *args], "none"
-    chosen = interpreter.chosen()
-    runtime = {*chosen.prefixes, os.path.dirname(chosen.path)}
-    hidden = {p for p in [*_site_dirs(), *chosen.site_dirs] if os.path.isdir(p)}
-    hidden.add(str(Path(__file__).resolve().parents[1]))  # the grader package, hidden tests
-    cmd = [shutil.which("bwrap"), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-           "--setenv", "PYTHONHASHSEED", "0"]
+    cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces()]
+    cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "PYTHONHASHSEED", "0"]
     for link in ("lib", "lib64", "lib32", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             cmd += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         elif os.path.isdir(f"/{link}"):
             cmd += ["--ro-bind", f"/{link}", f"/{link}"]
-    # shared libraries and basic commands, not /usr/local, /usr/share or /usr/src
-    shown = runtime | {p for p in SYSTEM if os.path.isdir(p)}
-    for path in sorted(shown):
+    shown = paths.runtime()
+    if os.geteuid() == 0 and _has_perms():
+        # as root bwrap makes the folders above a bind 0700: a hand-in under a uid of its own
+        # must still walk down to Python's runtime and the allowed imports
+        for folder in _above([*shown, IMPORTS, *(imports.targets if imports else [])]):
+            cmd += ["--perms", "0755", "--dir", folder]
+    for path in shown:
         cmd += ["--ro-bind", path, path]
-    for path in sorted(hidden):
+    for path in paths.hidden():
         if any(path == r or path.startswith(r.rstrip("/") + "/") for r in shown):
             cmd += ["--tmpfs", path]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
-            "--ro-bind", str(HOST), "/sandbox/host.py", *host, "/sandbox/host.py", *args]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    if imports is not None:  # after the tmpfs that may cover the packages
+        cmd += ["--ro-bind", imports.dir, IMPORTS]
+        for path in imports.targets:
+            cmd += ["--ro-bind", path, path]
+    for path in writable:
+        cmd += ["--bind", path, path]
+    cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",
+            *host, "/sandbox/host.py", *args]
     return cmd, "bwrap"
-
-
-def _site_dirs() -> list[str]:
-    dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
-    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
-    for paths in (sysconfig.get_paths(), sysconfig.get_paths(vars=base)):
-        dirs += [paths["purelib"], paths["platlib"]]  # a venv's and its base interpreter's
-    return dirs

@@ -1,26 +1,32 @@
 """The trusted side's handle on the sandbox: start the host, load a hand-in, ask it questions.
 
 Only plain data crosses: requests are recorded graphs, answers are lists of floats checked
-here to be plain floats. Every wait has a deadline; a hand-in that hangs, exits or dies is
-killed (with everything it started) and loaded afresh for the next question.
+here to be plain floats. Each hand-in process gets a socket pair of its own for that (see
+host.py). Every wait has a deadline, writes included; a hand-in that hangs, exits, dies, stops
+reading or fills its channel is killed (with everything it started) and loaded afresh for the
+next question, and a host that stops answering is replaced.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from . import bwrap
+from . import bwrap, isolation, paths
 from .host import HEADER, MAX_FRAME  # one definition of the wire format
+from .isolation import Isolation
+from .layers import cgroup, rlimits, uid
 from .limits import Limits
 
 
 
 GRACE = 0.5  # seconds past a request's limit before its process is killed
+HOST_SECONDS = 5.0  # for the host to take a message or report that a hand-in ended
 AFTER_HANG_SECONDS = 0.25
 
 
@@ -32,13 +38,17 @@ class Fault(Exception):
         self.kind = kind
 
 
-class _Channel:
-    """Length-prefixed JSON frames on a pipe, read with a deadline."""
+class Stuck(Exception):
+    """A write that did not go through before its deadline: nobody reads on the other side."""
 
-    def __init__(self, fd: int):
-        self.fd = fd
+
+class _Channel:
+    """Length-prefixed JSON frames on a socket, read with a deadline."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.fd = sock, sock.fileno()
         self.buf = b""
-        os.set_blocking(fd, False)
+        sock.setblocking(False)
 
     def read(self, deadline: float | None, other: "_Channel | None" = None):
         """One frame from this channel; returns ("other", frame) if `other` speaks first."""
@@ -67,6 +77,8 @@ class _Channel:
             chunk = os.read(self.fd, 1 << 16)
         except BlockingIOError:
             return True
+        except ConnectionResetError:  # it closed its end with our message unread
+            return False
         if not chunk:
             return False
         self.buf += chunk
@@ -87,32 +99,33 @@ class _Channel:
         except ValueError:
             return {"garbage": True}
 
-    def drain(self):
-        self.buf = b""
-        while True:
-            try:
-                if not os.read(self.fd, 1 << 16):
-                    return
-            except BlockingIOError:
-                return
 
-
-def _write(fd: int, obj) -> None:
+def _write(sock: socket.socket, obj, deadline: float, fds: list[int] = ()) -> None:
+    """One frame onto a non-blocking socket by `deadline`, else Stuck; `fds` go with it."""
     body = json.dumps(obj).encode()
     data = HEADER.pack(len(body)) + body
     while data:
-        select.select([], [fd], [])
-        data = data[os.write(fd, data):]
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([], [sock], [], wait)[1]:
+            raise Stuck()
+        try:
+            sent = socket.send_fds(sock, [data], fds) if fds else sock.send(data)
+        except BlockingIOError:
+            continue
+        data, fds = data[sent:], ()
 
 
 class Sandbox:
     """One sandbox host process; it forks a fresh child for each hand-in it loads."""
 
-    def __init__(self, limits: Limits = Limits()):
+    def __init__(self, limits: Limits = Limits(), settings: Isolation = Isolation()):
         self.limits = limits
+        self.settings = settings
+        self.imports = paths.Imports(settings.imports)
         self.proc = None
         self.launched = False
         self.mode = "bwrap" if bwrap.available() else "none"
+        self.layers: dict[str, str | None] = {}  # layer -> None when it holds, else why not
         self.python = None
 
     def start(self) -> None:
@@ -123,22 +136,26 @@ class Sandbox:
 
     def launch(self) -> None:
         """Start the host without waiting for it, so a caller can import and set up meanwhile."""
-        to_data = os.pipe()    # trusted -> hand-in
-        from_data = os.pipe()  # hand-in -> trusted
-        to_ctl = os.pipe()     # trusted -> host
-        from_evt = os.pipe()   # host -> trusted
-        child_fds = [to_data[0], from_data[1], to_ctl[0], from_evt[1]]
-        cmd, self.mode = bwrap.command(child_fds)
+        self.ctl, theirs = socket.socketpair()
+        self.cgroups, self.no_cgroup = cgroup.create(
+            f"grader-{os.getpid()}-{os.urandom(4).hex()}", rlimits.NPROC + cgroup.HOST_TASKS,
+            (self.limits.memory_mb << 20) + cgroup.HOST_BYTES)
+        self.imports.stage()
+        cmd, self.mode = bwrap.command([str(theirs.fileno()), *self.cgroups], self.imports,
+                                       self.cgroups)
+        imports = bwrap.IMPORTS if self.mode == "bwrap" else self.imports.dir
+        self.confine = {"read": [*paths.runtime(), imports, *self.imports.targets],
+                        "hidden": paths.hidden(), "imports": imports,
+                        "layers": [] if isolation.turned_off() else list(isolation.UNPRIVILEGED)}
         self.tmp = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
+        os.chmod(self.tmp.name, 0o711)  # a hand-in under its own uid reaches its folder in it
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         self.proc = subprocess.Popen(
-            cmd, pass_fds=child_fds, cwd=self.tmp.name, env=env, start_new_session=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for fd in child_fds:
-            os.close(fd)
-        self.data_w, self.ctl_w = to_data[1], to_ctl[1]
-        self.data = _Channel(from_data[0])
-        self.evt = _Channel(from_evt[0])
+            cmd, pass_fds=[theirs.fileno()], cwd=self.tmp.name, env=env,
+            start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        theirs.close()
+        self.evt = _Channel(self.ctl)
         self.launched = True
 
     def ready(self) -> None:
@@ -152,6 +169,23 @@ class Sandbox:
             raise RuntimeError("the sandbox host did not start: " +
                                ("bwrap failed" if self.mode == "bwrap" else "python failed"))
         self.python = frame.get("python")  # the version that runs hand-ins (`--python`)
+        self.layers = {"namespaces": None if self.mode == "bwrap" else bwrap.unavailable(),
+                       **frame.get("layers", {})}
+        if self.no_cgroup:
+            self.layers["cgroup"] = self.no_cgroup
+        if isolation.turned_off():
+            self.layers["uid"] = isolation.OFF
+        for name in isolation.UNPRIVILEGED:
+            if name not in self.confine["layers"]:
+                self.layers[name] = isolation.OFF
+        if self.settings.strict and self.describe()["level"] != "full":
+            sandbox = self.describe()
+            self.close()
+            raise RuntimeError(isolation.refusal(sandbox))
+
+    def describe(self) -> dict:
+        """`extra_data.sandbox`: the isolation level and what held (see isolation.py)."""
+        return isolation.record(self.layers, self.imports.names)
 
     def close(self, kill: bool = False) -> None:
         if self.proc is None:
@@ -164,14 +198,10 @@ class Sandbox:
             except OSError:
                 pass
         try:
-            _write(self.ctl_w, {"op": "exit"})
-        except OSError:
+            _write(self.ctl, {"op": "exit"}, time.monotonic() + 1.0)
+        except (OSError, Stuck):
             pass
-        for fd in (self.data_w, self.ctl_w, self.data.fd, self.evt.fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self.ctl.close()
         try:
             self.proc.wait(2)
         except subprocess.TimeoutExpired:
@@ -179,10 +209,16 @@ class Sandbox:
             self.proc.wait()
         _wait_gone(inside, deadline=time.monotonic() + 5.0)
         self.proc = None
+        cgroup.remove(self.cgroups)
         self.tmp.cleanup()
+        self.imports.cleanup()
 
     def load(self, cells: list[dict]) -> "Handin":
         return Handin(self, cells)
+
+    def uid(self) -> int | None:
+        """The uid hand-ins run as where the host is root (see layers/uid.py)."""
+        return None if isolation.turned_off() else uid.for_sandbox(os.getpid())
 
 
 class Handin:
@@ -197,6 +233,7 @@ class Handin:
         self.started = time.monotonic()
         self.alive = False
         self.next_id = 0
+        self.data = None  # this hand-in process's own channel (a new one for each process)
 
     # -- lifetime
 
@@ -205,12 +242,17 @@ class Handin:
         if sb.proc is None or sb.proc.poll() is not None:
             sb.proc = None
             sb.start()
-        token = os.urandom(8).hex()
-        self._send(sb.ctl_w, {"op": "spawn", "token": token, "limits": self.limits.to_json()})
-        self._send(sb.data_w, {"token": token, "cells": self.cells})  # straight to the child
+        mine, theirs = socket.socketpair()
+        try:
+            self._tell_host({"op": "spawn", "limits": self.limits.to_json(),
+                             "confine": sb.confine, "uid": sb.uid()}, fds=[theirs.fileno()])
+        finally:
+            theirs.close()
+        self.data = _Channel(mine)
         self.alive = True
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
+        self._tell_handin(self.cells, self._deadline(load))  # straight to its process
         got, frame = self._receive(self._deadline(load))
         if "loaded" not in frame:
             raise Fault("load", "the hand-in did not finish loading")
@@ -223,10 +265,11 @@ class Handin:
     def close(self) -> None:
         if self.alive:
             try:
-                _write(self.sandbox.data_w, {"op": "close"})
-            except OSError:
-                pass
-            self._wait_ended(time.monotonic() + 1.0)
+                _write(self.data.sock, {"op": "close"}, time.monotonic() + 1.0)
+            except (OSError, Stuck):
+                self._kill()
+                return
+            self._wait_ended(time.monotonic() + HOST_SECONDS)
 
     def _deadline(self, seconds: float) -> float:
         budget_end = self.started + self.limits.handin_seconds
@@ -235,7 +278,7 @@ class Handin:
     def _receive(self, deadline: float):
         """The hand-in's next frame, or a Fault after it is killed and its leftovers drained."""
         sb = self.sandbox
-        got, frame = sb.data.read(deadline, other=sb.evt)
+        got, frame = self.data.read(deadline, other=sb.evt)
         if got == "self" and "garbage" not in frame and "exited" not in frame:
             return got, frame
         if got == "timeout":
@@ -258,16 +301,32 @@ class Handin:
             self._kill()
             raise Fault("crash", "the hand-in wrote something that is not an answer on the "
                                  "grader's channel")
+        if got == "eof":  # its process ended (the host says how) or closed its channel
+            ended = self._kill()
+            raise Fault("crash", self._death(ended) if ended else
+                        "the hand-in brought down its sandbox")
         self._restart_host()
         raise Fault("crash", "the hand-in brought down its sandbox")
 
-    def _send(self, fd: int, message: dict) -> None:
-        """Write to the sandbox; a pipe the hand-in broke (by killing its host) is its fault."""
+    def _tell_host(self, message: dict, fds: list[int] = ()) -> None:
+        """A host that is gone or takes no message (a hand-in killed or stopped it) is
+        replaced, and it is that hand-in's fault."""
         try:
-            _write(fd, message)
-        except OSError:
+            _write(self.sandbox.ctl, message, time.monotonic() + HOST_SECONDS, fds)
+        except (OSError, Stuck):
             self._restart_host()
             raise Fault("crash", "the hand-in brought down its sandbox") from None
+
+    def _tell_handin(self, message, deadline: float) -> None:
+        """A hand-in that does not read what it is sent, or closed its channel, is killed."""
+        try:
+            _write(self.data.sock, message, deadline)
+        except Stuck:
+            self._kill()
+            raise Fault("crash", "the hand-in stopped reading the grader's questions") from None
+        except OSError:
+            self._kill()
+            raise Fault("crash", "the hand-in closed the grader's channel") from None
 
     def _death(self, ended: dict) -> str:
         if ended.get("signal") == 9:
@@ -276,32 +335,42 @@ class Handin:
             return f"the hand-in's process died of signal {ended['signal']}"
         return f"the hand-in exited the process (exit code {ended.get('code')})"
 
-    def _kill(self) -> None:
+    def _kill(self) -> dict | None:
+        """Have the host kill the hand-in's process; how it ended, if the host said."""
+        if not self.alive:
+            return None
         try:
-            _write(self.sandbox.ctl_w, {"op": "kill"})
-        except OSError:
+            _write(self.sandbox.ctl, {"op": "kill"}, time.monotonic() + HOST_SECONDS)
+        except (OSError, Stuck):
             self._restart_host()
-            return
-        self._wait_ended(time.monotonic() + 5.0)
+            return None
+        return self._wait_ended(time.monotonic() + HOST_SECONDS)
 
-    def _wait_ended(self, deadline: float) -> None:
+    def _wait_ended(self, deadline: float) -> dict | None:
         got, frame = self.sandbox.evt.read(deadline)
         if got != "self":
             self._restart_host()
-            return
+            return None
         self._ended(frame)
+        return frame
 
     def _ended(self, frame: dict) -> None:
-        self.alive = False
-        self.sandbox.data.drain()
+        self._hang_up()
         room = self.limits.output_bytes - len(self.output)
         text = frame.get("output", "")
         self.output += text[:max(room, 0)]
         self.dropped += frame.get("dropped", 0) + max(len(text) - max(room, 0), 0)
 
     def _restart_host(self) -> None:
-        self.alive = False
+        self._hang_up()
         self.sandbox.close(kill=True)
+
+    def _hang_up(self) -> None:
+        """The hand-in process has ended: its channel goes with it, whatever is left in it."""
+        self.alive = False
+        if self.data is not None:
+            self.data.sock.close()
+            self.data = None
 
     # -- questions
 
@@ -319,7 +388,7 @@ class Handin:
             self._spawn()
         self.next_id += 1
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
-        self._send(self.sandbox.data_w, request)
+        self._tell_handin(request, self._deadline(self.test_seconds + GRACE))
         while True:
             # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
             _, frame = self._receive(self._deadline(self.test_seconds + GRACE))
@@ -384,7 +453,8 @@ def _checked(frame: dict, n: int, backward: bool = True) -> dict:
     return out
 
 
-def warn_if_unsandboxed(mode: str) -> None:
-    if mode == "none":
-        print("grader: bubblewrap (bwrap) not found: hand-ins run with resource limits but "
-              "can read this machine's files", file=sys.stderr)
+def warn_if_weak(sandbox: dict | None) -> None:
+    """Say on stderr when hand-ins were isolated less than fully (see isolation.py)."""
+    line = isolation.warning(sandbox) if sandbox else None
+    if line:
+        print(line, file=sys.stderr)

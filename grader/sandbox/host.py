@@ -1,29 +1,35 @@
 """The sandbox host: the only grader code that shares a process tree with hand-ins.
 
-Runs as `python -I -S host.py DATA_IN DATA_OUT CTL_IN EVT_OUT` (inside bubblewrap when it is
-installed), stdlib only. It imports nothing of the grader and knows no test or solution.
+Runs as `python -I -S host.py CTL [CGROUP...]` (inside bubblewrap when it is installed), stdlib
+only: it imports nothing of the grader but the layers beside it, and knows no test or solution.
 
-The trusted side sends `spawn` on the control channel; the host forks a child that reads the
-hand-in's source from the data channel (so no hand-in's code ever sits in the host's memory,
-where every later child would inherit it), loads it and answers graph requests there. Children are forked from this warm
-process, so a hand-in costs a fork, not an interpreter start. The child closes the control and
-event channels before running any hand-in code, and the host is not dumpable, so a hand-in can
-neither forge the host's events nor reach its memory. When a child ends (or the trusted side
-asks for `kill`), every process it started is killed and reaped (the host is a child
-subreaper), then the host reports `ended` with the captured, size-capped output.
+CTL is a Unix socket to the trusted side. With each `spawn` the trusted side passes (SCM_RIGHTS)
+one end of a socket pair made for that hand-in alone: its data channel, on which it gets its
+source (so no hand-in's code ever sits in the host's memory, where every later child would
+inherit it) and graph requests, and answers. A socket cannot be reopened through
+/proc/self/fd, and the pair dies with the hand-in: nothing it writes or leaves there can reach
+another hand-in. Hand-ins are forked from this warm process (a hand-in costs a fork, not an
+interpreter start) and set up layer by layer (`enter_handin`, see `layers/`); they never hold
+the control socket, and the host is not dumpable. When a hand-in ends (or the trusted side
+asks for `kill`), everything it started is gone (its pid namespace, cgroup, uid, or at worst
+a sweep of this host's descendants), then the host reports `ended` with the captured,
+size-capped output.
 """
 import json
-import math
 import os
-import resource
 import select
 import shutil
 import signal
+import socket
 import struct
 import sys
 import tempfile
 import threading
 import types
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # layers/ sits beside this file
+from layers import cgroup, confine, libc, pidns, rlimits, scratch, uid  # noqa: E402
+del sys.path[0]
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20
@@ -51,11 +57,43 @@ def _read_exact(fd, n):
     return buf
 
 
-def write_frame(fd, obj):
+def frame(obj):
     body = json.dumps(obj).encode()
-    data = HEADER.pack(len(body)) + body
+    return HEADER.pack(len(body)) + body
+
+
+def write_frame(fd, obj):
+    data = frame(obj)
     while data:
         data = data[os.write(fd, data):]
+
+
+class Control:
+    """The host's end of the control socket: frames, and the descriptors that come with them."""
+
+    def __init__(self, fd):
+        self.sock = socket.socket(fileno=fd)
+        self.buf, self.fds = b"", []
+
+    def read(self):
+        while True:
+            if len(self.buf) >= HEADER.size:
+                (n,) = HEADER.unpack_from(self.buf)
+                if len(self.buf) >= HEADER.size + n:
+                    body = self.buf[HEADER.size:HEADER.size + n]
+                    self.buf = self.buf[HEADER.size + n:]
+                    return json.loads(body)
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 4)
+            if not data:
+                return None
+            self.buf += data
+            self.fds += fds
+
+    def pending(self):
+        return len(self.buf) >= HEADER.size
+
+    def write(self, obj):
+        self.sock.sendall(frame(obj))
 
 
 def _prctl(option, arg):
@@ -67,7 +105,15 @@ def _prctl(option, arg):
 
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
-NPROC = 64
+LAYERS = {}  # layer name -> None when it holds here, else why not: probed once at start
+CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted side
+
+
+def probe():
+    found = {"pidns": pidns.probe(), "scratch": scratch.probe(),
+             "cgroup": cgroup.probe(CGROUPS), "uid": uid.probe(), "rlimits": rlimits.probe()}
+    found.update(confine.probe())
+    return found
 
 
 # ---------------------------------------------------------------- the child: one hand-in
@@ -215,44 +261,49 @@ def build(Value, nodes, op):
     raise ValueError(kind)
 
 
-def child_main(msg, data_in, data_out, out_w, closing):
+def enter_handin(plan, out_w, report_w):
+    """In the hand-in's process, each layer that held, in order; returns just before its code
+    runs. With a pid namespace, this process is only its keeper until `pidns.enter` returns
+    in pid 1 of the new namespaces."""
     os.setsid()
-    for fd in closing:
-        os.close(fd)
+    if plan["pidns"]:
+        pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
+        if plan["scratch"]:
+            scratch.mount(plan["scratch"], *plan["owner"])
+        if pidns.flags() & pidns.CLONE_NEWUSER:
+            pidns.drop_capabilities()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
     os.close(out_w)
-    cells = None
-    while cells is None:  # frames left over from an earlier child are skipped
-        frame = read_frame(data_in, MAX_SOURCE)
-        if frame is None:
-            os._exit(1)
-        if isinstance(frame, dict) and frame.get("token") == msg["token"]:
-            cells = frame["cells"]
-    limits = msg["limits"]
-    memory = limits["memory_mb"] << 20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = max(1, int(math.ceil(limits["handin_seconds"])))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    fsize = limits["file_mb"] << 20
-    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Counts every process of this user, and the kernel exempts root: for others it stops fork
-    # bombs (an engine has no reason to start processes); under root, the pid namespace and
-    # kill_all() are what clean up.
-    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
-    os.chdir(msg["workdir"])
+    os.close(null)
+    rlimits.apply(plan["limits"], plan["scratch"])
+    if plan["uid"] is not None:
+        uid.drop(plan["uid"])
+    libc.die_with_parent()  # with its keeper or the host, where nothing else ends it
+    os.chdir(plan["workdir"])
+    try:
+        confine.apply(plan["confine"], LAYERS, plan["workdir"])
+    except OSError as e:
+        os.write(2, f"the sandbox could not confine this hand-in: {e}\n".encode())
+        os._exit(4)
+
+
+def child_main(plan, data, out_w, report_w):
+    enter_handin(plan, out_w, report_w)
+    cells = read_frame(data, MAX_SOURCE)
+    if not isinstance(cells, list):
+        os._exit(1)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.setrecursionlimit(10000)
     code = 0
     try:
-        serve(cells, data_in, data_out, limits["cell_seconds"])
+        serve(cells, data, data, plan["limits"]["cell_seconds"])
     except SystemExit as e:
         code = 3
         try:
-            write_frame(data_out, {"exited": True, "code": str(e.code)[:100]})
+            write_frame(data, {"exited": True, "code": str(e.code)[:100]})
         except BaseException:
             pass
     except BaseException:
@@ -294,6 +345,8 @@ class Output:
 
 
 def descendants(root):
+    """Processes below `root` as /proc shows them: the last resort, where no layer contains
+    the hand-in. A zombie leader whose threads still run counts as alive."""
     parent = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -301,11 +354,12 @@ def descendants(root):
         try:
             with open(f"/proc/{name}/stat", "rb") as f:
                 stat = f.read()
+            fields = stat[stat.rfind(b")") + 2:].split()
+            if fields[0] == b"Z" and len(os.listdir(f"/proc/{name}/task")) < 2:
+                continue
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if fields[0] != b"Z":
-            parent[int(name)] = int(fields[1])
+        parent[int(name)] = int(fields[1])
     found, frontier = [], [root]
     while frontier:
         p = frontier.pop()
@@ -321,14 +375,18 @@ def kill_all():
     me = os.getpid()
     for _ in range(200):
         pids = descendants(me)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill(*pids)
         reap()
         if not pids:
             return
+
+
+def _kill(*pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def reap():
@@ -341,14 +399,69 @@ def reap():
             return
 
 
-def run_child(msg, fds):
-    data_in, data_out, ctl_in, evt_out = fds
-    msg["workdir"] = tempfile.mkdtemp(prefix="handin-", dir=os.getcwd())
+def plan_for(msg):
+    """What the hand-in's process will be given, from the layers that held."""
+    limits = msg["limits"]
+    held = {name: LAYERS.get(name) is None for name in ("pidns", "scratch", "uid", "cgroup")}
+    plan = {"limits": limits, "confine": msg["confine"], "pidns": held["pidns"],
+            "cgroups": CGROUPS if held["cgroup"] else [],
+            "scratch": limits["scratch_mb"] << 20 if held["scratch"] else 0,
+            "uid": msg.get("uid") if held["uid"] else None}
+    plan["owner"] = (os.geteuid(), os.getegid()) if plan["uid"] is None else \
+        (plan["uid"], plan["uid"])
+    if held["scratch"]:
+        plan["workdir"] = scratch.PATH
+    else:  # a private folder of the host's, deleted afterwards
+        plan["workdir"] = tempfile.mkdtemp(prefix="handin-", dir=os.getcwd())
+        if plan["uid"] is not None:
+            os.chown(plan["workdir"], plan["uid"], plan["uid"])
+    return plan
+
+
+def clean_up(plan):
+    """After the hand-in's process has ended: nothing it started may outlive it."""
+    if not plan["pidns"]:  # a pid namespace is empty once its pid 1 is gone
+        cgroup.empty(plan["cgroups"], spare=os.getpid())
+        if plan["uid"] is not None:
+            uid.sweep(plan["uid"], reap)
+        elif not plan["cgroups"]:
+            kill_all()
+    reap()
+    if plan["workdir"] != scratch.PATH:
+        shutil.rmtree(plan["workdir"], ignore_errors=True)
+
+
+def run_child(msg, data, ctl):
+    plan = plan_for(msg)
+    confine.prepare(msg["confine"], LAYERS)
     out_r, out_w = os.pipe()
+    report_r, report_w = os.pipe() if plan["pidns"] else (None, None)
     pid = os.fork()
     if pid == 0:
-        child_main(msg, data_in, data_out, out_w, (ctl_in, evt_out, out_r))
+        try:
+            ctl.sock.close()
+            os.close(out_r)
+            if report_r is not None:
+                os.close(report_r)
+            child_main(plan, data, out_w, report_w)
+        except BaseException as e:  # a layer that probed fine but failed: say which
+            for fd in (out_w, 2):  # before or after its output was set up
+                try:
+                    os.write(fd, f"the sandbox could not set up this hand-in: {e!r}\n".encode())
+                    break
+                except OSError:
+                    pass
+        finally:
+            os._exit(5)
     os.close(out_w)
+    os.close(data)
+    handin = pid  # the process to kill: pid 1 of the hand-in's namespace, if it has one
+    if report_r is not None:
+        os.close(report_w)
+        got = os.read(report_r, 4)
+        os.close(report_r)
+        if len(got) == 4:
+            (handin,) = struct.unpack("=i", got)
     output = Output(out_r, msg["limits"]["output_bytes"])
     done_r, done_w = os.pipe()
     status = {}
@@ -361,27 +474,25 @@ def run_child(msg, fds):
 
     killed = False
     while True:
-        ready, _, _ = select.select([ctl_in, done_r], [], [])
-        if done_r in ready:
-            break
-        cmd = read_frame(ctl_in)
-        if cmd is None:
-            os.kill(pid, signal.SIGKILL)
+        if not ctl.pending():
+            ready, _, _ = select.select([ctl.sock, done_r], [], [])
+            if done_r in ready:
+                break
+        cmd = ctl.read()
+        if cmd is None:  # the trusted side is gone
+            _kill(handin, pid)
+            clean_up(plan)
             kill_all()
             sys.exit(0)
         if cmd.get("op") == "kill":
             killed = True
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                os.kill(pid, signal.SIGKILL)
+            _kill(handin, pid)
     os.close(done_r)
     os.close(done_w)
-    kill_all()
-    shutil.rmtree(msg["workdir"], ignore_errors=True)
-    text, dropped = output.result(wait=2.0)
+    clean_up(plan)
+    text, dropped = output.result(wait=0.5)
     st = status["st"]
-    write_frame(evt_out, {
+    ctl.write({
         "event": "ended", "killed": killed,
         "code": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
         "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else None,
@@ -390,18 +501,26 @@ def run_child(msg, fds):
 
 
 def main():
-    fds = tuple(int(a) for a in sys.argv[1:5])
+    ctl = Control(int(sys.argv[1]))
+    CGROUPS.extend(sys.argv[2:])
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    ctl_in, evt_out = fds[2], fds[3]
-    write_frame(evt_out, {"event": "ready", "python": ".".join(map(str, sys.version_info[:3]))})
+    LAYERS.update(probe())
+    if LAYERS["cgroup"] is None:
+        cgroup.join(CGROUPS)  # every hand-in is forked inside (see layers/cgroup.py)
+    ctl.write({"event": "ready", "layers": LAYERS,
+               "python": ".".join(map(str, sys.version_info[:3]))})
     while True:
-        msg = read_frame(ctl_in)
+        msg = ctl.read()
         if msg is None or msg.get("op") == "exit":
             kill_all()
             return
-        if msg.get("op") == "spawn":
-            run_child(msg, fds)
+        fds, ctl.fds = ctl.fds, []
+        if msg.get("op") == "spawn" and len(fds) == 1:
+            run_child(msg, fds[0], ctl)
+        else:
+            for fd in fds:
+                os.close(fd)
 
 
 if __name__ == "__main__":
