@@ -29,6 +29,7 @@ import pytest
 
 import container
 from grader.runner import grade
+from suite_cases import full_marks
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).parent
@@ -135,7 +136,7 @@ def test_grading_works(condition, workspace, stub_score):
     level = CONDITIONS[condition][1]
     assert reference["extra_data"]["sandbox"]["level"] == level
     assert "error" not in reference["extra_data"], reference["output"]
-    assert reference["score"] == sum(t["max_score"] for t in reference["tests"]) == 120
+    assert reference["score"] == sum(t["max_score"] for t in reference["tests"]) == full_marks()
     stub, _ = grade_in(condition, workspace, STUB)
     assert stub["score"] == stub_score
     if level == "full":
@@ -150,7 +151,7 @@ def test_numpy_is_importable(condition, workspace):
     text = "import numpy as np\n" + REFERENCE.read_text().replace("math.exp(", "np.exp(")
     assert "np.exp(" in text
     data, _ = grade_in(condition, workspace, put(workspace, f"numpy-{condition}", text))
-    assert data["score"] == 120, data["output"]
+    assert data["score"] == full_marks(), data["output"]
     assert data["extra_data"]["sandbox"]["imports"] == ["numpy"]
 
 
@@ -206,7 +207,7 @@ def test_snooper_is_refused(condition, workspace, server):
         "snooper", REPO=str(ROOT), PORT=str(port), MARKER=marker)
     data, _ = grade_in(condition, workspace, put(workspace, f"snoop-{condition}", text))
     layers = data["extra_data"]["sandbox"]["layers"]
-    assert data["score"] == 120, data["output"]  # it ran, and was a correct engine after all
+    assert data["score"] == full_marks(), data["output"]  # it ran, and was a correct engine after all
     lines = snoop_lines(data["output"])
     assert len(lines) == 7, data["output"]
     # nothing read, no connection; a write may land only in the hand-in's own scratch tmpfs
@@ -265,7 +266,7 @@ def test_strict_grades_where_isolation_is_full(workspace):
     if CONDITIONS["user"][1] != "full":
         pytest.skip("bubblewrap or unprivileged user namespaces are not available here")
     data, stderr = grade_in("user", workspace, REFERENCE, "--sandbox", "strict")
-    assert data["score"] == 120 and stderr == ""
+    assert data["score"] == full_marks() and stderr == ""
 
 
 def test_prairielearn_grades_in_a_platform_container(workspace):
@@ -288,4 +289,4 @@ def test_batch_grades_in_a_platform_container(workspace, stub_score):
     assert proc.returncode == 0, proc.stderr
     assert "grader: warning: partial isolation" in proc.stderr
     scores = {p.stem: json.loads(p.read_text())["score"] for p in (out / "results").glob("*.json")}
-    assert sorted(scores.values()) == [stub_score, 120]
+    assert sorted(scores.values()) == [stub_score, full_marks()]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from suite_cases import full_marks
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "solutions" / "engine.py"
@@ -31,7 +32,7 @@ def score_and_output(proc: subprocess.CompletedProcess) -> tuple[float, str]:
 
 @pytest.mark.parametrize("line", ["import numpy as np", "from numpy import exp"])
 def test_numpy_by_default(tmp_path, line):
-    assert score_and_output(grade(tmp_path, line)) == (120, "")
+    assert score_and_output(grade(tmp_path, line)) == (full_marks(), "")
 
 
 @pytest.mark.parametrize("module", ["click", "pytest", "grader", "grader.checking.model",
@@ -45,7 +46,7 @@ def test_nothing_else_of_the_environment(tmp_path, module):
 
 
 def test_allow_import_replaces_the_default(tmp_path):
-    assert score_and_output(grade(tmp_path, "import yaml", "--allow-import", "yaml"))[0] == 120
+    assert score_and_output(grade(tmp_path, "import yaml", "--allow-import", "yaml"))[0] == full_marks()
     score, output = score_and_output(grade(tmp_path, "import numpy", "--allow-import", "yaml"))
     assert score == 0 and "imports `numpy`, which grading does not provide" in output
     score, output = score_and_output(grade(tmp_path, "import numpy", "--allow-import", "none"))

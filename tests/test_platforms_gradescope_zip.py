@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.platforms import gradescope_zip as gz
+from suite_cases import full_marks
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash")
@@ -200,7 +201,7 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
 
     reference = (KIT_ROOT / "solutions" / "engine.py").read_text()
     data = grade_as_gradescope(reference)
-    assert data["score"] == sum(t["max_score"] for t in data["tests"]) == 120, data["output"]
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) == full_marks(), data["output"]
     sandbox = data["extra_data"]["sandbox"]
     assert sandbox["level"] == "partial" and sandbox["layers"]["namespaces"] != "held"
     snoop = "".join(
@@ -209,7 +210,7 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
         for p in (root / "source" / "kit" / "grader" / "checking" / "model.py",
                   installed / "suite" / "test_reuse.py"))
     data = grade_as_gradescope(reference + snoop)
-    assert data["score"] == 120
+    assert data["score"] == full_marks()
     lines = [ln for ln in data["output"].splitlines() if ln.startswith("snoop")]
     assert len(lines) == 2 and all("refused" in ln for ln in lines), data["output"]
 
