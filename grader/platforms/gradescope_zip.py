@@ -33,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 KIT_DIR = "kit"
+COURSE_FILE = "grader.toml"
 KIT_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
 KIT_PACKAGE = "grader"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
@@ -76,9 +77,14 @@ if [ ! -x "$PY" ]; then
     PY="$(command -v python3)"
 fi
 
+COURSE=()
+if [ -f "$ROOT/source/grader.toml" ]; then
+    COURSE=(--config "$ROOT/source/grader.toml")
+fi
+
 status=0
 if [ -n "$GRADER" ]; then
-    "$GRADER" grade "$ROOT/submission"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
+    "$GRADER" grade "$ROOT/submission" "${COURSE[@]}"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
 else
     echo "grader is not installed: did setup.sh run?" >&2
     : > "$RESULTS/results.json.part"
@@ -133,11 +139,13 @@ def kit_files(kit_root: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = ()) -> Path:
+def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = (),
+          course: Path | None = None) -> Path:
     """Write the Gradescope autograder zip to ``out_zip`` and return its path.
 
     ``kit_root`` is the folder holding ``pyproject.toml`` and ``grader/``. ``grade_args`` are extra
-    arguments for ``grader grade`` (shell-quoted into ``run_autograder``).
+    arguments for ``grader grade`` (shell-quoted into ``run_autograder``). ``course``, a course
+    file, goes in as ``grader.toml``, which ``run_autograder`` grades by.
     """
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +155,8 @@ def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, .
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH.encode(), 0o755)
         _add(zf, "run_autograder", run.encode(), 0o755)
+        if course is not None:
+            _add(zf, COURSE_FILE, Path(course).read_bytes(), 0o644)
         for arc, path in kit_files(kit_root):
             _add(zf, f"{KIT_DIR}/{arc}", path.read_bytes(), 0o644)
     tmp.replace(out_zip)
