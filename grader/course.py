@@ -106,7 +106,7 @@ def find(given: Path | None, cwd: Path | None = None) -> Path | None:
     folder, else none (the defaults)."""
     if given is not None:
         return Path(given)
-    here = (cwd or Path.cwd()) / FILENAME
+    here = Path(FILENAME) if cwd is None else cwd / FILENAME  # as the instructor names it
     return here if here.is_file() else None
 
 
