@@ -72,14 +72,6 @@ class Course:
             "tests": {t: _rule(r, "weight") for t, r in sorted(self.tests.items())},
         }
 
-    def scoring_sha256(self) -> str:
-        """A hash of what decides scores beyond the hidden suite and the limits: a stored
-        result graded under another one is graded again by `--resume`."""
-        v = self.values()
-        keep = {"assignment": {k: x for k, x in v["assignment"].items() if k != "title"},
-                "groups": v["groups"], "tests": v["tests"]}
-        return hashlib.sha256(repr(keep).encode()).hexdigest()
-
     def record(self) -> dict:
         """What a result's `extra_data.course` holds."""
         return {"file": str(self.path) if self.path else None, "sha256": self.sha256 or None,
