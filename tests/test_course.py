@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,7 +17,7 @@ import pytest
 
 from grader.course import Course, CourseError, load
 from grader.platforms.gradescope import to_gradescope
-from grader.platforms.gradescope_zip import build
+from grader.platforms.gradescope_zip import build, unpack_like_gradescope
 from grader.platforms.prairielearn import to_prairielearn
 from grader.report import feedback
 from grader.report.text import render
@@ -303,10 +305,19 @@ def test_a_batch_grades_by_the_course_file_and_resume_reapplies_it(tmp_path):
             assert after["score"] == pytest.approx(before["score"] * 10 / RAW, abs=1e-5)
 
 
-def test_the_gradescope_zip_carries_the_course_file(tmp_path):
+def test_gradescopes_autograder_grades_by_the_course_file_in_its_zip(tmp_path):
     conf = tmp_path / "grader.toml"
-    conf.write_text('[groups.random]\nvisibility = "after_due_date"\n')
+    conf.write_text('[assignment]\npoints = 50\n[groups.random]\nvisibility = "after_due_date"\n')
     z = build(tmp_path / "a.zip", ROOT, course=conf)
     with zipfile.ZipFile(z) as zf:
         assert zf.read("grader.toml") == conf.read_bytes()
-        assert '--config "$ROOT/source/grader.toml"' in zf.read("run_autograder").decode()
+    root = unpack_like_gradescope(z, tmp_path / "autograder")
+    shutil.copy(REFERENCE, root / "submission" / "engine.py")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root),
+           "PATH": f"{GRADER.parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, text=True,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == pytest.approx(50)
+    assert [t["visibility"] for t in data["tests"]].count("after_due_date") == 5

@@ -84,7 +84,7 @@ fi
 
 status=0
 if [ -n "$GRADER" ]; then
-    "$GRADER" grade "$ROOT/submission" "${COURSE[@]}"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
+    "$GRADER" grade "${COURSE[@]}" "$ROOT/submission"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
 else
     echo "grader is not installed: did setup.sh run?" >&2
     : > "$RESULTS/results.json.part"
