@@ -45,14 +45,17 @@ def _which(t: TestResult) -> tuple[str, str]:
 
 
 def apply(result: Result, course: Course) -> Result:
-    """The result scored as the course says, recording the course in `extra_data.course`."""
+    """The result scored as the course says, recording the course in `extra_data.course`.
+    Applying another course to a scored result (`--resume`) gives what grading under it would."""
     weights = plan(course)
     tests = []
     for t in result.tests:
         weight, visibility = weights.get(_which(t)[1], (t.max_score, "visible"))
         # `status` stays what grading found: a failed test now worth 0 still failed
         tests.append(replace(t, score=weight if t.status == "passed" else 0.0,
-                             max_score=weight, visibility=visibility))
+                             max_score=weight, visibility=visibility,
+                             output=t.output.replace("\n\n" + NO_GRADIENT, "")
+                             .replace(NO_GRADIENT, "")))
     if course.forward_needs_gradient and not any(
             t.status == "passed" for t in tests if _which(t)[0] != FORWARD):
         tests = [replace(t, score=0.0, output=f"{t.output}\n\n{NO_GRADIENT}".lstrip())
