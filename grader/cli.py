@@ -137,8 +137,10 @@ def convert(report, fmt, published, **kwargs):
     from .json_report import read
     from .scoring import apply
 
-    course = course_from(kwargs)
-    echo_result(apply(read(report), course), fmt, course, published)
+    result = read(report)
+    # the limits are those the pytest run graded under, whatever the course file says now
+    course = course_from(kwargs).with_options(**result.extra.get("limits", {}))
+    echo_result(apply(result, course), fmt, course, published)
 
 
 def parse_shard(ctx, param, value):

@@ -321,3 +321,20 @@ def test_gradescopes_autograder_grades_by_the_course_file_in_its_zip(tmp_path):
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["score"] == pytest.approx(50)
     assert [t["visibility"] for t in data["tests"]].count("after_due_date") == 5
+
+
+def test_the_pytest_route_and_convert_score_by_the_course_file(tmp_path):
+    conf = tmp_path / "course.toml"
+    conf.write_text("[assignment]\npoints = 50\n[limits]\nmemory = 900\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS")}
+    report = tmp_path / "report.json"
+    proc = subprocess.run([str(GRADER.with_name("pytest")), "--pyargs", "grader.suite",
+                           "--handin", str(STUB), "--config", str(conf), "-q", "--json-report",
+                           "--json-report-file", str(report)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert f"grader: engine.py: {50 * FORWARD / RAW:g} / 50 points" in proc.stdout
+    converted = json.loads(grader("convert", report, "--config", conf, cwd=tmp_path).stdout)
+    assert converted["score"] == pytest.approx(50 * FORWARD / RAW)
+    assert converted["extra_data"]["limits"]["memory_mb"] == 900
