@@ -338,3 +338,36 @@ def test_the_pytest_route_and_convert_score_by_the_course_file(tmp_path):
     converted = json.loads(grader("convert", report, "--config", conf, cwd=tmp_path).stdout)
     assert converted["score"] == pytest.approx(50 * FORWARD / RAW)
     assert converted["extra_data"]["limits"]["memory_mb"] == 900
+
+
+def test_the_canvas_comment_leaves_hidden_tests_out(tmp_path):
+    from test_platforms_canvas_upload import ASSIGNMENT, COURSE, TOKEN, FakeCanvas
+    import threading
+
+    from grader.batch.classroom import Settings, grade_class
+
+    conf = tmp_path / "grader.toml"
+    conf.write_text('[groups.reuse]\nvisibility = "hidden"\n')
+    dl = tmp_path / "dl"
+    dl.mkdir()
+    (dl / "turingalan_102_5002_engine.py").write_text(source("add-overwrite"))
+    out = tmp_path / "out"
+    grade_class(dl, out, settings=Settings(course=load(conf)), progress=False)
+    stored = json.loads((out / "results" / "102.json").read_text())
+    hidden = [t["name"] for t in stored["tests"] if t["visibility"] == "hidden"]
+    assert len(hidden) == 14
+
+    server = FakeCanvas([102])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"CANVAS_API_URL": server.url, "CANVAS_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run([str(GRADER), "canvas-upload", str(out), "--course", str(COURSE),
+                               "--assignment", str(ASSIGNMENT), "--yes"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    [comment] = [c["comment"] for c in server.subs[102]["submission_comments"]]
+    assert "14 hidden tests" in comment
+    assert not any(name in comment for name in hidden)
