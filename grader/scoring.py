@@ -25,7 +25,8 @@ NO_GRADIENT = ("No credit: this hand-in passes no test of its gradients, and the
 
 
 def plan(course: Course) -> dict[str, tuple[float, str]]:
-    """Each hidden test's weight (before scaling to `points`) and visibility, by name."""
+    """Each hidden test's weight (before scaling to `points`) and visibility, by its
+    `module::function` (as results record it: tests of an instructor's own keep theirs)."""
     from .course import suite
 
     out = {}
@@ -34,14 +35,13 @@ def plan(course: Course) -> dict[str, tuple[float, str]]:
         weight = own.weight if own and own.weight is not None else t.weight
         scale = group.weight if group and group.weight is not None else 1.0
         visibility = ((own and own.visibility) or (group and group.visibility) or "visible")
-        out[t.name] = (weight * scale, visibility)
+        out[f"test_{t.group}::{t.name}"] = (weight * scale, visibility)
     return out
 
 
-def _which(t: TestResult) -> tuple[str, str]:
-    """(group, test name) of a result's test, as the runner recorded it."""
-    module, _, name = str(t.extra.get("test", "")).partition("::")
-    return module.removeprefix("test_"), name
+def _group(t: TestResult) -> str:
+    """The group of a result's test (its module without `test_`), as the runner recorded it."""
+    return str(t.extra.get("test", "")).partition("::")[0].removeprefix("test_")
 
 
 def apply(result: Result, course: Course) -> Result:
@@ -50,16 +50,16 @@ def apply(result: Result, course: Course) -> Result:
     weights = plan(course)
     tests = []
     for t in result.tests:
-        weight, visibility = weights.get(_which(t)[1], (t.max_score, "visible"))
+        weight, visibility = weights.get(t.extra.get("test"), (t.max_score, "visible"))
         # `status` stays what grading found: a failed test now worth 0 still failed
         tests.append(replace(t, score=weight if t.status == "passed" else 0.0,
                              max_score=weight, visibility=visibility,
                              output=t.output.replace("\n\n" + NO_GRADIENT, "")
                              .replace(NO_GRADIENT, "")))
     if course.forward_needs_gradient and not any(
-            t.status == "passed" for t in tests if _which(t)[0] != FORWARD):
+            t.status == "passed" for t in tests if _group(t) != FORWARD):
         tests = [replace(t, score=0.0, output=f"{t.output}\n\n{NO_GRADIENT}".lstrip())
-                 if _which(t)[0] == FORWARD and t.status == "passed" else t for t in tests]
+                 if _group(t) == FORWARD and t.status == "passed" else t for t in tests]
     total = sum(t.max_score for t in tests)
     if course.points > 0 and total > 0:
         k = course.points / total
