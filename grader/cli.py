@@ -54,12 +54,41 @@ def isolation_options(f):
                              "full isolation.")(f)
 
 
-def isolation_from(kwargs) -> Isolation:
-    return Isolation.chosen(kwargs.pop("imports"), kwargs.pop("sandbox_mode"))
+def isolation_from(kwargs, course) -> Isolation:
+    """`--allow-import` and `--sandbox`; the course file's allowed imports unless given."""
+    return Isolation.chosen(kwargs.pop("imports"), kwargs.pop("sandbox_mode"),
+                            course.allowed_imports)
 
 
 def limits_from(kwargs) -> Limits:
     return options.limits_from({o.dest: kwargs.pop(o.dest) for o in options.OPTIONS})
+
+
+def course_options(f):
+    """`--config` (the course file) and `--published`, for commands that make student outputs."""
+    f = click.option("--published", is_flag=True,
+                     help="Grades are published: tests marked after_published (and "
+                          "after_due_date) show in student outputs.")(f)
+    return click.option("--config", "config", type=click.Path(exists=True, dir_okay=False,
+                                                                path_type=Path),
+                        help="The course file [default: grader.toml in this folder, if any].")(f)
+
+
+def course_from(kwargs, *options: str):
+    """The course file's values, with the command line's `options` in place where given
+    (not left at their defaults); pops them from `kwargs`."""
+    from click.core import ParameterSource
+
+    from .course import find, load
+
+    ctx = click.get_current_context()
+    course = load(find(kwargs.pop("config")))
+    given = {k: kwargs.pop(k) for k in options}
+    return course.with_options(**{k: v for k, v in given.items() if ctx.get_parameter_source(k)
+                                  in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)})
+
+
+LIMITS = tuple(o.dest for o in options.OPTIONS)
 
 
 def dumps(obj) -> str:
@@ -73,16 +102,20 @@ format_option = click.option(
          "prairielearn: PrairieLearn's external grader results.")
 
 
-def echo_result(result, fmt: str) -> None:
+def echo_result(result, fmt: str, course, published: bool) -> None:
+    """Gradescope's results carry every test with its visibility; the other formats are what
+    the student sees now (`grader.visibility`)."""
+    from .visibility import for_students
+
     if fmt == "text":
         from .report.text import render
-        click.echo(render(result), nl=False)
+        click.echo(render(for_students(result, course.due, published)), nl=False)
     elif fmt == "prairielearn":
         from .platforms.prairielearn import to_prairielearn
-        click.echo(dumps(to_prairielearn(result)))
+        click.echo(dumps(to_prairielearn(for_students(result, course.due, published))))
     else:
         from .platforms.gradescope import to_gradescope
-        click.echo(dumps(to_gradescope(result)))
+        click.echo(dumps(to_gradescope(result, course.visibility)))
 
 
 @click.group()
@@ -97,19 +130,22 @@ def main():
 @limit_options
 @python_option
 @isolation_options
-def grade(path, fmt, **kwargs):
+@course_options
+def grade(path, fmt, published, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
-    limits = limits_from(kwargs)
-    sandbox = Sandbox(limits, isolation_from(kwargs))
+    course = course_from(kwargs, *LIMITS)
+    limits = course.limits
+    sandbox = Sandbox(limits, isolation_from(kwargs, course))
     sandbox.launch()  # bwrap starts while pytest is imported and set up
     from .runner import grade as grade_one
     from .sandbox.client import warn_if_weak
+    from .scoring import apply
 
-    result = grade_one(path, limits, sandbox=sandbox)
+    result = apply(grade_one(path, limits, sandbox=sandbox), course)
     warn_if_weak(result.extra.get("sandbox"))
-    echo_result(result, fmt)
+    echo_result(result, fmt, course, published)
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
 
@@ -117,12 +153,18 @@ def grade(path, fmt, **kwargs):
 @main.command()
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @format_option
-def convert(report, fmt):
+@course_options
+def convert(report, fmt, published, **kwargs):
     """Turn the JSON report of `pytest --pyargs grader.suite --handin PATH --json-report
-    --json-report-file REPORT` into the results `grader grade` prints."""
+    --json-report-file REPORT` into the results `grader grade` prints, scored by the course
+    file."""
     from .json_report import read
+    from .scoring import apply
 
-    echo_result(read(report), fmt)
+    result = read(report)
+    # the limits are those the pytest run graded under, whatever the course file says now
+    course = course_from(kwargs).with_options(**result.extra.get("limits", {}))
+    echo_result(apply(result, course), fmt, course, published)
 
 
 def parse_shard(ctx, param, value):
@@ -166,7 +208,8 @@ def class_options(f):
 @click.option("--shard", callback=parse_shard, metavar="K/N",
               help="Grade only shard K of N (by a stable hash of the student id).")
 @click.option("--late-penalty", metavar="RULE",
-              help='"10%/day" per started day late, or "20%" flat, for late hand-ins.')
+              help='"10%/day" per started day late, or "20%" flat, for late hand-ins '
+                   '[default: the course file\'s, else none].')
 @click.option("--due", metavar="DATETIME",
               help="Due date (ISO 8601): hand-ins submitted after it are late. Needs a download "
                    "with submission times (Gradescope).")
@@ -177,8 +220,9 @@ def class_options(f):
 @limit_options
 @python_option
 @isolation_options
-def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, roster,
-          assignment, worksheet, **kwargs):
+@course_options
+def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, published,
+          **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
@@ -186,14 +230,15 @@ def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, r
     from .batch.classroom import Settings, grade_class
     from .batch.outputs import summary
 
-    limits, isolation = limits_from(kwargs), isolation_from(kwargs)
+    course = course_from(kwargs, *LIMITS, "late_penalty", "flag_late_days")
+    isolation = isolation_from(kwargs, course)
     if isolation.strict:  # refuse before any worker starts, in one line
         from .sandbox.client import Sandbox
-        probe = Sandbox(limits, isolation)
+        probe = Sandbox(course.limits, isolation)
         probe.start()  # raises when isolation is not full
         probe.close()
-    settings = Settings(limits, late_penalty, due, flag_late_days, roster, assignment, worksheet,
-                        isolation)
+    settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
+                        assignment, worksheet, course, published, isolation)
     graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
     if graded.results:
         from .sandbox.client import warn_if_weak
@@ -208,12 +253,14 @@ def batch(source, out, jobs, resume, shard, late_penalty, due, flag_late_days, r
 @click.option("--partial", is_flag=True,
               help="Merge even with shards missing or given twice; every output says so.")
 @class_options
-def merge(dirs, out, partial, roster, assignment, worksheet):
+@course_options
+def merge(dirs, out, partial, roster, assignment, worksheet, published, **kwargs):
     """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
     from .batch.classroom import Settings, merge as merge_dirs
     from .batch.outputs import summary
 
-    settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet)
+    settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet,
+                        course=course_from(kwargs), published=published)
     click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
 
 
@@ -224,7 +271,8 @@ def merge(dirs, out, partial, roster, assignment, worksheet):
 @click.option("--attach-page", is_flag=True,
               help="Also attach each student's feedback page to their comment.")
 @click.option("--yes", is_flag=True, help="Change Canvas without asking (for scripts).")
-def canvas_upload(out, course, assignment, attach_page, yes):
+@course_options
+def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs):
     """Post each student's grade and feedback from OUT (a `grader batch` folder) to Canvas.
 
     Reads CANVAS_API_URL and CANVAS_API_TOKEN from the environment. Shows what it will change
@@ -232,12 +280,15 @@ def canvas_upload(out, course, assignment, attach_page, yes):
     import os
 
     from .platforms import canvas_upload as upload
+    from .visibility import for_students
 
     url, token = os.environ.get("CANVAS_API_URL"), os.environ.get("CANVAS_API_TOKEN")
     if not url or not token:
         raise click.UsageError("set CANVAS_API_URL (e.g. https://canvas.example.edu) and "
                                "CANVAS_API_TOKEN (Account > Settings > New access token)")
-    plan = upload.plan(out, url, token, course, assignment, attach_page)
+    due = course_from(kwargs).due
+    plan = upload.plan(out, url, token, course, assignment, attach_page,
+                       lambda r: for_students(r, due, published))
     click.echo(upload.describe(plan))
     if not plan.changes:
         return
@@ -249,11 +300,31 @@ def canvas_upload(out, course, assignment, attach_page, yes):
 
 @main.command("gradescope-zip")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def gradescope_zip(out):
-    """Build a Gradescope autograder zip (setup.sh, run_autograder) that installs this kit."""
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The course file to grade by [default: grader.toml in this folder, if any].")
+def gradescope_zip(out, config):
+    """Build a Gradescope autograder zip (setup.sh, run_autograder) that installs this kit,
+    and the course file when there is one."""
+    from .course import find, load
     from .platforms.gradescope_zip import build
 
-    click.echo(build(out, Path(__file__).resolve().parents[1]))
+    path = find(config)
+    load(path)  # a broken course file fails here, not on every submission
+    click.echo(build(out, Path(__file__).resolve().parents[1], course=path))
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="grader.toml")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def init(path, force):
+    """Write a course file (default: grader.toml here) with every key at its default."""
+    from .course import template
+
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; pass --force to replace it")
+    path.write_text(template(), encoding="utf-8")
+    click.echo(f"wrote {path}: every key at its default; edit it, and every command here "
+               "uses it")
 
 
 from .materials.cli import materials  # noqa: E402  (click only: cheap to import)

@@ -101,23 +101,25 @@ def test_result(item, excinfo) -> TestResult:
     points = float(marker.args[0]) if marker else 1.0
     doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
     name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
+    # Which test this is, for the course file's weights and visibility (`grader.scoring`).
+    test = {"test": f"{item.module.__name__.rsplit('.', 1)[-1]}::{item.originalname}"}
     if excinfo is None:
-        return TestResult(name, points, points, "Passed.")
+        return TestResult(name, points, points, "Passed.", extra=test)
     err = excinfo.value
     if isinstance(err, Failed):
-        extra = {"misconceptions": err.misconceptions}
+        extra = {**test, "misconceptions": err.misconceptions}
         if err.graph and len(err.graph["nodes"]) <= 40:
             extra["graph"] = err.graph
         return TestResult(name, 0.0, points, err.output, extra=extra)
     # A fault in the suite itself: never show its traceback (it would reveal hidden code).
     return TestResult(name, 0.0, points,
                       f"The grader could not run this test ({type(err).__name__}); "
-                      "please tell your instructor.", extra={"misconceptions": []})
+                      "please tell your instructor.", extra={**test, "misconceptions": []})
 
 
 def not_graded(item, reason: str) -> TestResult:
     t = test_result(item, None)
-    return TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
+    return TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}", extra=t.extra)
 
 
 def _output(result: Result, handin, notes: list[str]) -> str:

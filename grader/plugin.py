@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .options import OPTIONS, limits_from
+from .options import OPTIONS
 
 SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
                "test_random"]
@@ -28,10 +28,10 @@ def pytest_addoption(parser):
     group.addoption("--handin", metavar="PATH",
                     help="Hand-in to grade: a .py, an .ipynb or a folder holding one. It runs in "
                          "the sandbox, never in pytest's process.")
-    for o in OPTIONS:
-        group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=o.default,
+    for o in OPTIONS:  # None: the course file's, else the default
+        group.addoption(o.flag, dest="grader_" + o.dest, type=o.type, default=None,
                         metavar=o.type.__name__.upper(),
-                        help=f"{o.help} [default: {o.default}]")
+                        help=f"{o.help} [default: the course file's, else {o.default}]")
     group.addoption("--sandbox", dest="grader_sandbox", choices=("auto", "strict"),
                     default="auto",
                     help="auto: the strongest isolation this machine allows; strict: refuse to "
@@ -43,6 +43,9 @@ def pytest_addoption(parser):
     group.addoption("--python", metavar="PATH", dest="grader_python",
                     help="Python interpreter (3.10+) that runs hand-ins [default: the grader's "
                          "own].")
+    group.addoption("--config", dest="grader_config", metavar="PATH",
+                    help="The course file (weights, visibility, points, limits) [default: "
+                         "grader.toml in this folder, if any].")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -111,14 +114,24 @@ class OneHandin:
     the first test asks for it; its result goes to the terminal and to the JSON report."""
 
     def __init__(self, config, path: Path):
+        from .course import find, load
         from .grading import Grading
         from .sandbox.client import Sandbox
         from .sandbox.isolation import Isolation
 
-        limits = limits_from({o.dest: config.getoption("grader_" + o.dest) for o in OPTIONS})
+        given = config.getoption("grader_config")
+        if given is not None and not Path(given).is_file():
+            raise pytest.UsageError(f"--config {given}: no such file")
+        try:
+            self.course = load(find(given)).with_options(
+                **{o.dest: config.getoption("grader_" + o.dest) for o in OPTIONS})
+        except ValueError as e:
+            raise pytest.UsageError(str(e))
+        limits = self.course.limits
         try:
             isolation = Isolation.chosen(config.getoption("grader_imports"),
-                                         config.getoption("grader_sandbox"))
+                                         config.getoption("grader_sandbox"),
+                                         self.course.allowed_imports)
         except ValueError as e:
             raise pytest.UsageError(f"--allow-import: {e}") from None
         self.grading = Grading(path, Sandbox(limits, isolation), limits)
@@ -131,7 +144,9 @@ class OneHandin:
         try:
             if self.grading.opened:
                 ran = [item for item in session.items if item.nodeid in self.grading.outcomes]
-                self.result = self.grading.finish(ran)
+                from .scoring import apply
+
+                self.result = apply(self.grading.finish(ran), self.course)
         finally:
             self.grading.sandbox.close()
         yield

@@ -19,10 +19,13 @@ class TestResult:
     number: str = ""
     # Machine-readable facts for reports: misconception ids, the graph of a failed multi-use test.
     extra: dict = field(default_factory=dict)
+    # Whether the hand-in passed the test; by default from its score. It is kept when the
+    # course file re-weights a test, so a failed test worth 0 points still reads "failed".
+    status: str = ""
 
-    @property
-    def status(self) -> str:
-        return "passed" if self.score >= self.max_score else "failed"
+    def __post_init__(self):
+        if not self.status:
+            self.status = "passed" if self.score >= self.max_score else "failed"
 
     def to_json(self) -> dict:
         d = {
@@ -45,6 +48,7 @@ class TestResult:
             name=d["name"], score=d["score"], max_score=d["max_score"],
             output=d.get("output", ""), visibility=d.get("visibility", "visible"),
             number=d.get("number", ""), extra=d.get("extra_data", {}),
+            status=d.get("status", ""),
         )
 
 
@@ -83,7 +87,8 @@ class Result:
         """The same result without its feedback text: what class-wide views (gradebook,
         histogram, pass rates, misconceptions) need, small enough to hold a whole class."""
         tests = [TestResult(t.name, t.score, t.max_score, extra={
-            "misconceptions": t.extra.get("misconceptions", [])}) for t in self.tests]
+            "misconceptions": t.extra.get("misconceptions", [])}, status=t.status)
+            for t in self.tests]
         return Result(tests, "", self.execution_time, self.extra)
 
     def to_json(self) -> dict:

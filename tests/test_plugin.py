@@ -18,11 +18,13 @@ from pathlib import Path
 import click
 import pytest
 
+from grader.course import Course
 from grader.json_report import read
 from grader.options import OPTIONS, limits_from
 from grader.results import Result
 from grader.platforms.gradescope import to_gradescope
 from grader.runner import Job, run
+from grader.scoring import apply
 from mutants import MUTANTS, REFERENCE, source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +70,9 @@ def handins(tmp_path_factory) -> dict[str, Path]:
 def graded(handins) -> dict[str, Result]:
     """What `grader grade` gives each hand-in with SETTINGS (its run loop, in one session)."""
     by_path: dict[Path, Result] = {}
+    course = Course(limits=LIMITS)  # no course file: its defaults, and these limits
     run([Job(path) for path in handins.values()],
-        lambda job, result: by_path.__setitem__(job.path, result), LIMITS)
+        lambda job, result: by_path.__setitem__(job.path, apply(result, course)), LIMITS)
     return {key: by_path[Path(path)] for key, path in handins.items()}
 
 
@@ -209,12 +212,12 @@ def test_a_handin_folder_conftest_never_runs(tmp_path):
 
 
 def test_every_option_of_grader_grade_is_a_pytest_option_too(tmp_path):
-    """The limits and sandbox settings of `grader grade` (all its options but the output
-    format) can be given to the pytest route as well."""
+    """The limits, sandbox settings and course file of `grader grade` (all its options but
+    what its student-facing output shows) can be given to the pytest route as well."""
     from grader.cli import grade
 
     settings = {flag for p in grade.params if isinstance(p, click.Option) for flag in p.opts
-                if flag.startswith("--") and flag != "--format"}
+                if flag.startswith("--") and flag not in ("--format", "--published")}
     assert {o.flag for o in OPTIONS} <= settings
     pytest_help = pytest_route("--help", cwd=tmp_path).stdout
     for flag in sorted(settings | {"--handin"}):

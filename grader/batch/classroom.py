@@ -10,9 +10,11 @@ from .. import __version__
 from ..platforms import canvas, moodle
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
+from ..course import Course
 from ..results import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
+from ..scoring import apply
 from . import outputs, store
 from .run import Progress, Task, grade_all, in_shard
 
@@ -35,12 +37,19 @@ class Settings:
     platform files they go into."""
     limits: Limits = Limits()
     late_penalty: str | None = None
-    due: str | None = None
+    due: str | None = None          # the command line's: an error on a download without times
     flag_late_days: float = 1.0
     roster: Path | None = None
     assignment: str | None = None
     worksheet: Path | None = None
-    isolation: Isolation = Isolation()
+    course: Course = Course()       # weights, visibility, points; its due date applies where
+    #                                 hand-ins carry a time and says when after_due_date shows
+    published: bool = False         # after_published tests show in student outputs
+    isolation: Isolation = Isolation()  # what hand-ins may import; strict or not
+
+    @property
+    def due_date(self) -> str | None:
+        return self.due or self.course.due or None
 
 
 def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Settings(),
@@ -59,10 +68,11 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
             _check_times(subs, source)
         everyone = tasks_for(subs, policy, settings, names)
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
-        todo = _plan(tasks, results_dir, settings.limits, resume, notes)
+        todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         try:
-            grade_all(todo, results_dir, jobs, settings.limits, bar, settings.isolation)
+            grade_all(todo, results_dir, jobs, settings.limits, bar,
+                      lambda result: apply(result, settings.course), settings.isolation)
         finally:
             if progress:
                 bar.close()
@@ -91,9 +101,9 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
             student["name"], student["download_name"] = names[s.student_id], s.name
         extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs,
                  "imports": list(settings.isolation.imports)}
-        if s.late or settings.due:
+        if s.late or settings.due_date:
             extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
-                                              due=settings.due,
+                                              due=settings.due_date,
                                               flag_days=settings.flag_late_days)
         tasks.append(Task(s.student_id, s.path, extra))
     return tasks
@@ -119,9 +129,10 @@ def _check_times(subs: list[Submission], source: Path) -> None:
 
 
 def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
-          notes: list[str]) -> list[Task]:
+          notes: list[str], course: Course = Course()) -> list[Task]:
     """The tasks to grade. With `resume`, a stored result is kept while nothing that decided
-    it changed; one whose late penalty or student details changed is updated in place."""
+    it changed; one whose late penalty, student details or course file changed is updated in
+    place (a test's outcome does not depend on its weight or visibility)."""
     if not resume:
         return list(tasks)
     todo, regraded, updated = [], Counter(), Counter()
@@ -136,8 +147,13 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
         result = store.read(path)
         changed = [k for k in ("late", "student")
                    if _details(result.extra.get(k)) != _details(t.extra.get(k))]
+        if result.extra.get("course") != course.record():
+            result = apply(result, course)
+            changed.append("course")
         if changed:
             for k in changed:
+                if k == "course":
+                    continue
                 if k in t.extra:
                     result.extra[k] = t.extra[k]
                 else:
@@ -148,7 +164,8 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
         notes.append(f"graded {n}: not graded before" if why == "not graded before"
                      else f"re-graded {n}: {why}")
     for what, n in updated.items():
-        notes.append(f"re-applied {what} to {n}" if "late" in what else f"updated {what} of {n}")
+        notes.append(f"re-applied {what} to {n}" if "late" in what or "course" in what
+                     else f"updated {what} of {n}")
     kept = len(tasks) - len(todo) - sum(updated.values())
     if kept:
         notes.append(f"kept {kept} result{'s' if kept != 1 else ''} graded earlier, unchanged")
@@ -160,7 +177,8 @@ def _details(d):
     return {k: v for k, v in d.items() if k != "path"} if isinstance(d, dict) else d
 
 
-_UPDATED = {"late": "late penalty", "student": "student details (names, roster)"}
+_UPDATED = {"late": "late penalty", "student": "student details (names, roster)",
+            "course": "course file (weights, visibility, points)"}
 
 
 def _record(out: Path, shard: tuple[int, int], everyone: list[Task], mine: list[Task]) -> None:

@@ -13,6 +13,7 @@ from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
 from ..results import Result
+from ..visibility import for_students
 from . import store
 
 
@@ -28,11 +29,14 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     pages = out / "feedback"
     pages.mkdir(exist_ok=True)
     summaries, files_of, written = [], {}, set()
+    title = settings.course.title
     for path in files:
         result = store.read(path)
         if result is None:
             continue
-        for suffix, text in ((".html", feedback.page(result)), (".txt", feedback.text(result))):
+        view = for_students(result, settings.due_date, settings.published)
+        for suffix, text in ((".html", feedback.page(view, f"{title}: your feedback")),
+                             (".txt", feedback.text(view, f"{title}: your feedback"))):
             atomic(pages / (path.stem + suffix), text)
             written.add(path.stem + suffix)
         summaries.append(result.summary())
@@ -55,7 +59,8 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     def full(r: Result) -> Result:
         return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
 
-    atomic(paths["report"], chunks(summaries, feedback=full, notice=notice))
+    atomic(paths["report"], chunks(summaries, f"{title}: grading report", feedback=full,
+                                   notice=notice))
     return summaries, paths, notes
 
 

@@ -76,8 +76,10 @@ def _die_with_parent() -> None:
 
 def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
               on_result: Callable[[Task, Result], None],
+              score: Callable[[Result], Result] = lambda r: r,
               settings: Isolation = Isolation()) -> None:
-    """Grade `tasks` with `jobs` workers; write and report each result as it arrives.
+    """Grade `tasks` with `jobs` workers; `score` each result (the course file's weights),
+    write and report it as it arrives.
 
     The parent hands each worker one task at a time over the worker's own pipe, so it always
     knows which hand-in a worker holds: a worker that dies (its pipe closes) costs only that one."""
@@ -127,7 +129,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                 else:
                     deaths = 0
                     index, holding[conn] = holding[conn], None
-                    result = Result.from_json(msg[1])
+                    result = score(Result.from_json(msg[1]))
                     template = template or result
                     _finish(tasks[index], result, results_dir, on_result)
     finally:
@@ -145,7 +147,8 @@ def _finish(task: Task, result: Result, results_dir: Path, on_result) -> None:
 def crashed(task: Task, template: Result | None) -> Result:
     reason = "the grader's worker process died while grading this hand-in; grade it again " \
              "with `grader grade` to see why"
-    tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}")
+    tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}",
+                        visibility=t.visibility, extra={"test": t.extra.get("test", "")})
              for t in (template.tests if template else [])]
     extra = dict(task.extra, error=reason, grader_version=__version__, lost=True)
     return Result(tests, f"Your hand-in could not be graded: {reason}", 0.0, extra)

@@ -59,8 +59,10 @@ def _grade(score: float, out_of: float, points: float) -> str:
 
 
 def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,
-         attach: bool = False) -> Plan:
-    """What posting OUT's results would change in Canvas, found without changing anything."""
+         attach: bool = False, for_students=lambda r: r) -> Plan:
+    """What posting OUT's results would change in Canvas, found without changing anything.
+
+    `for_students` gives what a student may see of a result (`grader.visibility`)."""
     from canvasapi import Canvas
 
     course = Canvas(url.rstrip("/"), token).get_course(course_id)
@@ -84,7 +86,7 @@ def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,
             result.unknown.append(sid)
             continue
         grade = _grade(r.score, r.max_score, points)
-        text = feedback.text(r)
+        text = feedback.text(for_students(r))
         mark = marker(text, grade)
         posted = any(mark in (c.get("comment") or "")
                      for c in getattr(sub, "submission_comments", None) or [])

@@ -13,9 +13,12 @@ from ..report.feedback import test_markdown
 from ..results import Result
 
 
-def to_gradescope(result: Result) -> dict:
+def to_gradescope(result: Result, visibility: str = "visible") -> dict:
+    """`visibility` is the whole result's (the course file's `assignment.visibility`); each
+    test carries its own."""
     d = result.to_json()
     d["test_output_format"] = "md"
+    d["visibility"] = visibility
     for test, out in zip(result.tests, d["tests"]):
         out["output"] = test_markdown(test)
     return d

@@ -41,6 +41,7 @@ import zipfile
 from pathlib import Path
 
 KIT_DIR = "kit"
+COURSE_FILE = "grader.toml"
 KIT_FILES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
 KIT_PACKAGE = "grader"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
@@ -107,9 +108,14 @@ if [ ! -x "$PY" ]; then
     PY="$(command -v python3)"
 fi
 
+COURSE=()
+if [ -f "$ROOT/source/grader.toml" ]; then
+    COURSE=(--config "$ROOT/source/grader.toml")
+fi
+
 status=0
 if [ -n "$GRADER" ]; then
-    "$GRADER" grade "$ROOT/submission"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
+    "$GRADER" grade "${COURSE[@]}" "$ROOT/submission"@@GRADE_ARGS@@ > "$RESULTS/results.json.part" || status=$?
 else
     echo "grader is not installed: did setup.sh run?" >&2
     : > "$RESULTS/results.json.part"
@@ -177,11 +183,13 @@ def pins() -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(found.items())]
 
 
-def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = ()) -> Path:
+def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, ...] = (),
+          course: Path | None = None) -> Path:
     """Write the Gradescope autograder zip to ``out_zip`` and return its path.
 
     ``kit_root`` is the folder holding ``pyproject.toml`` and ``grader/``. ``grade_args`` are extra
-    arguments for ``grader grade`` (shell-quoted into ``run_autograder``).
+    arguments for ``grader grade`` (shell-quoted into ``run_autograder``). ``course``, a course
+    file, goes in as ``grader.toml``, which ``run_autograder`` grades by.
     """
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +201,8 @@ def build(out_zip: Path, kit_root: Path, *, grade_args: list[str] | tuple[str, .
         _add(zf, "setup.sh", setup.encode(), 0o755)
         _add(zf, "run_autograder", run.encode(), 0o755)
         _add(zf, "constraints.txt", "".join(p + "\n" for p in pins()).encode(), 0o644)
+        if course is not None:
+            _add(zf, COURSE_FILE, Path(course).read_bytes(), 0o644)
         for arc, path in kit_files(kit_root):
             _add(zf, f"{KIT_DIR}/{arc}", path.read_bytes(), 0o644)
     tmp.replace(out_zip)

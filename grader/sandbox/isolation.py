@@ -37,12 +37,12 @@ class Isolation:
     strict: bool = False
 
     @classmethod
-    def chosen(cls, imports=(), mode: str = "auto") -> "Isolation":
-        """From `--allow-import` (repeatable, `none` for none; numpy unless given) and
-        `--sandbox`. Each package is checked here, so a batch stops before any worker starts:
-        ValueError when one cannot be offered."""
-        if not imports:
-            return cls(strict=mode == "strict")
+    def chosen(cls, imports=(), mode: str = "auto",
+               default: tuple[str, ...] = DEFAULT_IMPORTS) -> "Isolation":
+        """From `--allow-import` (repeatable, `none` for none; `default`, the course file's
+        list, unless given) and `--sandbox`. Each package is checked here, so a batch stops
+        before any worker starts: ValueError when one cannot be offered."""
+        imports = imports or default
         from .paths import locate
 
         imports = tuple(n for n in imports if n != "none")

@@ -1,0 +1,67 @@
+"""A graded hand-in scored by the course file: weights, visibility, points, the stub's credit.
+
+The arithmetic, in order:
+
+1. A test's weight is its `[tests]` `weight` in the course file, else its `@weight(n)`; times
+   its group's `scale`.
+2. With `forward_needs_gradient`, a hand-in that passes no test outside the `forward` group
+   gets 0 on its forward tests too (an untouched stub scores 0, not its forward points).
+3. With `points` above 0, every test's points are multiplied by `points / (sum of weights)`,
+   so the maximum is exactly `points`; with 0 the maximum is the sum of the weights.
+
+A test scores its full points when it passed and 0 when it failed (the hidden tests are all or
+nothing). Its visibility is its own in `[tests]`, else its group's, else "visible".
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .course import Course
+from .results import Result, TestResult
+
+FORWARD = "forward"
+NO_GRADIENT = ("No credit: this hand-in passes no test of its gradients, and the course gives "
+               "forward tests their points only then (forward_needs_gradient in grader.toml).")
+
+
+def plan(course: Course) -> dict[str, tuple[float, str]]:
+    """Each hidden test's weight (before scaling to `points`) and visibility, by its
+    `module::function` (as results record it: tests of an instructor's own keep theirs)."""
+    from .course import suite
+
+    out = {}
+    for t in suite():
+        group, own = course.groups.get(t.group), course.tests.get(t.name)
+        weight = own.weight if own and own.weight is not None else t.weight
+        scale = group.weight if group and group.weight is not None else 1.0
+        visibility = ((own and own.visibility) or (group and group.visibility) or "visible")
+        out[f"test_{t.group}::{t.name}"] = (weight * scale, visibility)
+    return out
+
+
+def _group(t: TestResult) -> str:
+    """The group of a result's test (its module without `test_`), as the runner recorded it."""
+    return str(t.extra.get("test", "")).partition("::")[0].removeprefix("test_")
+
+
+def apply(result: Result, course: Course) -> Result:
+    """The result scored as the course says, recording the course in `extra_data.course`.
+    Applying another course to a scored result (`--resume`) gives what grading under it would."""
+    weights = plan(course)
+    tests = []
+    for t in result.tests:
+        weight, visibility = weights.get(t.extra.get("test"), (t.max_score, "visible"))
+        # `status` stays what grading found: a failed test now worth 0 still failed
+        tests.append(replace(t, score=weight if t.status == "passed" else 0.0,
+                             max_score=weight, visibility=visibility,
+                             output=t.output.replace("\n\n" + NO_GRADIENT, "")
+                             .replace(NO_GRADIENT, "")))
+    if course.forward_needs_gradient and not any(
+            t.status == "passed" for t in tests if _group(t) != FORWARD):
+        tests = [replace(t, score=0.0, output=f"{t.output}\n\n{NO_GRADIENT}".lstrip())
+                 if _group(t) == FORWARD and t.status == "passed" else t for t in tests]
+    total = sum(t.max_score for t in tests)
+    if course.points > 0 and total > 0:
+        k = course.points / total
+        tests = [replace(t, score=t.score * k, max_score=t.max_score * k) for t in tests]
+    return replace(result, tests=tests, extra={**result.extra, "course": course.record()})
