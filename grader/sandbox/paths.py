@@ -9,6 +9,7 @@ come from, with the grader installed in it, stays out of sight.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -125,6 +126,7 @@ def _outside_scratch() -> str | None:
     return None  # the usual temporary folder: covered only where bwrap shows it elsewhere
 
 
+@functools.lru_cache(maxsize=None)  # checked when options are read, then staged
 def locate(name: str) -> dict[str, str]:
     """{entry name: real path} of everything importing `name` needs: its own top-level folders
     and .libs, and those of the packages it requires (recursively). Never the grader."""
