@@ -441,6 +441,34 @@ def shared_tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing uid needs root")
+def test_uid_sweep_ends_every_process_of_the_uid(marker):
+    """Where a hand-in has no pid namespace but a uid of its own: sleepers in sessions of their
+    own, orphaned at once, all end with one sweep."""
+    from grader.sandbox.layers import uid
+    u = uid.for_handin(os.getpid(), 63)
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os.setresgid(u, u, u)
+        os.setresuid(u, u, u)
+        for _ in range(5):
+            if os.fork() == 0:
+                os.setsid()
+                os.execv("/bin/sleep", ["sleep", marker])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 5
+    while len(marked_processes(marker)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(marked_processes(marker)) == 5
+    uid.sweep(u, reap=lambda: None)
+    deadline = time.monotonic() + 2  # their parent (init) collects them
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marked_processes(marker) == []
+
+
 CONDITIONS = {"platform": ["platform"], "user": ["user", "61234"],
               "no-userns": ["no-userns", "61234"]}
 
