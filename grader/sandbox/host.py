@@ -468,7 +468,7 @@ def run_child(msg, data, ctl):
             _kill(handin, pid)
             clean_up(plan)
             kill_all()
-            sys.exit(0)
+            os._exit(0)
         if cmd.get("op") == "kill":
             killed = True
             _kill(handin, pid)
@@ -498,7 +498,7 @@ def main():
         msg = ctl.read()
         if msg is None or msg.get("op") == "exit":
             kill_all()
-            return
+            os._exit(0)  # nothing to flush: skip tearing the interpreter down
         fds, ctl.fds = ctl.fds, []
         if msg.get("op") == "spawn" and len(fds) == 1:
             run_child(msg, fds[0], ctl)
