@@ -96,14 +96,6 @@ class Control:
         self.sock.sendall(frame(obj))
 
 
-def _prctl(option, arg):
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 LAYERS = {}  # layer name -> None when it holds here, else why not: probed once at start
 CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted side
@@ -488,8 +480,8 @@ def run_child(msg, data, ctl):
 def main():
     ctl = Control(int(sys.argv[1]))
     CGROUPS.extend(sys.argv[2:])
-    _prctl(PR_SET_DUMPABLE, 0)
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     LAYERS.update(probe())
     if LAYERS["cgroup"] is None:
         cgroup.join(CGROUPS)  # every hand-in is forked inside (see layers/cgroup.py)

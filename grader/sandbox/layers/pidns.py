@@ -46,17 +46,20 @@ def trial():
             unshare(fl)
             inner = os.fork()
             if inner == 0:
-                if os.getpid() != 1:
-                    os._exit(2)
+                code = 2
                 try:
-                    _mount_proc(fl)
-                    libc.call("mount", b"trial", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
-                              b"size=65536")
-                except OSError:
-                    os._exit(1)
-                os._exit(0)
+                    if os.getpid() == 1:
+                        code = 3
+                        _mount_proc(fl)
+                        code = 1
+                        libc.call("mount", b"trial", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
+                                  b"size=65536")
+                        code = 0
+                finally:
+                    os._exit(code)
             _, status = os.waitpid(inner, 0)
-            os.write(w, {0: b"ok", 1 << 8: b"no tmpfs"}.get(status, b"pid 1 was not it"))
+            os.write(w, {0: b"ok", 1 << 8: b"no tmpfs", 3 << 8: b"its mounts stay shared"}
+                     .get(status, b"pid 1 was not the new process"))
         except BaseException as e:
             os.write(w, str(e).encode()[:200])
         os._exit(0)
