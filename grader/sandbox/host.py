@@ -99,6 +99,7 @@ class Control:
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 LAYERS = {}  # layer name -> None when it holds here, else why not: probed once at start
 CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted side
+JOIN = []  # those each hand-in joins itself: the host stays out (see layers/cgroup.py)
 
 
 def probe():
@@ -243,12 +244,11 @@ def enter_handin(plan, out_w, report_w):
     runs. With a pid namespace, this process is only its keeper until `pidns.enter` returns
     in pid 1 of the new namespaces."""
     os.setsid()
+    cgroup.join(JOIN)
     if plan["pidns"]:
         pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
         if plan["scratch"]:
             scratch.mount(plan["scratch"], *plan["owner"])
-        if pidns.flags() & pidns.CLONE_NEWUSER:
-            pidns.drop_capabilities()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
@@ -258,6 +258,7 @@ def enter_handin(plan, out_w, report_w):
     rlimits.apply(plan["limits"], plan["scratch"])
     if plan["uid"] is not None:
         uid.drop(plan["uid"])
+    libc.drop_privileges()  # what the host (root, or in a user namespace) holds, it does not
     libc.die_with_parent()  # with its keeper or the host, where nothing else ends it
     os.chdir(plan["workdir"])
     try:
@@ -356,6 +357,16 @@ def kill_all():
         reap()
         if not pids:
             return
+
+
+def _out_of_oom_reach():
+    """Whether the OOM killer now leaves the host alone (root: CAP_SYS_RESOURCE)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("-1000")
+        return True
+    except OSError:
+        return False
 
 
 def _kill(*pids):
@@ -483,8 +494,10 @@ def main():
     libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     LAYERS.update(probe())
-    if LAYERS["cgroup"] is None:
-        cgroup.join(CGROUPS)  # every hand-in is forked inside (see layers/cgroup.py)
+    if LAYERS["cgroup"] is None:  # every hand-in is forked inside (see layers/cgroup.py)
+        shared = CGROUPS if _out_of_oom_reach() else cgroup.without_memory(CGROUPS)
+        cgroup.join(shared)
+        JOIN.extend(p for p in CGROUPS if p not in shared)
     ctl.write({"event": "ready", "layers": LAYERS})
     while True:
         msg = ctl.read()

@@ -8,7 +8,8 @@ The keeper waits for pid 1 and exits the same way, so the host sees one process 
 
 A host with CAP_SYS_ADMIN (root, inside bubblewrap or not) unshares the two directly; one
 without takes a user namespace along (no privilege needed where the machine allows them),
-mapping only its own uid, and pid 1 drops the capabilities that namespace gave it.
+mapping only its own uid (pid 1 gives up the capabilities that namespace gave it, as every
+hand-in gives up all of its own: see host.py).
 """
 import functools
 import os
@@ -122,8 +123,3 @@ def _mount_proc(fl):
         libc.call("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     except OSError:
         pass  # a user namespace may not mount a /proc partly covered: the old one stays
-
-
-def drop_capabilities():
-    """Pid 1 in its own user namespace holds every capability there: give them all up."""
-    libc.drop_capabilities()
