@@ -321,6 +321,16 @@ def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mo
     assert marked_processes(marker) == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_handin_holds_no_privilege(tmp_path, baseline, monkeypatch, mode):
+    """As root the host keeps some capabilities to set hand-ins up; a hand-in keeps none."""
+    if mode == "none":
+        monkeypatch.setenv("GRADER_SANDBOX", "none")
+    result = grade(handin(tmp_path, "caps_try"), FAST)
+    assert "privileged: []" in result.output, result.output
+    assert result.score == baseline["full"]
+
+
 @needs_bwrap
 def test_no_process_survives_killing_the_host(tmp_path, baseline, marker):
     """The hand-in leaves a sleeper in a session of its own and kills its parent: the sandbox
