@@ -99,7 +99,6 @@ class Control:
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 LAYERS = {}  # layer name -> None when it holds here, else why not: probed once at start
 CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted side
-JOIN = []  # those each hand-in joins itself: the host stays out (see layers/cgroup.py)
 
 
 def probe():
@@ -244,7 +243,6 @@ def enter_handin(plan, out_w, report_w):
     runs. With a pid namespace, this process is only its keeper until `pidns.enter` returns
     in pid 1 of the new namespaces."""
     os.setsid()
-    cgroup.join(JOIN)
     if plan["pidns"]:
         pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
         if plan["scratch"]:
@@ -494,10 +492,12 @@ def main():
     libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     libc.call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     LAYERS.update(probe())
+    LAYERS["memcg"] = cgroup.probe_memory(CGROUPS) if LAYERS["cgroup"] is None else \
+        LAYERS["cgroup"]
+    if LAYERS["memcg"] is None and not _out_of_oom_reach():
+        LAYERS["memcg"] = "the OOM killer could pick the sandbox host in a memory cgroup"
     if LAYERS["cgroup"] is None:  # every hand-in is forked inside (see layers/cgroup.py)
-        shared = CGROUPS if _out_of_oom_reach() else cgroup.without_memory(CGROUPS)
-        cgroup.join(shared)
-        JOIN.extend(p for p in CGROUPS if p not in shared)
+        cgroup.join(CGROUPS if LAYERS["memcg"] is None else cgroup.without_memory(CGROUPS))
     ctl.write({"event": "ready", "layers": LAYERS})
     while True:
         msg = ctl.read()
