@@ -321,6 +321,17 @@ def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mo
     assert marked_processes(marker) == []
 
 
+def test_cgroups_of_dead_graders_are_swept():
+    """A grader killed outright leaves its (empty) cgroups; the next sandbox removes them."""
+    from grader.sandbox.layers import cgroup
+    dead = 2 ** 22 + 1  # above any pid_max: no such process
+    made, why = cgroup.create(f"grader-{dead}-left", 8, 64 << 20)
+    if why:
+        pytest.skip(why)
+    grade(REFERENCE, FAST)
+    assert [p for p in made if os.path.exists(p)] == []
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_handin_holds_no_privilege(tmp_path, baseline, monkeypatch, mode):
     """As root the host keeps some capabilities to set hand-ins up; a hand-in keeps none."""

@@ -60,6 +60,7 @@ def create(name, pids, memory_bytes):
         if mine is None:
             continue
         path = os.path.join(point, mine.lstrip("/"), name)
+        _sweep(os.path.dirname(path))
         try:
             os.mkdir(path, 0o755)
         except OSError as e:
@@ -79,6 +80,22 @@ def create(name, pids, memory_bytes):
         remove(paths)
         return [], "no writable cgroup" + (f" ({'; '.join(errors)})" if errors else "")
     return paths, None
+
+
+def _sweep(parent):
+    """Remove the empty groups of graders that died without removing theirs (named
+    grader-PID-...; a live sandbox's group is never removed: its pid is alive, its host in it)."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith("grader-")]
+    except OSError:
+        return
+    for name in names:
+        pid = name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass
 
 
 def _enable_controllers(parent):
