@@ -321,6 +321,27 @@ def test_no_process_survives_grading(tmp_path, baseline, monkeypatch, marker, mo
     assert marked_processes(marker) == []
 
 
+def test_cgroups_of_dead_graders_are_swept():
+    """A grader killed outright leaves its (empty) cgroups; the next sandbox removes them."""
+    from grader.sandbox.layers import cgroup
+    dead = 2 ** 22 + 1  # above any pid_max: no such process
+    made, why = cgroup.create(f"grader-{dead}-left", 8, 64 << 20)
+    if why:
+        pytest.skip(why)
+    grade(REFERENCE, FAST)
+    assert [p for p in made if os.path.exists(p)] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_handin_holds_no_privilege(tmp_path, baseline, monkeypatch, mode):
+    """As root the host keeps some capabilities to set hand-ins up; a hand-in keeps none."""
+    if mode == "none":
+        monkeypatch.setenv("GRADER_SANDBOX", "none")
+    result = grade(handin(tmp_path, "caps_try"), FAST)
+    assert "privileged: []" in result.output, result.output
+    assert result.score == baseline["full"]
+
+
 @needs_bwrap
 def test_no_process_survives_killing_the_host(tmp_path, baseline, marker):
     """The hand-in leaves a sleeper in a session of its own and kills its parent: the sandbox
@@ -439,6 +460,34 @@ def shared_tmp():
     d.chmod(0o777)
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing uid needs root")
+def test_uid_sweep_ends_every_process_of_the_uid(marker):
+    """Where a hand-in has no pid namespace but a uid of its own: sleepers in sessions of their
+    own, orphaned at once, all end with one sweep."""
+    from grader.sandbox.layers import uid
+    u = uid.for_handin(os.getpid(), 63)
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os.setresgid(u, u, u)
+        os.setresuid(u, u, u)
+        for _ in range(5):
+            if os.fork() == 0:
+                os.setsid()
+                os.execv("/bin/sleep", ["sleep", marker])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 5
+    while len(marked_processes(marker)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(marked_processes(marker)) == 5
+    uid.sweep(u, reap=lambda: None)
+    deadline = time.monotonic() + 2  # their parent (init) collects them
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marked_processes(marker) == []
 
 
 CONDITIONS = {"platform": ["platform"], "user": ["user", "61234"],

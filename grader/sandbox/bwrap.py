@@ -51,10 +51,11 @@ def _refused() -> str | None:
 
 
 # As root, the host keeps what it needs to set up each hand-in (its pid and mount namespaces,
-# its uid and folder, killing it) and no user namespace, which would map root alone and leave
-# no other uid to give hand-ins. Hand-ins themselves never hold any of these.
+# its uid and folder, killing it, keeping itself out of reach of the OOM killer) and no user
+# namespace, which would map root alone and leave no other uid to give hand-ins. Hand-ins
+# themselves never hold any of these.
 ROOT_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN",
-             "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+             "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SYS_RESOURCE")
 
 
 def _namespaces() -> list[str]:

@@ -127,6 +127,7 @@ class Sandbox:
         self.mode = "bwrap" if bwrap.available() else "none"
         self.layers: dict[str, str | None] = {}  # layer -> None when it holds, else why not
         self.python = None
+        self.spawned = 0  # hand-in processes started, for their uids
 
     def start(self) -> None:
         """Launch the host unless `launch` already did, and wait until it is ready."""
@@ -216,9 +217,10 @@ class Sandbox:
     def load(self, cells: list[dict]) -> "Handin":
         return Handin(self, cells)
 
-    def uid(self) -> int | None:
-        """The uid hand-ins run as where the host is root (see layers/uid.py)."""
-        return None if isolation.turned_off() else uid.for_sandbox(os.getpid())
+    def next_uid(self) -> int | None:
+        """The uid the next hand-in runs as where the host is root (see layers/uid.py)."""
+        self.spawned += 1
+        return None if isolation.turned_off() else uid.for_handin(os.getpid(), self.spawned)
 
 
 class Handin:
@@ -245,7 +247,8 @@ class Handin:
         mine, theirs = socket.socketpair()
         try:
             self._tell_host({"op": "spawn", "limits": self.limits.to_json(),
-                             "confine": sb.confine, "uid": sb.uid()}, fds=[theirs.fileno()])
+                             "confine": sb.confine, "uid": sb.next_uid()},
+                            fds=[theirs.fileno()])
         finally:
             theirs.close()
         self.data = _Channel(mine)

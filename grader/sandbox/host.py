@@ -96,14 +96,6 @@ class Control:
         self.sock.sendall(frame(obj))
 
 
-def _prctl(option, arg):
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 LAYERS = {}  # layer name -> None when it holds here, else why not: probed once at start
 CGROUPS = []  # this sandbox's cgroups (one per hierarchy), given by the trusted side
@@ -270,8 +262,6 @@ def enter_handin(plan, out_w, report_w):
         pidns.enter(pidns.flags(), report_w)  # from here on: pid 1 of its own namespaces
         if plan["scratch"]:
             scratch.mount(plan["scratch"], *plan["owner"])
-        if pidns.flags() & pidns.CLONE_NEWUSER:
-            pidns.drop_capabilities()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
@@ -281,6 +271,7 @@ def enter_handin(plan, out_w, report_w):
     rlimits.apply(plan["limits"], plan["scratch"])
     if plan["uid"] is not None:
         uid.drop(plan["uid"])
+    libc.drop_privileges()  # what the host (root, or in a user namespace) holds, it does not
     libc.die_with_parent()  # with its keeper or the host, where nothing else ends it
     os.chdir(plan["workdir"])
     try:
@@ -379,6 +370,16 @@ def kill_all():
         reap()
         if not pids:
             return
+
+
+def _out_of_oom_reach():
+    """Whether the OOM killer now leaves the host alone (root: CAP_SYS_RESOURCE)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("-1000")
+        return True
+    except OSError:
+        return False
 
 
 def _kill(*pids):
@@ -483,7 +484,7 @@ def run_child(msg, data, ctl):
             _kill(handin, pid)
             clean_up(plan)
             kill_all()
-            sys.exit(0)
+            os._exit(0)
         if cmd.get("op") == "kill":
             killed = True
             _kill(handin, pid)
@@ -503,18 +504,22 @@ def run_child(msg, data, ctl):
 def main():
     ctl = Control(int(sys.argv[1]))
     CGROUPS.extend(sys.argv[2:])
-    _prctl(PR_SET_DUMPABLE, 0)
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    libc.call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     LAYERS.update(probe())
-    if LAYERS["cgroup"] is None:
-        cgroup.join(CGROUPS)  # every hand-in is forked inside (see layers/cgroup.py)
+    LAYERS["memcg"] = cgroup.probe_memory(CGROUPS) if LAYERS["cgroup"] is None else \
+        LAYERS["cgroup"]
+    if LAYERS["memcg"] is None and not _out_of_oom_reach():
+        LAYERS["memcg"] = "the OOM killer could pick the sandbox host in a memory cgroup"
+    if LAYERS["cgroup"] is None:  # every hand-in is forked inside (see layers/cgroup.py)
+        cgroup.join(CGROUPS if LAYERS["memcg"] is None else cgroup.without_memory(CGROUPS))
     ctl.write({"event": "ready", "layers": LAYERS,
                "python": ".".join(map(str, sys.version_info[:3]))})
     while True:
         msg = ctl.read()
         if msg is None or msg.get("op") == "exit":
             kill_all()
-            return
+            os._exit(0)  # nothing to flush: skip tearing the interpreter down
         fds, ctl.fds = ctl.fds, []
         if msg.get("op") == "spawn" and len(fds) == 1:
             run_child(msg, fds[0], ctl)

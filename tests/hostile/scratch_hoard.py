@@ -5,7 +5,7 @@ import os
 
 _total, _kept = TOTAL << 20, {}
 _block = b"x" * (1 << 20)
-for _i, _dir in enumerate((os.getcwd(), "/tmp", "/dev/shm", "/var/tmp",
+for _i, _dir in enumerate(("/tmp", "/dev/shm", "/var/tmp", os.getcwd(),
                            os.path.dirname(os.getcwd()))):
     _n = 0
     while sum(_kept.values()) < _total:

@@ -17,7 +17,8 @@ What each holds where others are missing:
 - pidns: nothing a hand-in started outlives it, by the kernel. Without it the uid sweep (as
   root), the cgroup's list or, last, a scan of the host's descendants end them.
 - uid (root only): RLIMIT_NPROC binds, root's private files are closed, one kill(-1) ends all.
-- cgroup: a process count and a memory limit that count everything, tmpfs included.
+- cgroup: a process count (pids.max) that holds for root too; memcg: a memory limit that counts
+  everything, tmpfs included, where the host can share the group safely (see cgroup.py).
 - scratch: a size-capped folder counted in memory and gone with the hand-in; without it, a
   private folder deleted afterwards (neither capped nor counted).
 - rlimits: address space, CPU time, file size, no core files, process count: everywhere.

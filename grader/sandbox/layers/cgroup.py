@@ -7,7 +7,11 @@ and `memory`, the v2 tree and whatever controllers it delegates), sets their lim
 removes them when the sandbox closes (cgroup.kill first, where v2 has it). The host joins them
 once when it starts, so every hand-in is born inside, already counted: moving a process into
 a cgroup waits for the kernel to quiesce (an RCU grace period), a few ms per hand-in that a fork
-into the group does not pay. Where a hand-in has no pid namespace to end with it, the host
+into the group does not pay. It joins a group that counts memory only once the OOM killer can
+no longer pick it (oom_score_adj -1000, which needs CAP_SYS_RESOURCE); where it cannot, the
+memory cgroup is left out ("memcg" in the layers), since a hand-in moving itself in costs
+about 10 ms (v1 here), and the address-space limit, lowered by the scratch's size cap, is
+the memory limit alone. Where a hand-in has no pid namespace to end with it, the host
 kills whatever else cgroup.procs lists when it ends. Docker containers usually have no
 writable cgroup: then this layer does not hold.
 """
@@ -56,6 +60,7 @@ def create(name, pids, memory_bytes):
         if mine is None:
             continue
         path = os.path.join(point, mine.lstrip("/"), name)
+        _sweep(os.path.dirname(path))
         try:
             os.mkdir(path, 0o755)
         except OSError as e:
@@ -75,6 +80,22 @@ def create(name, pids, memory_bytes):
         remove(paths)
         return [], "no writable cgroup" + (f" ({'; '.join(errors)})" if errors else "")
     return paths, None
+
+
+def _sweep(parent):
+    """Remove the empty groups of graders that died without removing theirs (named
+    grader-PID-...; a live sandbox's group is never removed: its pid is alive, its host in it)."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith("grader-")]
+    except OSError:
+        return
+    for name in names:
+        pid = name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass
 
 
 def _enable_controllers(parent):
@@ -106,6 +127,19 @@ def probe(paths):
     if not all(os.access(os.path.join(p, "cgroup.procs"), os.W_OK) for p in paths):
         return "the cgroups are not writable here"
     return None
+
+
+def without_memory(paths):
+    """The groups that do not count memory (v1's other hierarchies, v2 ones without it)."""
+    return [p for p in paths if not (os.path.exists(os.path.join(p, "memory.max")) or
+                                     os.path.exists(os.path.join(p, "memory.limit_in_bytes")))]
+
+
+def probe_memory(paths):
+    """None when one of the groups counts memory."""
+    if len(without_memory(paths)) < len(paths):
+        return None
+    return "no writable memory cgroup"
 
 
 def join(paths):

@@ -24,7 +24,7 @@ def capabilities():
 
 
 CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = 5, 6, 7, 21
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
 def has(*caps):
@@ -36,10 +36,13 @@ class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
 
-def drop_capabilities():
-    """Give up every capability: effective, permitted and inheritable."""
+def drop_privileges():
+    """Give up every capability (effective, permitted, inheritable; ambient go with them) and
+    any way to gain one back: with no_new_privs, no program run later brings any, not even
+    one run as root."""
     data = (ctypes.c_uint32 * 6)()
     call("capset", ctypes.byref(_CapHeader(0x20080522, 0)), data)
+    call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def die_with_parent():

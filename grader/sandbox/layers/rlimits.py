@@ -1,4 +1,5 @@
-"""Resource limits of the hand-in's process (setrlimit): they hold on every machine.
+"""Resource limits of the hand-in's process (setrlimit): they hold on every machine. And it is
+the first process the kernel kills when memory runs out, before the host that shares its cgroup.
 
 RLIMIT_NPROC counts every process of the hand-in's uid, and the kernel exempts root: it binds
 once the uid layer has made the hand-in someone else (or when the grader is not root)."""
@@ -23,3 +24,8 @@ def apply(limits, scratch_bytes=0):
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+    try:  # the first the kernel kills when memory runs out (its cgroup's or the machine's)
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass

@@ -1,11 +1,12 @@
-"""A dedicated unprivileged uid for the hand-ins of one sandbox, when the host runs as root.
+"""A dedicated unprivileged uid for each hand-in, when the host runs as root.
 
 As root, RLIMIT_NPROC is void (the kernel exempts root) and a hand-in could signal or read
-whatever root can. Under its own uid the process limit binds, files of root's with no access
-for others are closed to it, and when a hand-in ends, one `kill(-1)` from a process of that uid
-reaches every process it left, wherever it moved (setsid, double forks). The trusted side picks
-the uid from its own pid, so two sandboxes of one machine never share one; a hand-in is swept
-before the next one starts, so the hand-ins of one sandbox never meet either.
+whatever root can. Under a uid of its own the process limit binds, files of root's with no
+access for others are closed to it, nothing of another hand-in's is its own, and when it ends,
+one `kill(-1)` from a process of that uid reaches every process it left, wherever it moved
+(setsid, double forks). Uids come from the trusted side's pid and a count of its hand-ins, so
+no two sandboxes of one machine share one, and one sandbox reuses a uid only 64 hand-ins
+later, long after everything of the earlier one was swept.
 """
 import os
 import signal
@@ -13,11 +14,12 @@ import signal
 from . import libc
 
 BASE = 0x70000000  # far above any uid a system or a directory service hands out
-PR_SET_NO_NEW_PRIVS = 38
+SPAN = (1 << 22) << 6  # every pid (pid_max is at most 2**22) times 64 hand-ins
 
 
-def for_sandbox(pid):
-    return BASE + pid
+def for_handin(sandbox_pid, n):
+    """The uid of the `n`th hand-in of the sandbox run by process `sandbox_pid`."""
+    return BASE + (sandbox_pid << 6) + n % 64
 
 
 def probe():
@@ -27,7 +29,7 @@ def probe():
         return "root without the capabilities to change uid"
     with open("/proc/self/uid_map") as f:
         ranges = [line.split() for line in f]
-    if not any(int(inside) <= BASE and int(inside) + int(count) > BASE + (1 << 22)
+    if not any(int(inside) <= BASE and int(inside) + int(count) > BASE + SPAN
                for inside, _, count in ranges):
         return "inside a user namespace that maps no other uid"
     stdlib = os.path.dirname(os.__file__)
@@ -49,12 +51,10 @@ def _others_can_read(path):
 
 
 def drop(uid):
-    """Become `uid` for good: no groups, no capabilities, no way back through a setuid file."""
+    """Become `uid`, with no groups (the host then gives up every capability: see host.py)."""
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-    libc.drop_capabilities()  # the inheritable ones survive a change of uid
-    libc.call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def sweep(uid, reap):
