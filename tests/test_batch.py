@@ -885,9 +885,11 @@ def test_sigkill_leaves_no_workers_behind(twelve, tmp_path):
 # --------------------------------------------------------------------------- a worker that dies
 
 
-def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch):
+@pytest.mark.parametrize("first", [False, True], ids=["after-a-result", "before-any-result"])
+def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
     """A worker process that dies in the middle of a hand-in (forced here: the runner of a forked
-    worker exits when it reaches `crash.py`) is recorded as not graded; the others are graded."""
+    worker exits when it reaches `crash.py`) is recorded as not graded, out of the suite's full
+    maximum even when no hand-in was graded before it; the others are graded."""
     import grader.runner
 
     real_run = grader.runner.run
@@ -903,8 +905,11 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch):
 
     monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
     tasks = []
-    for sid, kind, name in [("a", "reference", "a.py"), ("b", "reference", "crash.py"),
-                            ("c", "add-overwrite", "c.py"), ("d", "stub", "d.py")]:
+    order = [("a", "reference", "a.py"), ("b", "reference", "crash.py"),
+             ("c", "add-overwrite", "c.py"), ("d", "stub", "d.py")]
+    if first:
+        order.insert(0, order.pop(1))
+    for sid, kind, name in order:
         path = put(tmp_path / "src" / sid / name, code(kind))
         tasks.append(Task(sid, path, {"student": {"id": sid, "name": sid, "source": "file"},
                                       "content_sha256": sha(code(kind))}))

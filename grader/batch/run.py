@@ -93,6 +93,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
     holding: dict = {}                        # worker's pipe -> index it grades, or None
     procs: dict = {}
     template = None  # any graded result: the test list a lost hand-in is scored 0 on
+    waiting: list[int] = []  # hand-ins lost before any result showed that list
 
     def start_worker():
         mine, theirs = ctx.Pipe()
@@ -117,7 +118,9 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                     if deaths > 2 * jobs:
                         raise RuntimeError("grading workers keep failing before they grade "
                                            "anything; try `grader grade` on one hand-in")
-                    if lost is not None:
+                    if lost is not None and template is None:
+                        waiting.append(lost)  # scored once the maximum is known, never 0/0
+                    elif lost is not None:
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
                                 on_result)
                     if pending and len(holding) < jobs:
@@ -132,6 +135,12 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                     result = score(Result.from_json(msg[1]))
                     template = template or result
                     _finish(tasks[index], result, results_dir, on_result)
+                    for lost in waiting:
+                        _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
+                                on_result)
+                    waiting.clear()
+        for lost in waiting:  # no hand-in at all was graded: nothing tells the maximum
+            _finish(tasks[lost], crashed(tasks[lost], None), results_dir, on_result)
     finally:
         for p in procs.values():
             p.terminate()

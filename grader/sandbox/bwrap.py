@@ -106,7 +106,7 @@ def command(args: list[str], imports: paths.Imports | None = None,
     if os.geteuid() == 0 and _has_perms():
         # as root bwrap makes the folders above a bind 0700: a hand-in under a uid of its own
         # must still walk down to Python's runtime and the allowed imports
-        for folder in _above([*shown, IMPORTS, *(imports.targets if imports else [])]):
+        for folder in _above([*shown, IMPORTS]) + [IMPORTS]:
             cmd += ["--perms", "0755", "--dir", folder]
     for path in shown:
         cmd += ["--ro-bind", path, path]
@@ -114,10 +114,11 @@ def command(args: list[str], imports: paths.Imports | None = None,
         if any(path == r or path.startswith(r.rstrip("/") + "/") for r in shown):
             cmd += ["--tmpfs", path]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
-    if imports is not None:  # after the tmpfs that may cover the packages
-        cmd += ["--ro-bind", imports.dir, IMPORTS]
-        for path in imports.targets:
-            cmd += ["--ro-bind", path, path]
+    if imports is not None:
+        # each package bound right in IMPORTS, not at its own path: a hand-in's scratch tmpfs on
+        # /tmp would hide a kit installed under /tmp, and the tmpfs above may cover it too
+        for name, target in imports.links.items():
+            cmd += ["--ro-bind", target, f"{IMPORTS}/{name}"]
     for path in writable:
         cmd += ["--bind", path, path]
     cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",

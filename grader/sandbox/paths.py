@@ -60,6 +60,7 @@ class Imports:
     def __init__(self, names=DEFAULT_IMPORTS):
         self.names = sorted(dict.fromkeys(names))
         self.dir: str | None = None
+        self.links: dict[str, str] = {}  # entry on the hand-in's sys.path -> its real path
         self.targets: list[str] = []
 
     def stage(self) -> None:
@@ -76,6 +77,7 @@ class Imports:
         os.chmod(self.dir, 0o755)  # readable by the uid hand-ins may run as
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
+        self.links = dict(sorted(links.items()))
         self.targets = sorted(set(links.values()))
 
     def cleanup(self) -> None:

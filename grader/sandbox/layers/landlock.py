@@ -12,6 +12,8 @@ import ctypes
 import os
 import struct
 
+from . import libc
+
 CREATE_RULESET, ADD_RULE, RESTRICT_SELF = 444, 445, 446
 CREATE_RULESET_VERSION = 1
 RULE_PATH_BENEATH, RULE_NET_PORT = 1, 2
@@ -54,19 +56,8 @@ def probe():
 
 def _trial(version):
     """Confine a throw-away child to nothing and check it can no longer read "/"."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            restrict(Rules(version, read=[], hidden=[]), scratch=None)
-            try:
-                os.listdir("/")
-            except PermissionError:
-                code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+    if libc.holds_in_child(lambda: restrict(Rules(version, read=[], hidden=[]), scratch=None),
+                           lambda: os.listdir("/"), PermissionError):
         return None
     return "Landlock did not confine a test process"
 

@@ -48,3 +48,21 @@ def drop_privileges():
 def die_with_parent():
     """SIGKILL when the parent ends (a change of uid clears this: set it again after one)."""
     call("prctl", PR_SET_PDEATHSIG, 9, 0, 0, 0)
+
+
+def holds_in_child(confine, attempt, refused=OSError):
+    """Whether a layer holds here: a throw-away child applies it with `confine()`, then tries
+    what it must stop with `attempt()`, which must raise `refused`."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            confine()
+            try:
+                attempt()
+            except refused:
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -17,6 +17,8 @@ import platform
 import socket
 import struct
 
+from . import libc
+
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 RET_KILL_PROCESS, RET_ERRNO, RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
 CLONE_NAMESPACES = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 |
@@ -89,19 +91,8 @@ def probe():
     """None when the filter can be loaded and holds here, else why not."""
     if platform.machine() not in ARCHES:
         return f"no filter written for {platform.machine()}"
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            apply()
-            try:
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
-            except OSError:
-                code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+    if libc.holds_in_child(apply, lambda: socket.socket(socket.AF_INET,
+                                                         socket.SOCK_STREAM).close()):
         return None
     return "the seccomp filter could not be loaded here"
 
