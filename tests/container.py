@@ -87,8 +87,11 @@ def reveal(paths):
         tops.setdefault("/" + parts[0], []).append(path)
     for top, inner in tops.items():
         held = []
+        # held outside the folder the tmpfs covers (a checkout under /tmp, say)
+        outside = next(d for d in ("/run", "/dev/shm", "/var/tmp", "/tmp")
+                       if os.path.isdir(d) and not (d + "/").startswith(top + "/"))
         for path in inner:
-            spare = tempfile.mkdtemp(prefix="reveal-")
+            spare = tempfile.mkdtemp(prefix="reveal-", dir=outside)
             check(libc.mount(path.encode(), spare.encode(), None, MS_BIND | MS_REC, None), path)
             held.append((path, spare))
         check(libc.mount(b"tmpfs", top.encode(), b"tmpfs", 0, b"mode=755"), top)

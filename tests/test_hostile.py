@@ -513,7 +513,7 @@ def test_one_class_of_attackers_in_every_condition(shared_tmp, baseline, conditi
     for i, text in enumerate(order):
         (src / f"s{i}_engine.py").write_text(text)
         (src / f"s{i}_engine.py").chmod(0o644)
-    reveal = ":".join(sorted({sys.base_prefix, sys.prefix, str(ROOT)}))
+    reveal = ":".join(sorted({sys.base_prefix, sys.prefix, str(ROOT), str(tmp_path)}))
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "LANG": "C.UTF-8", "HOME": str(tmp_path), "REVEAL": reveal}
     proc = subprocess.run([container.SYSTEM_PYTHON, str(HERE / "container.py"),
