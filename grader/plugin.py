@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .options import OPTIONS
+from .report.terminal import visible
 
 SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
                "test_random"]
@@ -102,11 +103,15 @@ def engine(request):
     return checker
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     grading = item.config.stash.get(GRADING, None)
     if grading is not None and (call.when == "call" or call.excinfo is not None):
         grading.record(item, call.excinfo)
+    report = (yield).get_result()
+    test = grading.outcomes.get(item.nodeid) if grading is not None and report.failed else None
+    if test is not None:  # the student's feedback, its control characters shown, not obeyed
+        report.longrepr = visible(test.output)
 
 
 class OneHandin:
@@ -158,7 +163,7 @@ class OneHandin:
         terminalreporter.write_sep("-", f"grader: {self.grading.path.name}: "
                                         f"{r.score:g} / {r.max_score:g} points")
         if r.output:
-            terminalreporter.write_line(r.output)
+            terminalreporter.write_line(visible(r.output))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_runtest_metadata(self, item, call):

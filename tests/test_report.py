@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.checking.misconceptions import explain
-from grader.report import render
+from grader.report.html import render
 from grader.report.svg import fmt, graph, same
 from grader.results import Result
 from grader.results import TestResult as TR

@@ -63,3 +63,25 @@ def test_batch_summary_shows_hostile_file_names_inert(tmp_path):
     report = (tmp_path / "out" / "report.html").read_text()
     assert "<script>document.title" not in report
     assert "&lt;script&gt;document.title" in report
+
+
+def test_pytest_route_shows_printed_text_and_messages_inert(tmp_path):
+    """Under `pytest --pyargs grader.suite --handin`, what the hand-in printed (the summary) and
+    its exception messages (each failed test's report) reach the terminal inert too."""
+    import os
+
+    engine = FORGER.replace('raise NotImplementedError("TODO', 'raise ValueError("\\x1b[2J\\x07 TODO')
+    assert engine != FORGER
+    path = tmp_path / "forger.py"
+    path.write_text(engine)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS")}
+    proc = subprocess.run([str(GRADER.with_name("pytest")), "--pyargs", "grader.suite",
+                           "--handin", str(path), "-p", "no:cacheprovider"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env=env,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    for char in DANGEROUS:
+        assert char not in proc.stdout, repr(char)
+    assert "^[[2J^[[H^[[32mScore: 120 / 120 (100%)^[[0m" in proc.stdout  # printed, made visible
+    assert "ValueError: ^[[2J^G TODO" in proc.stdout  # a failed test's message, made visible

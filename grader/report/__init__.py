@@ -1,4 +1,2 @@
-"""The instructor's HTML report: `render(results, title)` returns one self-contained page."""
-from grader.report.html import render
-
-__all__ = ["render"]
+"""What people read: the class report (html.py), each student's feedback page and text
+(feedback.py), the text summary (text.py), terminal-safe text (terminal.py)."""
