@@ -1,7 +1,8 @@
 """The trusted side's handle on the sandbox: start the host, load a hand-in, ask it questions.
 
-Only plain data crosses: requests are recorded graphs, answers are lists of floats checked
-here to be plain floats. Each hand-in process gets a socket pair of its own for that (see
+Only plain data crosses: requests are recorded graphs; every frame that comes back (the load
+report, each answer, the host's events) is checked against its schema (frames.py) before
+anything reads it. Each hand-in process gets a socket pair of its own for that (see
 host.py). Every wait has a deadline, writes included; a hand-in that hangs, exits, dies, stops
 reading or fills its channel is killed (with everything it started) and loaded afresh for the
 next question, and a host that stops answering is replaced.
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from . import bwrap, isolation, paths
+from . import bwrap, frames, isolation, paths
 from .host import HEADER, MAX_FRAME  # one definition of the wire format
 from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
@@ -42,8 +43,16 @@ class Stuck(Exception):
     """A write that did not go through before its deadline: nobody reads on the other side."""
 
 
+class Garbage:
+    """What a channel read in place of a frame: bytes that are not JSON, or too many."""
+
+    def __init__(self, why: str):
+        self.why = why
+
+
 class _Channel:
-    """Length-prefixed JSON frames on a socket, read with a deadline."""
+    """Length-prefixed JSON frames on a socket, read with a deadline. A frame is parsed
+    (strict JSON) but not checked: its reader knows what kind it must be (frames.check)."""
 
     def __init__(self, sock: socket.socket):
         self.sock, self.fd = sock, sock.fileno()
@@ -90,14 +99,14 @@ class _Channel:
         (n,) = HEADER.unpack_from(self.buf)
         if n > MAX_FRAME:
             self.buf = b""
-            return {"garbage": True}
+            return Garbage(f"a frame of {n} bytes (at most {MAX_FRAME})")
         if len(self.buf) < HEADER.size + n:
             return None
         body, self.buf = self.buf[HEADER.size:HEADER.size + n], self.buf[HEADER.size + n:]
         try:
-            return json.loads(body)
-        except ValueError:
-            return {"garbage": True}
+            return frames.parse(body)
+        except frames.Invalid as e:
+            return Garbage(str(e))
 
 
 def _write(sock: socket.socket, obj, deadline: float, fds: list[int] = ()) -> None:
@@ -165,13 +174,17 @@ class Sandbox:
             return
         self.launched = False
         got, frame = self.evt.read(time.monotonic() + 10)
-        if got != "self" or frame.get("event") != "ready":
+        try:
+            _, frame = frames.check(frame, "ready") if got == "self" else (None, None)
+        except frames.Invalid:
+            frame = None
+        if frame is None:
             self.close()
             raise RuntimeError("the sandbox host did not start: " +
                                ("bwrap failed" if self.mode == "bwrap" else "python failed"))
-        self.python = frame.get("python")  # the version that runs hand-ins (`--python`)
+        self.python = frame["python"]  # the version that runs hand-ins (`--python`)
         self.layers = {"namespaces": None if self.mode == "bwrap" else bwrap.unavailable(),
-                       **frame.get("layers", {})}
+                       **frame["layers"]}
         if self.no_cgroup:
             self.layers["cgroup"] = self.no_cgroup
         if isolation.turned_off():
@@ -256,13 +269,11 @@ class Handin:
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
         self._tell_handin(self.cells, self._deadline(load))  # straight to its process
-        got, frame = self._receive(self._deadline(load))
-        if "loaded" not in frame:
-            raise Fault("load", "the hand-in did not finish loading")
-        return frame
+        return self._receive(self._deadline(load), "load")
 
     def open(self) -> dict:
-        """Load the hand-in; returns {"loaded": bool, "cell_errors": [...]}, or raises Fault."""
+        """Load the hand-in; returns its load report (frames.py: {"loaded": bool,
+        "cell_errors": [...], ...}), or raises Fault."""
         return self._spawn()
 
     def close(self) -> None:
@@ -278,12 +289,20 @@ class Handin:
         budget_end = self.started + self.limits.handin_seconds
         return min(time.monotonic() + seconds, budget_end)
 
-    def _receive(self, deadline: float):
-        """The hand-in's next frame, or a Fault after it is killed and its leftovers drained."""
+    def _receive(self, deadline: float, kind: str, **context) -> dict:
+        """The hand-in's next frame, checked to be `kind` (frames.py, with `context`), or a
+        Fault after it is killed and its leftovers drained."""
         sb = self.sandbox
         got, frame = self.data.read(deadline, other=sb.evt)
-        if got == "self" and "garbage" not in frame and "exited" not in frame:
-            return got, frame
+        wanted = frames.FRAMES[kind].what
+        if got == "self":
+            try:
+                kind, frame = frames.check(frame, kind, "exited", **context) \
+                    if not isinstance(frame, Garbage) else (None, frame)
+            except frames.Invalid as e:
+                kind, frame = None, Garbage(str(e))
+            if kind not in (None, "exited"):
+                return frame
         if got == "timeout":
             self._kill()
             over = time.monotonic() >= self.started + self.limits.handin_seconds
@@ -294,16 +313,17 @@ class Handin:
                 if over else f"did not finish in {limit:g} s"
                 + (" (the limit once an earlier test hung)"
                    if limit < self.limits.test_seconds else "")))
-        if got == "self" and "exited" in frame:
+        if got == "self" and kind == "exited":
             self._wait_ended(time.monotonic() + 2.0)
             raise Fault("exit", "the hand-in exited the process")
         if got == "other":
-            self._ended(frame)
-            raise Fault("crash", self._death(frame))
+            ended = self._ended(frame)
+            raise Fault("crash", self._death(ended) if ended else
+                        "the hand-in brought down its sandbox")
         if got == "self":
             self._kill()
-            raise Fault("crash", "the hand-in wrote something that is not an answer on the "
-                                 "grader's channel")
+            raise Fault("crash", f"the hand-in wrote something that is not {frames.a(wanted)} "
+                                 f"on the grader's channel ({frame.why})")
         if got == "eof":  # its process ended (the host says how) or closed its channel
             ended = self._kill()
             raise Fault("crash", self._death(ended) if ended else
@@ -332,11 +352,11 @@ class Handin:
             raise Fault("crash", "the hand-in closed the grader's channel") from None
 
     def _death(self, ended: dict) -> str:
-        if ended.get("signal") == 9:
+        if ended["signal"] == 9:
             return "the hand-in's process was killed (out of memory or CPU time?)"
-        if ended.get("signal"):
+        if ended["signal"]:
             return f"the hand-in's process died of signal {ended['signal']}"
-        return f"the hand-in exited the process (exit code {ended.get('code')})"
+        return f"the hand-in exited the process (exit code {ended['code']})"
 
     def _kill(self) -> dict | None:
         """Have the host kill the hand-in's process; how it ended, if the host said."""
@@ -351,18 +371,21 @@ class Handin:
 
     def _wait_ended(self, deadline: float) -> dict | None:
         got, frame = self.sandbox.evt.read(deadline)
-        if got != "self":
+        return self._ended(frame) if got == "self" else self._ended(None)
+
+    def _ended(self, frame) -> dict | None:
+        """The host's `ended` event, checked; None (and a new host) if it is not one."""
+        try:
+            _, frame = frames.check(frame, "ended")
+        except frames.Invalid:
             self._restart_host()
             return None
-        self._ended(frame)
-        return frame
-
-    def _ended(self, frame: dict) -> None:
         self._hang_up()
         room = self.limits.output_bytes - len(self.output)
-        text = frame.get("output", "")
+        text = frame["output"]
         self.output += text[:max(room, 0)]
-        self.dropped += frame.get("dropped", 0) + max(len(text) - max(room, 0), 0)
+        self.dropped += frame["dropped"] + max(len(text) - max(room, 0), 0)
+        return frame
 
     def _restart_host(self) -> None:
         self._hang_up()
@@ -392,20 +415,16 @@ class Handin:
         self.next_id += 1
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
         self._tell_handin(request, self._deadline(self.test_seconds + GRACE))
-        while True:
-            # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
-            _, frame = self._receive(self._deadline(self.test_seconds + GRACE))
-            if frame.get("id") == self.next_id:
-                try:
-                    answer = _checked(frame, len(request["ops"]), request.get("backward", True))
-                except Fault:
-                    self._kill()  # whatever else it wrote must not answer the next request
-                    raise
-                if answer.get("error", {}).get("type") == "timeout":
-                    if self.test_seconds < self.limits.test_seconds:
-                        answer["error"]["message"] += " (the limit once an earlier test hung)"
-                    self.hung()
-                return answer
+        # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
+        answer = self._receive(self._deadline(self.test_seconds + GRACE), "answer",
+                               id=self.next_id, nodes=len(request["ops"]),
+                               backward=request.get("backward", True))
+        answer.pop("id")
+        if "error" in answer and answer["error"]["type"] == "timeout":
+            if self.test_seconds < self.limits.test_seconds:
+                answer["error"]["message"] += " (the limit once an earlier test hung)"
+            self.hung()
+        return answer
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -435,25 +454,6 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(b")") + 2:][:1] != b"Z"  # a zombie has finished dying
-
-
-def _checked(frame: dict, n: int, backward: bool = True) -> dict:
-    if "error" in frame:
-        err = frame["error"]
-        if not isinstance(err, dict):
-            raise Fault("crash", "the hand-in answered with something that is not an answer")
-        return {"error": err}
-    out = {}
-    for key in ("data", "grad"):
-        values = frame.get(key)
-        if values is None and key == "grad" and not backward:
-            out[key] = None
-            continue
-        if not isinstance(values, list) or len(values) != n or \
-                not all(type(v) is float or type(v) is int for v in values):
-            raise Fault("crash", "the hand-in answered with something that is not an answer")
-        out[key] = [float(v) for v in values]
-    return out
 
 
 def warn_if_weak(sandbox: dict | None) -> None:

@@ -34,6 +34,7 @@ del sys.path[0]
 HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20
 MAX_SOURCE = 32 << 20  # the frame carrying a hand-in's cells
+DOUBLE_MAX = 1.7976931348623157e308
 
 
 def read_frame(fd, limit=MAX_FRAME):
@@ -139,7 +140,7 @@ def serve(cells, data_in, data_out, cell_seconds):
     Value = module.__dict__.get("Value")
     if not isinstance(Value, type):
         write_frame(data_out, {"loaded": False, "cell_errors": cell_errors,
-                               "value": type(Value).__name__ if Value is not None else None,
+                               "value": type(Value).__name__[:200] if Value is not None else None,
                                "classes": classes_defined(module)})
         return
     write_frame(data_out, {"loaded": True, "cell_errors": cell_errors})
@@ -186,16 +187,21 @@ def describe_error(e, phase, step=None):
         code = tb.tb_frame.f_code
         if code.co_filename in HANDIN_FILES:
             where = {"file": code.co_filename, "line": tb.tb_lineno}
-            qualname = getattr(code, "co_qualname", code.co_name)
+            qualname = getattr(code, "co_qualname", code.co_name)[:1000]
         tb = tb.tb_next
     if isinstance(e, SyntaxError) and e.filename in HANDIN_FILES:
-        where = {"file": e.filename, "line": e.lineno, "column": e.offset}
+        where = {"file": e.filename, "line": _count(e.lineno), "column": _count(e.offset)}
     try:
-        message = (e.msg if isinstance(e, SyntaxError) else str(e))[:500]
+        message = str(e.msg if isinstance(e, SyntaxError) else e)[:500]
     except BaseException:
         message = "(unprintable)"
-    return {"type": type(e).__name__, "message": message, "phase": phase, "step": step,
+    return {"type": type(e).__name__[:200], "message": message, "phase": phase, "step": step,
             "where": where, "qualname": qualname}
+
+
+def _count(n):
+    """A line or column a hand-in may have made up (`raise SyntaxError(...)`), or None."""
+    return n if type(n) is int and 0 <= n < 1 << 53 else None
 
 
 def answer(Value, req):
@@ -227,8 +233,11 @@ def answer(Value, req):
 
 
 def as_float(x):
+    """An engine's value as the grader reads it: a finite float, or "nan", "inf", "-inf"
+    (strict JSON has no such numbers; see the trusted side's frames.py)."""
     f = float(x)
-    return f if type(f) is float else float.__float__(f)
+    f = f if type(f) is float else float.__float__(f)
+    return f if -DOUBLE_MAX <= f <= DOUBLE_MAX else repr(f)
 
 
 def build(Value, nodes, op):
