@@ -84,6 +84,20 @@ class Grading:
             self.outcomes[item.nodeid] = (test_result(item, excinfo) if self.error is None
                                           else not_graded(item, self.error))
 
+    def failed(self, items, error: Exception) -> Result:
+        """The result when grading this hand-in went wrong in a way nothing above caught: 0 out
+        of the full maximum, saying so in one sentence (the grader's fault, not the student's)."""
+        if self.handin is not None and self.handin.alive:
+            try:
+                self.handin._kill()
+            except Exception:
+                self.sandbox.close(kill=True)
+        if not self.opened:
+            self.started, self.extra = time.monotonic(), dict(self.job_extra)
+        self.error = (f"{self.path.name}: the grader failed while grading this hand-in "
+                      f"({type(error).__name__}); please tell your instructor")
+        return well_formed(unloadable(items, self.error, self.extra, self.started))
+
     def finish(self, items) -> Result:
         """Close the hand-in; the result over `items`, in their order."""
         if self.error is not None:

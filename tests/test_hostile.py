@@ -138,6 +138,66 @@ def test_cheats_through_the_command(tmp_path, baseline, name):
     assert sum(t["max_score"] for t in data["tests"]) == baseline["max"]
 
 
+# Frames a hand-in writes on its own data channel (found through sys._getframe), each of a
+# shape the grader once took on trust: (when, body). Each costs only the forger, scored out of
+# the full maximum, and `grader grade` still writes its result and exits 0.
+BIG = "1" + "0" * 400  # an integer too large for a float
+FORGED = {
+    "load-bare-string": ("load", '"loaded"'),
+    "load-list": ("load", '["loaded"]'),
+    "load-wrong-types": ("load", '{"loaded": "yes", "cell_errors": {"type": 1}}'),
+    "load-unknown-key": ("load", '{"loaded": true, "cell_errors": [], "score": 123}'),
+    "load-not-json": ("load", '{"loaded": tru'),
+    "load-huge-error": ("load", '{"loaded": false, "cell_errors": [{"type": "' + "x" * 5000
+                        + '", "message": "", "phase": "load", "step": null, "where": null, '
+                          '"qualname": ""}]}'),
+    "answer-string": ("backward", '"answer"'),
+    "answer-list": ("backward", '[@ID@]'),
+    "answer-big-int": ("backward", '{"id": @ID@, "data": @LIST(' + BIG + ')@, '
+                                   '"grad": @LIST(' + BIG + ')@}'),
+    "answer-nan-token": ("backward", '{"id": @ID@, "data": @LIST(NaN)@, "grad": @LIST(1)@}'),
+    "answer-overflowing-float": ("backward", '{"id": @ID@, "data": @LIST(1e999)@, '
+                                             '"grad": @LIST(1)@}'),
+    "answer-bool": ("backward", '{"id": @ID@, "data": @LIST(true)@, "grad": @LIST(1)@}'),
+    "answer-error-string": ("backward", '{"id": @ID@, "error": "boom"}'),
+    "answer-error-wrong-types": ("backward", '{"id": @ID@, "error": {"type": 1, "message": [], '
+                                             '"phase": "x", "step": "0", "where": [1], '
+                                             '"qualname": 5}}'),
+    "answer-wrong-id": ("backward", '{"id": 7777, "data": @LIST(1)@, "grad": @LIST(1)@}'),
+}
+
+
+def forger(tmp_path: Path, name: str) -> Path:
+    when, body = FORGED[name]
+    return handin(tmp_path, "frame_forger", **{"@@WHEN@@": when, "@@FRAME@@": body})
+
+
+@pytest.mark.parametrize("name", list(FORGED))
+def test_a_forged_frame_costs_only_the_forger(tmp_path, baseline, name):
+    data, _, _ = cli(forger(tmp_path, name), "--test-timeout", "0.5")
+    assert sum(t["max_score"] for t in data["tests"]) == baseline["max"]
+    if FORGED[name][0] == "load":
+        assert data["score"] == 0
+        assert "is not a load report on the grader's channel" in data["output"], data["output"]
+        assert "\n" not in data["extra_data"]["error"]
+    else:
+        assert data["score"] <= baseline["stub"]
+        failed = [t for t in data["tests"] if t["status"] == "failed"]
+        assert failed and all("is not an answer on the grader's channel" in t["output"]
+                              for t in failed), failed[0]["output"]
+    assert all("could not run this test" not in t["output"] for t in data["tests"])
+
+
+def test_a_forged_frame_alone_in_a_batch_keeps_the_maximum(tmp_path, baseline):
+    """Graded alone (no classmate's result shows the maximum), the forger is still scored out
+    of the suite's full maximum, and an honest hand-in after it gets full marks."""
+    forged, honest = batch(tmp_path, forger(tmp_path, "load-bare-string"), REFERENCE)
+    assert forged["score"] == 0
+    assert sum(t["max_score"] for t in forged["tests"]) == baseline["max"]
+    assert "not a load report" in forged["output"]
+    assert honest["score"] == baseline["full"]
+
+
 def folder(tmp_path: Path, engine: Path) -> Path:
     """A folder hand-in carrying its own conftest.py, pytest.ini and sitecustomize.py."""
     d = tmp_path / "handin"

@@ -139,8 +139,11 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
                                 on_result)
                     waiting.clear()
-        for lost in waiting:  # no hand-in at all was graded: nothing tells the maximum
-            _finish(tasks[lost], crashed(tasks[lost], None), results_dir, on_result)
+        if waiting:  # no hand-in at all was graded: the suite itself tells the maximum
+            from ..runner import suite_tests
+            template = score(Result(suite_tests(), "", 0.0, {}))
+        for lost in waiting:
+            _finish(tasks[lost], crashed(tasks[lost], template), results_dir, on_result)
     finally:
         for p in procs.values():
             p.terminate()
@@ -153,12 +156,13 @@ def _finish(task: Task, result: Result, results_dir: Path, on_result) -> None:
     on_result(task, result)
 
 
-def crashed(task: Task, template: Result | None) -> Result:
+def crashed(task: Task, template: Result) -> Result:
+    """A hand-in whose worker died: 0 out of the maximum `template` (any result) shows."""
     reason = "the grader's worker process died while grading this hand-in; grade it again " \
              "with `grader grade` to see why"
     tests = [TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}",
                         visibility=t.visibility, extra={"test": t.extra.get("test", "")})
-             for t in (template.tests if template else [])]
+             for t in template.tests]
     extra = dict(task.extra, error=reason, grader_version=__version__, lost=True)
     return Result(tests, f"Your hand-in could not be graded: {reason}", 0.0, extra)
 
