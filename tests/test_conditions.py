@@ -29,7 +29,9 @@ import pytest
 
 import container
 from grader.runner import grade
+from grader.sandbox.limits import Limits
 from suite_cases import full_marks
+from test_hostile import FORGED, not_stopped, root_secret  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).parent
@@ -236,6 +238,38 @@ def test_disk_walker_finds_nothing(condition, workspace, stub_score):
     assert "reference: None" in data["output"]
     assert "def test_" not in data["output"]
     assert data["score"] == stub_score
+
+
+# ------------------------------------------------------------- each layer, and every frame
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_every_layer_that_holds_stops_what_only_it_stops(condition, workspace, root_secret):
+    """tests/hostile/layers_try.py: one attack per layer that only it stops; none gets through
+    a layer the result says held (and each layer expected here holds)."""
+    text = REFERENCE.read_text() + "\n\n" + snippet(
+        "layers_try", SECRET=str(root_secret), FILE_MB=str(Limits().file_mb))
+    data, _ = grade_in(condition, workspace, put(workspace, f"layers-{condition}", text))
+    layers = data["extra_data"]["sandbox"]["layers"]
+    assert not_stopped(data["output"], layers) == [], data["output"]
+    held = {name for name, why in layers.items() if why == "held"}
+    assert {"seccomp", "landlock", "rlimits"} <= held
+    assert ("namespaces" in held) == (CONDITIONS[condition][1] == "full")
+    assert data["score"] == full_marks(), data["output"]
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+@pytest.mark.parametrize("name", ["load-bare-string", "answer-big-int"])
+def test_a_forged_frame_costs_only_the_forger(condition, name, workspace):
+    when, body = FORGED[name]
+    text = REFERENCE.read_text() + "\n\n" + snippet(
+        "frame_forger", **{"@@WHEN@@": when, "@@FRAME@@": body})
+    data, _ = grade_in(condition, workspace, put(workspace, f"{name}-{condition}", text))
+    assert sum(t["max_score"] for t in data["tests"]) == full_marks()
+    assert data["score"] < full_marks()
+    if when == "load":
+        assert data["score"] == 0 and "is not a load report" in data["output"], data["output"]
+    else:
+        assert any("is not an answer" in t["output"] for t in data["tests"])
 
 
 # ------------------------------------------------------------- strict

@@ -232,6 +232,52 @@ def test_correct_engine_with_extras_keeps_full_marks(tmp_path, baseline):
     assert result.score == baseline["full"]
 
 
+# ------------------------------------------------------------- every layer, its own attack
+
+def layer_attempts(output: str) -> dict[str, list[str]]:
+    """`layer LAYER WHAT: refused|DONE` lines of tests/hostile/layers_try.py, by layer."""
+    found: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        if line.startswith("layer "):
+            layer, rest = line[len("layer "):].split(" ", 1)
+            found.setdefault(layer, []).append(rest)
+    return found
+
+
+def not_stopped(result_output: str, layers: dict) -> list[str]:
+    """Attempts that got through a layer the result says held (each is one only it stops)."""
+    attempts = layer_attempts(result_output)
+    assert set(attempts) == {"seccomp", "landlock", "namespaces", "pidns", "uid", "rlimits"}, \
+        result_output
+    return [f"{layer} {a}" for layer, tried in attempts.items() if layers.get(layer) == "held"
+            for a in tried if not a.split(": ", 1)[1].startswith("refused")]
+
+
+@pytest.fixture
+def root_secret():
+    """A file of root's only root may read, put among Python's runtime (which every hand-in
+    may read): what only a uid of the hand-in's own keeps from it, where the grader is root."""
+    import sysconfig
+    path = Path(sysconfig.get_paths()["stdlib"]) / f"grader-secret-{uuid.uuid4().hex}.txt"
+    try:
+        path.write_text("root's secret\n")
+        path.chmod(0o600)
+    except OSError:
+        pytest.skip("Python's runtime is not writable here")
+    yield path
+    path.unlink()
+
+
+def test_every_layer_that_holds_stops_what_only_it_stops(tmp_path, baseline, root_secret):
+    """One attack per layer, each stopped by that layer alone (in some condition): a layer
+    whose apply step were skipped while the result says it held would let one through."""
+    result = grade(handin(tmp_path, "layers_try", SECRET=str(root_secret),
+                          FILE_MB=str(FAST.file_mb)), FAST)
+    layers = result.extra["sandbox"]["layers"]
+    assert not_stopped(result.output, layers) == [], result.output
+    assert result.score == baseline["full"]
+
+
 # ------------------------------------------------------------- 2. no secrets out
 
 def test_later_handin_cannot_read_an_earlier_one(tmp_path):

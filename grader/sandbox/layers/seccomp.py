@@ -1,7 +1,9 @@
 """seccomp: a system call filter no process of the hand-in can shed (no_new_privs is set).
 
-Refused, with EPERM: sockets of any family but AF_UNIX (so no network, whatever namespaces
-exist), io_uring (which opens sockets without socket()), ptrace and reading other processes'
+Refused, with EPERM: every new socket or connection (socket, socketpair, connect, of any
+family: a hand-in needs none, its channels are handed to it before the filter is loaded; so no
+network, and no named or abstract Unix socket of another process of the machine, whatever
+namespaces exist), io_uring (which opens sockets without socket()), ptrace and reading other processes'
 memory, mount and the new mount API, unshare, setns and clone with a namespace flag, and the
 kernel facilities an engine never needs (bpf, perf events, keyrings, userfaultfd). clone3 gets
 ENOSYS, because its flags sit in memory a filter cannot read; glibc then falls back to clone.
@@ -25,13 +27,13 @@ CLONE_NAMESPACES = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x100000
                     0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
 
 # The refused calls by name; each architecture's numbers below.
-REFUSED = ("ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+REFUSED = ("socket", "socketpair", "connect", "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
            "unshare", "setns", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount",
            "fspick", "mount_setattr", "io_uring_setup", "io_uring_enter", "io_uring_register",
            "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key")
 ARCHES = {
     "x86_64": (0xC000003E, 0x40000000, {
-        "socket": 41, "clone": 56, "clone3": 435, "ptrace": 101, "process_vm_readv": 310,
+        "socket": 41, "connect": 42, "socketpair": 53, "clone": 56, "clone3": 435, "ptrace": 101, "process_vm_readv": 310,
         "process_vm_writev": 311, "mount": 165, "umount2": 166, "pivot_root": 155,
         "unshare": 272, "setns": 308, "open_tree": 428, "move_mount": 429, "fsopen": 430,
         "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
@@ -39,7 +41,7 @@ ARCHES = {
         "perf_event_open": 298, "userfaultfd": 323, "keyctl": 250, "add_key": 248,
         "request_key": 249}),
     "aarch64": (0xC00000B7, None, {
-        "socket": 198, "clone": 220, "clone3": 435, "ptrace": 117, "process_vm_readv": 270,
+        "socket": 198, "socketpair": 199, "connect": 203, "clone": 220, "clone3": 435, "ptrace": 117, "process_vm_readv": 270,
         "process_vm_writev": 271, "mount": 40, "umount2": 39, "pivot_root": 41,
         "unshare": 97, "setns": 268, "open_tree": 428, "move_mount": 429, "fsopen": 430,
         "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
@@ -69,10 +71,6 @@ def program(machine=None):
     for name in REFUSED:
         ops += [_op(JEQ_K, nr[name], 0, 1), _op(RET_K, deny)]
     ops += [_op(JEQ_K, nr["clone3"], 0, 1), _op(RET_K, RET_ERRNO | errno.ENOSYS)]
-    # socket(domain, ...): only AF_UNIX
-    ops += [_op(JEQ_K, nr["socket"], 0, 4), _op(LD_W_ABS, ARG0),
-            _op(JEQ_K, socket.AF_UNIX, 0, 1), _op(RET_K, RET_ALLOW),
-            _op(RET_K, deny)]
     # clone(flags, ...): no namespace flags
     ops += [_op(JEQ_K, nr["clone"], 0, 3), _op(LD_W_ABS, ARG0),
             _op(JSET_K, CLONE_NAMESPACES, 0, 1), _op(RET_K, deny)]
@@ -91,7 +89,7 @@ def probe():
     """None when the filter can be loaded and holds here, else why not."""
     if platform.machine() not in ARCHES:
         return f"no filter written for {platform.machine()}"
-    if libc.holds_in_child(apply, lambda: socket.socket(socket.AF_INET,
+    if libc.holds_in_child(apply, lambda: socket.socket(socket.AF_UNIX,
                                                          socket.SOCK_STREAM).close()):
         return None
     return "the seccomp filter could not be loaded here"
