@@ -31,7 +31,7 @@ import container
 from grader.runner import grade
 from grader.sandbox.limits import Limits
 from suite_cases import full_marks
-from test_hostile import FORGED, not_stopped, root_secret  # noqa: F401  (a fixture)
+from test_hostile import FORGED, not_stopped, root_secret, scratch_capped  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).parent
@@ -255,6 +255,18 @@ def test_every_layer_that_holds_stops_what_only_it_stops(condition, workspace, r
     assert {"seccomp", "landlock", "rlimits"} <= held
     assert ("namespaces" in held) == (CONDITIONS[condition][1] == "full")
     assert data["score"] == full_marks(), data["output"]
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_scratch_is_capped(condition, workspace):
+    """360 MiB against a 64 MiB scratch: a tmpfs refuses it where one can be mounted, else
+    the trusted side's watcher stops the hand-in, and its result says why."""
+    limits = Limits()
+    text = REFERENCE.read_text() + "\n\n" + snippet(
+        "scratch_fill", TOTAL="360", FILE_MB=str(limits.file_mb))
+    data, _ = grade_in(condition, workspace, put(workspace, f"fill-{condition}", text))
+    assert sum(t["max_score"] for t in data["tests"]) == full_marks()
+    scratch_capped(data["output"], data["score"], full_marks(), limits)
 
 
 @pytest.mark.parametrize("condition", list(CONDITIONS))

@@ -540,6 +540,33 @@ def test_scratch_files_are_capped_and_gone_for_the_next_handin(tmp_path, baselin
     assert "found: []" in later.output, later.output
 
 
+def scratch_written(output: str) -> int:
+    """How many MiB tests/hostile/scratch_fill.py says it got into its scratch folder."""
+    said = [int(line.split()[-2] if line.startswith("wrote") else line.split()[2])
+            for line in output.splitlines() if line.startswith(("wrote ", "refused after "))]
+    assert said, output
+    return max(said)
+
+
+def scratch_capped(output: str, score: float, full: float, limits: Limits) -> None:
+    """Written no more than the scratch cap plus one file; stopped (and told why) or refused."""
+    assert scratch_written(output) <= limits.scratch_mb + limits.file_mb, output
+    if score != full:
+        assert f"scratch files passed their {limits.scratch_mb} MiB cap" in output, output
+    else:
+        assert "No space left on device" in output, output
+
+
+def test_scratch_is_capped(tmp_path, baseline):
+    """Where a tmpfs of fixed size holds the scratch (root, bubblewrap), the hand-in is refused
+    at the cap; tests/test_conditions.py checks the trusted side's watcher where it cannot."""
+    limits = FAST
+    result = grade(handin(tmp_path, "scratch_fill", TOTAL="360",
+                          FILE_MB=str(limits.file_mb)), limits)
+    text = result.output + "\n" + result.extra.get("error", "")
+    scratch_capped(text, result.score, baseline["full"], limits)
+
+
 def test_process_count_is_limited_even_as_root(tmp_path, baseline, marker):
     result = grade(handin(tmp_path, "procs_count", MARKER=marker), FAST)
     held = [line for line in result.output.splitlines() if line.startswith("held")]

@@ -23,6 +23,7 @@ from .host import HEADER, MAX_FRAME  # one definition of the wire format
 from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
 from .limits import Limits
+from .watch import POLL, Watch
 
 
 
@@ -59,8 +60,10 @@ class _Channel:
         self.buf = b""
         sock.setblocking(False)
 
-    def read(self, deadline: float | None, other: "_Channel | None" = None):
-        """One frame from this channel; returns ("other", frame) if `other` speaks first."""
+    def read(self, deadline: float | None, other: "_Channel | None" = None,
+             watch: Watch | None = None):
+        """One frame from this channel; returns ("other", frame) if `other` speaks first, and
+        ("scratch", why) once `watch` finds the hand-in's scratch over its cap."""
         while True:
             frame = self._pop()
             if frame is not None:
@@ -73,7 +76,17 @@ class _Channel:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             if wait == 0.0:
                 return "timeout", None
+            if watch is not None:
+                fds += [watch.fd] if watch.fd is not None else []
+                wait = POLL if wait is None else min(wait, POLL)
             ready, _, _ = select.select(fds, [], [], wait)
+            if watch is not None and (not ready or watch.fd in ready):
+                why = watch.over()
+                if why:
+                    return "scratch", why
+                ready = [fd for fd in ready if fd != watch.fd]
+                if not ready:
+                    continue
             if not ready:
                 return "timeout", None
             for fd in ready:
@@ -136,6 +149,7 @@ class Sandbox:
         self.mode = "bwrap" if bwrap.available() else "none"
         self.layers: dict[str, str | None] = {}  # layer -> None when it holds, else why not
         self.python = None
+        self.watch = None  # the scratch cap where no tmpfs holds it (watch.py)
         self.spawned = 0  # hand-in processes started, for their uids
 
     def start(self) -> None:
@@ -189,6 +203,9 @@ class Sandbox:
             self.layers["cgroup"] = self.no_cgroup
         if isolation.turned_off():
             self.layers["uid"] = isolation.OFF
+        # no tmpfs of fixed size for a hand-in's scratch: the trusted side caps it (watch.py)
+        self.watch = Watch(self.tmp.name, self.limits.scratch_mb << 20) \
+            if self.mode == "none" and self.layers.get("scratch") is not None else None
         for name in isolation.UNPRIVILEGED:
             if name not in self.confine["layers"]:
                 self.layers[name] = isolation.OFF
@@ -223,6 +240,9 @@ class Sandbox:
             self.proc.wait()
         _wait_gone(inside, deadline=time.monotonic() + 5.0)
         self.proc = None
+        if self.watch is not None:
+            self.watch.close()
+            self.watch = None
         cgroup.remove(self.cgroups)
         self.tmp.cleanup()
         self.imports.cleanup()
@@ -293,7 +313,12 @@ class Handin:
         """The hand-in's next frame, checked to be `kind` (frames.py, with `context`), or a
         Fault after it is killed and its leftovers drained."""
         sb = self.sandbox
-        got, frame = self.data.read(deadline, other=sb.evt)
+        got, frame = self.data.read(deadline, other=sb.evt, watch=sb.watch)
+        if got == "scratch":
+            self._kill()
+            raise Fault("scratch", f"the hand-in's scratch files passed their "
+                                   f"{self.limits.scratch_mb} MiB cap ({frame}), so it was "
+                                   "stopped")
         wanted = frames.FRAMES[kind].what
         if got == "self":
             try:
