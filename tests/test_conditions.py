@@ -284,6 +284,18 @@ def test_a_forged_frame_costs_only_the_forger(condition, name, workspace):
         assert any("is not an answer" in t["output"] for t in data["tests"])
 
 
+def test_without_the_uid_layer_the_result_and_stderr_say_why_and_the_fix(workspace):
+    """Root in a platform's container whose Python sits under a 0700 home: no uid of their own
+    for hand-ins, said in the result and on stderr, with what to do about it."""
+    if not _unreachable(Path(sys.base_prefix)):
+        pytest.skip("this machine's Python is readable by every user")
+    data, stderr = grade_in("platform", workspace, REFERENCE)
+    why = data["extra_data"]["sandbox"]["layers"]["uid"]
+    assert why.startswith("Python's runtime") and "not readable by other users" in why
+    assert "install Python where every user can read it" in why
+    assert f"uid: {why}" in stderr
+
+
 # ------------------------------------------------------------- strict
 
 def test_strict_refuses_to_grade_in_a_platform_container(workspace):

@@ -65,6 +65,30 @@ def test_build_rejects_a_non_kit_folder(tmp_path: Path):
         gz.build(tmp_path / "a.zip", tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _interpreter_modes_restored():
+    """setup.sh makes the interpreter it installs the venv from readable by every user (so
+    hand-ins can run under a uid of their own); on this shared machine the modes it changed
+    are put back afterwards."""
+    base = Path(sys.base_prefix)
+    paths = [*base.parents, base]
+    for folder, dirs, files in os.walk(base):
+        paths += [Path(folder) / n for n in dirs + files]
+    modes = {}
+    for p in paths:
+        try:
+            modes[p] = p.lstat().st_mode
+        except OSError:
+            pass
+    yield
+    for p, mode in modes.items():
+        try:
+            if not stat.S_ISLNK(mode) and p.lstat().st_mode != mode:
+                p.chmod(stat.S_IMODE(mode))
+        except OSError:
+            pass
+
+
 def _fake_grader(bin_dir: Path, body: str) -> dict:
     bin_dir.mkdir(parents=True, exist_ok=True)
     script = bin_dir / "grader"
@@ -204,6 +228,8 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
     assert data["score"] == sum(t["max_score"] for t in data["tests"]) == full_marks(), data["output"]
     sandbox = data["extra_data"]["sandbox"]
     assert sandbox["level"] == "partial" and sandbox["layers"]["namespaces"] != "held"
+    # setup.sh made the interpreter readable by every user: hand-ins run under a uid of their own
+    assert sandbox["layers"]["uid"] == "held", sandbox["layers"]["uid"]
     snoop = "".join(
         f"\ntry:\n    print('snoop', {str(p)!r}, len(open({str(p)!r}).read()))\n"
         f"except OSError as e:\n    print('snoop', {str(p)!r}, 'refused', e.strerror)\n"

@@ -85,6 +85,15 @@ fi
     --constraint "$SRC/constraints.txt" "$SRC/kit"
 "$ROOT/venv/bin/python" -I -c "import grader"  # -I: the installed one, not one in the cwd
 
+# Hand-ins run under a uid of their own only where that uid can read Python's runtime: make the
+# interpreter the venv runs readable by every user (a Python installed under a 0700 home is not).
+BASE="$("$ROOT/venv/bin/python" -I -c 'import sys; print(sys.base_prefix)')"
+if [ "$BASE" != "/usr" ] && [ "$BASE" != "/" ]; then
+    chmod -R o+rX "$BASE"
+    dir="$BASE"
+    while [ "$dir" != "/" ]; do chmod o+x "$dir"; dir="$(dirname "$dir")"; done
+fi
+
 # Hand-ins run under a uid of their own: nothing of the kit (the hidden tests, the reference
 # model) may be readable by others, whatever else confines them.
 GRADER_DIR="$("$ROOT/venv/bin/python" -I -c 'import grader, os; print(os.path.dirname(grader.__file__))')"

@@ -34,7 +34,9 @@ def probe():
         return "inside a user namespace that maps no other uid"
     stdlib = os.path.dirname(os.__file__)
     if not _others_can_read(stdlib):
-        return f"Python's runtime ({stdlib}) is not readable by other users"
+        return (f"Python's runtime ({stdlib}) is not readable by other users, so hand-ins run as "
+                "this root without capabilities: install Python where every user can read it "
+                "(or `chmod o+rX` its folder and `o+x` each folder above)")
     return None
 
 
