@@ -933,6 +933,33 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
     assert leftovers(results_dir) == []
 
 
+def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
+    """A batch whose only hand-in loses its worker has no graded result to take the maximum
+    from: the suite itself gives it (never a 0/0), scored by the course file's weights."""
+    import grader.runner
+    from suite_cases import full_marks
+
+    real_run = grader.runner.run
+
+    def dying_run(jobs, emit, limits, sandbox=None):
+        def guarded():
+            for job in jobs:
+                time.sleep(0.5)  # mid-hand-in: its "start" has reached the parent
+                os._exit(70)
+                yield job
+        real_run(guarded(), emit, limits, sandbox)
+
+    monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
+    path = put(tmp_path / "src" / "a" / "crash.py", code("reference"))
+    results_dir = tmp_path / "results"
+    grade_all([Task("a", path, {})], results_dir, 1, Limits(), lambda task, result: None,
+              score=lambda r: r)
+    got = json.loads((results_dir / "a.json").read_text())
+    assert "worker process died" in got["extra_data"]["error"]
+    assert got["score"] == 0 and max_points(got) == full_marks()
+    assert all(t["output"].startswith("Not graded:") for t in got["tests"])
+
+
 def _grade_all_with_a_sudden_death(base: Path) -> None:
     """In a forked child: grade three hand-ins with one worker that exits the instant it takes
     `crash.py` (before its queued messages are flushed to the parent)."""

@@ -1,5 +1,6 @@
 """Grading where courses actually grade, with the conditions made for real (tests/container.py):
 
+- root: root on a machine of its own (an instructor's), bubblewrap installed;
 - platform: root in a platform's container (Gradescope, PrairieLearn): no CAP_SYS_ADMIN and
   Docker's default seccomp refusals, so bubblewrap cannot make its namespaces;
 - user: an unprivileged user, with user namespaces (bubblewrap works);
@@ -64,6 +65,7 @@ def _landlock_abi() -> int:
 
 HAVE_BWRAP = shutil.which("bwrap") is not None
 CONDITIONS = {
+    "root": (["root"], "full" if HAVE_BWRAP else "partial"),
     "platform": (["platform"], "partial"),
     "user": (["user", str(UID)], "full" if HAVE_BWRAP and _userns_allowed() else "partial"),
     "no-userns": (["no-userns", str(UID)], "partial"),
@@ -228,6 +230,58 @@ def test_snooper_is_refused(condition, workspace, server):
         assert layers["landlock"] == "held" or _landlock_abi() == 0
         assert layers["seccomp"] == "held"
         assert layers["namespaces"] != "held"
+
+
+@pytest.fixture
+def unix_servers():
+    """A named Unix socket under /tmp (every user may connect) and an abstract one, each
+    recording what reaches it."""
+    name = f"grader-test-{uuid.uuid4().hex[:12]}"
+    path = f"/tmp/{name}.sock"
+    got, stop, socks = [], threading.Event(), []
+    for address in (path, "\0" + name):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(address)
+        sock.listen()
+        sock.settimeout(0.2)
+        socks.append(sock)
+    os.chmod(path, 0o777)
+
+    def serve(sock):
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    got.append(conn.recv(100))
+                except OSError:
+                    got.append(b"")
+
+    threads = [threading.Thread(target=serve, args=(s,), daemon=True) for s in socks]
+    for t in threads:
+        t.start()
+    yield path, name, got
+    stop.set()
+    for t in threads:
+        t.join()
+    for s in socks:
+        s.close()
+    os.unlink(path)
+
+
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_no_unix_socket_of_the_machine_is_reached(condition, workspace, unix_servers):
+    path, name, reached = unix_servers
+    text = REFERENCE.read_text() + "\n\n" + snippet(
+        "unix_connect", SOCKET_PATH=path, SOCKET_NAME=name, MARKER="from a hand-in")
+    data, _ = grade_in(condition, workspace, put(workspace, f"unix-{condition}", text))
+    lines = [ln for ln in data["output"].splitlines() if ln.startswith("unix ")]
+    assert len(lines) == 2 and all("refused" in ln for ln in lines), data["output"]
+    assert reached == []
+    assert data["score"] == full_marks()
 
 
 @pytest.mark.parametrize("condition", list(CONDITIONS))

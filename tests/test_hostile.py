@@ -623,7 +623,7 @@ def test_uid_sweep_ends_every_process_of_the_uid(marker):
     assert marked_processes(marker) == []
 
 
-CONDITIONS = {"platform": ["platform"], "user": ["user", "61234"],
+CONDITIONS = {"root": ["root"], "platform": ["platform"], "user": ["user", "61234"],
               "no-userns": ["no-userns", "61234"]}
 
 

@@ -24,6 +24,8 @@ import json
 import math
 from typing import Any, Callable
 
+from .host import MAX_FRAME
+
 DOUBLE_MAX = 1.7976931348623157e308
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 INT_MAX = 1 << 53  # ids, steps, line numbers, byte counts: exact in a double
@@ -244,7 +246,7 @@ FRAMES: dict[str, Frame] = {
         "layers": mapping(text(40), nullable(text(1000)), 40)}), "ready"),
     "ended": Frame("ended event", "event", record({
         "event": const("ended"), "killed": boolean, "code": nullable(integer(0, 255)),
-        "signal": nullable(integer(1, 128)), "output": text(16 << 20),
+        "signal": nullable(integer(1, 128)), "output": text(MAX_FRAME),
         "dropped": integer()}), "ended"),
     # a hand-in's process -> trusted side, on its data channel
     "load": Frame("load report", "loaded", either(loaded=record(
