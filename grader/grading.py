@@ -87,10 +87,10 @@ class Grading:
     def failed(self, items, error: Exception) -> Result:
         """The result when grading this hand-in went wrong in a way nothing above caught: 0 out
         of the full maximum, saying so in one sentence (the grader's fault, not the student's)."""
-        if self.handin is not None and self.handin.alive:
+        if self.handin is not None:
             try:
-                self.handin._kill()
-            except Exception:
+                self.handin.close()
+            except Exception:  # the next hand-in gets a new sandbox host
                 self.sandbox.close(kill=True)
         if not self.opened:
             self.started, self.extra = time.monotonic(), dict(self.job_extra)

@@ -45,7 +45,8 @@ class Stuck(Exception):
 
 
 class Garbage:
-    """What a channel read in place of a frame: bytes that are not JSON, or too many."""
+    """What stands in for a frame that cannot be used (not JSON, too large, or not the kind
+    its reader wanted), and why."""
 
     def __init__(self, why: str):
         self.why = why
@@ -430,8 +431,10 @@ class Handin:
         in milliseconds, and an endless loop must not cost its full limit in every test."""
         self.test_seconds = min(self.test_seconds, AFTER_HANG_SECONDS)
 
-    def ask(self, request: dict) -> dict:
-        """Send one graph request; the hand-in's answer, with floats checked to be floats."""
+    def ask(self, request: dict, kind: str = "answer") -> dict:
+        """Send one graph request; the hand-in's answer, checked to be a frame of `kind`
+        (frames.FRAMES, given the request's id, its number of nodes and whether it asked for
+        gradients), without its id."""
         if time.monotonic() >= self.started + self.limits.handin_seconds:
             raise Fault("timeout",
                         f"the hand-in used up its {self.limits.handin_seconds:g} s time budget")
@@ -441,7 +444,7 @@ class Handin:
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
         self._tell_handin(request, self._deadline(self.test_seconds + GRACE))
         # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
-        answer = self._receive(self._deadline(self.test_seconds + GRACE), "answer",
+        answer = self._receive(self._deadline(self.test_seconds + GRACE), kind,
                                id=self.next_id, nodes=len(request["ops"]),
                                backward=request.get("backward", True))
         answer.pop("id")
