@@ -13,6 +13,7 @@ by the layers the result says held.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -169,16 +170,13 @@ def test_a_module_not_provided_is_named(condition, workspace):
 
 # ------------------------------------------------------------- what a hand-in cannot reach
 
-@pytest.fixture
-def server():
-    """A TCP server on 127.0.0.1 that records what reaches it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.2)
+@contextlib.contextmanager
+def recording(*socks: socket.socket):
+    """Accept on each listening socket until the block ends; yields what reached them."""
     got, stop = [], threading.Event()
 
-    def serve():
+    def serve(sock):
+        sock.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _ = sock.accept()
@@ -191,12 +189,28 @@ def server():
                 except OSError:
                     got.append(b"")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], got
-    stop.set()
-    thread.join()
-    sock.close()
+    threads = [threading.Thread(target=serve, args=(s,), daemon=True) for s in socks]
+    for t in threads:
+        t.start()
+    try:
+        yield got
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        for s in socks:
+            s.close()
+
+
+@pytest.fixture
+def server():
+    """A TCP server on 127.0.0.1 that records what reaches it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    with recording(sock) as got:
+        yield port, got
 
 
 def snoop_lines(output: str) -> list[str]:
@@ -238,38 +252,18 @@ def unix_servers():
     recording what reaches it."""
     name = f"grader-test-{uuid.uuid4().hex[:12]}"
     path = f"/tmp/{name}.sock"
-    got, stop, socks = [], threading.Event(), []
+    socks = []
     for address in (path, "\0" + name):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(address)
         sock.listen()
-        sock.settimeout(0.2)
         socks.append(sock)
     os.chmod(path, 0o777)
-
-    def serve(sock):
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    got.append(conn.recv(100))
-                except OSError:
-                    got.append(b"")
-
-    threads = [threading.Thread(target=serve, args=(s,), daemon=True) for s in socks]
-    for t in threads:
-        t.start()
-    yield path, name, got
-    stop.set()
-    for t in threads:
-        t.join()
-    for s in socks:
-        s.close()
-    os.unlink(path)
+    try:
+        with recording(*socks) as got:
+            yield path, name, got
+    finally:
+        os.unlink(path)
 
 
 @pytest.mark.parametrize("condition", list(CONDITIONS))
