@@ -18,7 +18,7 @@ import re
 from ..reasons import missing_module, place
 from . import model, source
 from .graph import Graph, Node, _num
-from .misconceptions import MODEL_BUGS, explain
+from .misconceptions import MODEL_BUGS, OPS, explain
 
 ORDERS = range(12)  # child visiting orders an engine with `_prev` as a set may take
 OP_SYMBOL = {"leaf": "leaf", "add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "neg",
@@ -32,21 +32,27 @@ OP_BUGS = {kind: [b for b in MODEL_BUGS if b.split("-")[0] == kind] for kind in 
 # Probe graphs, one operation each (and `*`, whose own probes come first). `local` sees the
 # derivative and the use of `out.grad` (the outer `*` makes it differ from 1); `twice` makes
 # one node feed the operation twice with equal shares, so an overwrite loses one share in any
-# visiting order. Leaf values keep every node's data distinct.
+# visiting order; `inner` gives a one-input operation an input that was computed, whose own
+# closure a closure stored on the input would replace. Leaf values keep every node's data
+# distinct.
 PROBES = {
     "mul": [([3.0, -2.0, 1.5], lambda a, b, c: (a * b) * c),
             ([1.5, -2.5], lambda a, c: (a * a) * c)],
     "add": [([1.5, -4.0, -2.5], lambda a, b, c: (a + b) * c),
             ([1.5, -2.5], lambda a, c: (a + a) * c)],
     "pow": [([0.8, -1.5], lambda a, c: (a ** 3) * c),
-            ([0.5], lambda a: (a ** 2) * (a ** 2))],
+            ([0.5], lambda a: (a ** 2) * (a ** 2)),
+            ([0.6, -1.25, 1.5], lambda a, b, c: ((a * b) ** 3) * c)],
     "exp": [([0.7, 2.0], lambda a, c: a.exp() * c),
-            ([0.4], lambda a: a.exp() * a.exp())],
+            ([0.4], lambda a: a.exp() * a.exp()),
+            ([0.6, -1.25, 1.5], lambda a, b, c: (a * b).exp() * c)],
     "tanh": [([0.8, -2.0], lambda a, c: a.tanh() * c),
-             ([0.5], lambda a: a.tanh() * a.tanh())],
+             ([0.5], lambda a: a.tanh() * a.tanh()),
+             ([0.6, -1.25, 1.5], lambda a, b, c: (a * b).tanh() * c)],
     "relu": [([1.25, 3.0], lambda a, c: a.relu() * c),
              ([1.5], lambda a: a.relu() * a.relu()),
-             ([0.0, 3.0], lambda a, c: a.relu() * c)],
+             ([0.0, 3.0], lambda a, c: a.relu() * c),
+             ([0.6, 1.75, 1.5], lambda a, b, c: (a * b).relu() * c)],
 }
 # Two distinct products of equal data: an engine comparing nodes by value runs only one of them.
 EQUAL_DATA = ([0.5, 0.8, 0.5, 0.8], lambda a, c, b, d: (a * c) * (b * d))
@@ -55,11 +61,13 @@ EQUAL_DATA = ([0.5, 0.8, 0.5, 0.8], lambda a, c, b, d: (a * c) * (b * d))
 class Failed(AssertionError):
     """A test failed; carries the student-facing feedback and what the report needs."""
 
-    def __init__(self, output: str, misconceptions=(), graph: dict | None = None):
+    def __init__(self, output: str, misconceptions=(), graph: dict | None = None,
+                 error: dict | None = None):
         super().__init__(output)
         self.output = output
         self.misconceptions = list(misconceptions)
         self.graph = graph
+        self.error = error  # what the sandbox reported, when the hand-in raised
 
 
 def close(x: float, y: float, rel: float = 1e-6, abs_: float = 1e-9) -> bool:
@@ -106,6 +114,7 @@ class Checker:
         self._probes: dict[tuple[str, int], Probe] = {}
         self._shown: dict[str, Probe] = {}  # kind -> the probe that shows its overwrite
         self._merges: bool | None = None
+        self._probing = 0  # inside a probe, an error is worded without asking other probes
 
     @property
     def facts(self) -> dict:
@@ -166,7 +175,11 @@ class Checker:
     def _probe(self, kind: str, i: int) -> Probe:
         if (kind, i) not in self._probes:
             p = self._probes[kind, i] = Probe(*PROBES[kind][i])
-            p.failure = self._run(p)
+            self._probing += 1
+            try:
+                p.failure = self._run(p)
+            finally:
+                self._probing -= 1
         return self._probes[kind, i]
 
     def _examine(self, kind: str) -> tuple[str, ...]:
@@ -212,7 +225,9 @@ class Checker:
         """The misconceptions that together give exactly these gradients, each confirmed by
         its operation's probes; `unknown` when they do not."""
         if all(close(x, 0.0) for x in got[:root + 1]):  # not even the root's own gradient
-            return ["shadowed-backward" if "shadowed_backward" in self.facts
+            if "shadowed_backward" in self.facts:
+                return ["shadowed-backward"]
+            return ["backward-runs-nothing" if "backward_empty" in self.facts
                     else "backward-no-seed"]
         found = [b for k in closure_kinds(g, root) for b in self._model_bugs(k)]
         if self.merges():
@@ -265,8 +280,31 @@ class Checker:
             mid = {"timeout": "timeout"}.get(f.kind, "crash")
             raise Failed(_feedback(g, root.index, [_fault_sentence(f, backward)], [mid]), [mid])
         if "error" in answer:
-            raise _error_failure(g, root.index, answer["error"])
+            err = answer["error"]
+            raise _error_failure(g, root.index, err, self._cause(g, root.index, err))
         return answer
+
+    def _cause(self, g: Graph, root: int, err: dict) -> list[str]:
+        """What an exception shows, checked against what the engine did: an operation that
+        returned `None`, a closure kept in `.grad`, a number among a node's children (the
+        operation whose own probe meets it too). Empty when none of these is what happened."""
+        kind, message = err.get("type"), str(err.get("message") or "")
+        if kind == "returned-none":
+            step = err.get("step")
+            op = g.ops[step][0] if isinstance(step, int) and 0 <= step < len(g.ops) else ""
+            return [f"{op}-returns-none" if op in OPS else "returns-none"]
+        if kind in ("TypeError", "not-a-number") and re.search(r"'(function|method)'", message):
+            stored = self.facts.get("closure_in_grad", {})
+            ops = sorted({STUB_OPS.get(m, m) for m in stored} & set(OPS))
+            return [f"{op}-closure-in-grad" for op in ops] or ["closure-in-grad"]
+        if number_in_children(err):
+            if self._probing:
+                return ["number-in-children"]
+            ops = [k for k in closure_kinds(g, root)
+                   if (p := self._probe(k, 0)).failure
+                   and "number-in-children" in p.failure.misconceptions]
+            return [f"{k}-number-in-children" for k in ops] or ["number-in-children"]
+        return []
 
     def _check_data(self, g, root, got, expected):
         for i, (x, y) in enumerate(zip(got, expected)):
@@ -280,7 +318,8 @@ class Checker:
 
 def fits(g: Graph, root: int, nodes: list[int], got: list[float], bugs) -> bool:
     """Whether the model running `bugs` gives `got` at `nodes` in some visiting order."""
-    order_matters = any(b.endswith("-overwrite") or b == "identity-by-value" for b in bugs)
+    order_matters = any(b.endswith(("-overwrite", "-closure-on-input"))
+                        or b == "identity-by-value" for b in bugs)
     for order in ORDERS if order_matters else ORDERS[:1]:
         _, grad = model.evaluate(g.ops, root, tuple(bugs), order)
         if all(close(got[i], grad[i]) for i in nodes):
@@ -337,10 +376,20 @@ NUMBERS = ("int", "float")
 OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": "pow"}
 
 
+def number_in_children(err: dict) -> bool:
+    """A number met where `backward()` walks the graph: one was kept among some children."""
+    return (err.get("type") == "AttributeError" and err.get("phase") == "backward"
+            and re.match(r"'(int|float)' object has no attribute '(?!data\b)\w+'",
+                         str(err.get("message") or "")) is not None)
+
+
 def missing(err: dict) -> str | None:
     """The misconception an AttributeError or TypeError names: a method or operator `Value`
-    lacks, an operator refusing plain numbers, a `Value` that cannot go in a set."""
+    lacks, an operator refusing plain numbers, a `Value` that cannot go in a set. Nothing
+    where an operand was `None` (an operation that returned nothing, not a missing one)."""
     message = err.get("message") or ""
+    if "'NoneType'" in message:
+        return None
     if err.get("type") == "AttributeError":
         m = re.match(r"'(\w+)' object has no attribute '(\w+)'", message)
         if m and m.group(1) in NUMBERS:
@@ -363,7 +412,7 @@ def missing(err: dict) -> str | None:
     return None
 
 
-def _error_failure(g: Graph, root: int, err: dict) -> Failed:
+def _error_failure(g: Graph, root: int, err: dict, cause: list[str] = ()) -> Failed:
     where = err.get("where") or {}
     qual = err.get("qualname") or ""
     parts = qual.split(".")  # "Value.tanh.<locals>._backward", or "tanh.<locals>._backward"
@@ -382,22 +431,26 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
         what = f"Your {op} backward" if inside else "Your engine"
         sentence = f"{what} {err.get('message')}: stuck at {at}. Look for an endless loop."
         return Failed(_feedback(g, root, [sentence], ["timeout"]), ["timeout"])
-    if err.get("type") == "not-a-number":
-        sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
-        return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
     step = err.get("step")
     if err.get("phase") == "forward" and isinstance(step, int) and 0 <= step < len(g.ops):
         phase = f"building {g.labels[step]} = {g.describe(step)}"
     else:
         phase = {"backward": "backward()"}.get(err.get("phase"), "the test")
     module = missing_module(err)
-    if module:
+    if err.get("type") == "not-a-number":
+        sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
+        ids = list(cause) or ["not-a-number"]
+    elif err.get("type") == "returned-none":
+        sentence = f"{err.get('message')} (defined at {at}), during {phase}."
+        ids = list(cause)
+    elif module:
         sentence = f"Your engine {module} (at {at}{inside}, during {phase})."
+        ids = [missing(err) or "exception"]
     else:
         sentence = (f"{err.get('type')}: {err.get('message')} raised at {at}{inside} "
                     f"during {phase}.")
-    mid = missing(err) or "exception"
-    return Failed(_feedback(g, root, [sentence], [mid]), [mid])
+        ids = list(cause) or [missing(err) or "exception"]
+    return Failed(_feedback(g, root, [sentence], ids), ids, error=err)
 
 
 def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:

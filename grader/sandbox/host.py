@@ -205,6 +205,8 @@ def answer(Value, req):
     try:
         for step, op in enumerate(ops):
             nodes.append(build(Value, nodes, op))
+            if nodes[-1] is None:
+                return {"id": req["id"], "error": returned_none(Value, op, step)}
         if req.get("backward", True):
             step = root
             nodes[root].backward()
@@ -224,6 +226,27 @@ def answer(Value, req):
             raise
         return {"id": req["id"], "error": dict(describe_error(e, "read"), type="not-a-number")}
     return {"id": req["id"], "data": data, "grad": grad}
+
+
+METHODS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__",
+           "pow": "__pow__", "neg": "__neg__", "tanh": "tanh", "relu": "relu", "exp": "exp"}
+
+
+def returned_none(Value, op, step):
+    """An operation that gave back None (a method without `return out`), located at the
+    method's `def` in the hand-in."""
+    method = METHODS.get(op[0], op[0])
+    if op[0] in ("add", "sub", "mul", "div") and isinstance(op[1], dict):
+        method = "__r" + method[2:]  # a plain number on the left
+    where = None
+    try:
+        code = getattr(Value, method).__code__
+        if code.co_filename in HANDIN_FILES:
+            where = {"file": code.co_filename, "line": code.co_firstlineno}
+    except BaseException:
+        pass
+    return {"type": "returned-none", "message": f"`{method}` returned None", "phase": "forward",
+            "step": step, "where": where, "qualname": f"Value.{method}"}
 
 
 def as_float(x):
