@@ -63,7 +63,7 @@ def notebook(*engines: str, first_engine_line: str = "") -> str:
     nb.cells = [
         new_markdown_cell("# Backprop exercise\n\nMy engine is below."),
         new_code_cell("%matplotlib inline\n!pip install x\nimport math\nprint('setup done')"),
-        new_code_cell("import graphviz_not_installed"),
+        new_code_cell("import graphviz_not_installed\ngraphviz_not_installed.Digraph()"),
     ]
     nb.cells += [new_code_cell(first_engine_line + engine) for engine in engines]
     nb.cells.append(new_code_cell("v = Value(2.0)\nv"))
@@ -227,7 +227,7 @@ def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     assert "error" not in r.extra
     assert "graphviz_not_installed" in r.output
     # the second code cell: markdown cells are not counted
-    assert ("engine.ipynb, code cell 2, line 1: imports `graphviz_not_installed`, which "
+    assert ("engine.ipynb, code cell 2, line 2: imports `graphviz_not_installed`, which "
             "grading does not provide") in r.output
     assert "setup done" in r.output  # the cell with magics stripped still ran
     assert r.extra["handin"]["kind"] == "ipynb"

@@ -29,6 +29,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # layers/ sits beside this file
 from layers import cgroup, confine, libc, pidns, rlimits, scratch, uid  # noqa: E402
+import standin  # noqa: E402
 del sys.path[0]
 
 HEADER = struct.Struct(">I")
@@ -116,6 +117,7 @@ HANDIN_FILES = set()
 def serve(cells, data_in, data_out, cell_seconds):
     """Load the hand-in's cells into one namespace, then answer graph requests."""
     HANDIN_FILES.update(cell["filename"] for cell in cells)
+    standin.install(cells)  # a module grading lacks costs only where it is used
     module = types.ModuleType("engine")
     module.__file__ = cells[0]["filename"] if cells else "engine.py"
     sys.modules["engine"] = module
