@@ -29,6 +29,14 @@ for _op in OPS:
         f"({_LOCAL[_op]}) must be multiplied by `out.grad`, the gradient flowing in from above."
     )
 UNARY = ("pow", "exp", "tanh", "relu")  # operations with one `Value` input
+BINARY = ("add", "mul")
+for _op in BINARY:
+    for _side, _other in (("self", "other"), ("other", "self")):
+        TEXT[f"{_op}-overwrite-{_side}"] = (
+            f"Overwritten instead of accumulated in `{_op}`'s backward, for one operand: "
+            f"`{_side}.grad = ...` where `{_other}.grad` rightly adds. A value used on more "
+            f"than one path must receive the sum of every path's gradient. Use `+=`, not `=`."
+        )
 CALL = {"add": "a + b", "mul": "a * b", "pow": "a ** n", "exp": "a.exp()", "tanh": "a.tanh()",
         "relu": "a.relu()"}
 for _op in UNARY:
@@ -163,6 +171,7 @@ for _name, _example in DUNDER_EXAMPLES.items():
 MODEL_BUGS = (
     [f"{op}-overwrite" for op in OPS]
     + [f"{op}-no-outgrad" for op in OPS]
+    + [f"{op}-overwrite-{side}" for op in BINARY for side in ("self", "other")]
     + [f"{op}-closure-on-input" for op in UNARY]
     + ["tanh-from-input", "exp-from-input", "relu-at-zero", "mul-swapped", "add-one-side",
        "pow-exponent", "backward-no-seed"]

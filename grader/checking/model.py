@@ -7,6 +7,7 @@ several, one per operation) it runs those closures instead, and with `order` it 
 in another order, as an engine that keeps `_prev` in a set may: that is how feedback recognises
 what a wrong gradient means. `identity-by-value` is not a closure bug but an engine whose nodes
 compare and hash by their data: its topological sort takes nodes of equal data for one.
+`<kind>-overwrite-self` (`-other`) overwrites one operand's gradient and adds to the other's;
 `<kind>-closure-on-input` is an operation that stores its closure on its input instead of its
 output: the closure runs when the input's turn comes, in place of the input's own.
 """
@@ -198,9 +199,10 @@ def _closure(g, data, grad, v, bugs):
     else:
         raise ValueError(kind)
     overwrite = f"{kind}-overwrite" in bugs
-    for c, d in zip(ch, local):
+    sides = (f"{kind}-overwrite-self" in bugs, f"{kind}-overwrite-other" in bugs)
+    for j, (c, d) in enumerate(zip(ch, local)):  # `self` first, then `other`
         contribution = d * up
-        if overwrite:
+        if overwrite or sides[j]:
             grad[c] = contribution
         else:
             grad[c] += contribution

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..checking import model
-from ..checking.check import ORDERS, close
+from ..checking.check import ORDER_MATTERS, ORDERS, close
 from ..checking.graph import Graph, Node
 from ..checking.misconceptions import MODEL_BUGS, TEXT, explain
 
@@ -95,7 +95,7 @@ def case_data(cid: str, title: str, g: Graph, root: Node, wrt: list[Node]) -> di
     for bug in MODEL_BUGS:
         seen: list[list[float]] = []
         always = True  # whatever order it visits nodes in, an engine with this bug fails here
-        for order in ORDERS if bug.endswith("-overwrite") else ORDERS[:1]:
+        for order in ORDERS if ORDER_MATTERS.search(bug) else ORDERS[:1]:
             got = [model.evaluate(g.ops, root.index, bug, order)[1][i] for i in nodes]
             if _same(got, want):
                 always = False

@@ -144,6 +144,7 @@ def serve(cells, data_in, data_out, cell_seconds):
                                "value": type(Value).__name__ if Value is not None else None,
                                "classes": classes_defined(module)})
         return
+    stable_hash(Value)
     write_frame(data_out, {"loaded": True, "cell_errors": cell_errors})
     while True:
         req = read_frame(data_in)
@@ -155,6 +156,35 @@ def serve(cells, data_in, data_out, cell_seconds):
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         write_frame(data_out, reply)
+
+
+def stable_hash(Value):
+    """Nodes that hash by identity hash by the order they were first hashed in instead of
+    their address: a set of them (`_prev`) then iterates in the same order in every run, so
+    an engine that fails in a closure fails at the same line every time. Equality stays
+    identity; only which of several equally valid orders a set takes is fixed."""
+    if getattr(Value, "__hash__", None) is not object.__hash__:
+        return
+    serials = {}  # for nodes without a __dict__ (__slots__)
+
+    def __hash__(self):
+        try:
+            own = object.__getattribute__(self, "__dict__")
+        except AttributeError:
+            own = None
+        if own is None:
+            return serials.setdefault(id(self), len(serials) + 1)
+        if "_sandbox_order" not in own:
+            stable_hash.count += 1
+            own["_sandbox_order"] = stable_hash.count
+        return own["_sandbox_order"]
+    try:
+        Value.__hash__ = __hash__
+    except (TypeError, AttributeError):
+        pass
+
+
+stable_hash.count = 0
 
 
 def classes_defined(module):
