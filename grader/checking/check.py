@@ -389,9 +389,13 @@ OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": 
 
 
 def number_in_children(err: dict) -> bool:
-    """A number met where `backward()` walks the graph: one was kept among some children."""
+    """A number met where `backward()` walks the graph (not in an operation's closure): one
+    was kept among some node's children."""
+    parts = str(err.get("qualname") or "").split(".")
+    method = parts[1] if len(parts) > 1 and parts[0] == "Value" else parts[0]
     return (err.get("type") == "AttributeError" and err.get("phase") == "backward"
-            and re.match(r"'(int|float)' object has no attribute '(?!data\b)\w+'",
+            and method not in STUB_OPS
+            and re.match(r"'(int|float)' object has no attribute '(?!(data|grad)')\w+'",
                          str(err.get("message") or "")) is not None)
 
 
@@ -404,7 +408,7 @@ def missing(err: dict) -> str | None:
         return None
     if err.get("type") == "AttributeError":
         m = re.match(r"'(\w+)' object has no attribute '(\w+)'", message)
-        if m and m.group(1) in NUMBERS:
+        if m and m.group(1) in NUMBERS and m.group(2) in ("data", "grad"):
             return "plain-numbers"
         if m and m.group(2) in ("tanh", "relu", "exp", "backward"):
             return f"missing-{m.group(2)}"
