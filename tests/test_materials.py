@@ -597,7 +597,10 @@ def test_sample_class_grades_as_planted(tmp_path):
     assert set(rows) == set(SAMPLE_CLASS)
     for name, planted in SAMPLE_CLASS.items():
         row = rows[name]
-        assert planted in (row["error"] if planted == "SyntaxError" else row["misconceptions"])
+        if planted == "SyntaxError":
+            assert planted in row["error"]
+        else:
+            assert row["misconceptions"] == planted, name
     assert rows["lovelaceada"]["score"] == rows["lovelaceada"]["max_score"]
     assert rows["turingalan"]["late"] == "inferred"  # a Canvas _LATE flag carries no time
     assert rows["gausscarl"]["score"] == "0"
