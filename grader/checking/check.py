@@ -34,9 +34,9 @@ OP_BUGS = {kind: [b for b in MODEL_BUGS if b.split("-")[0] == kind] for kind in 
 # derivative and the use of `out.grad` (the outer `*` makes it differ from 1); `twice` makes
 # one node feed the operation twice with equal shares, so an overwrite loses one share in any
 # visiting order (`left`, `right`: one node the same operand of two operations, with equal
-# shares, for an overwrite of one operand's gradient only); `inner` gives a one-input operation an input that was computed, whose own
-# closure a closure stored on the input would replace. Leaf values keep every node's data
-# distinct.
+# shares, for an overwrite of one operand's gradient only); `inner` gives a one-input
+# operation an input that was computed, whose own closure a closure stored on the input would
+# replace. Leaf values keep every node's data distinct.
 PROBES = {
     "mul": [([3.0, -2.0, 1.5], lambda a, b, c: (a * b) * c),
             ([1.5, -2.5], lambda a, c: (a * a) * c),
@@ -67,13 +67,11 @@ EQUAL_DATA = ([0.5, 0.8, 0.5, 0.8], lambda a, c, b, d: (a * c) * (b * d))
 class Failed(AssertionError):
     """A test failed; carries the student-facing feedback and what the report needs."""
 
-    def __init__(self, output: str, misconceptions=(), graph: dict | None = None,
-                 error: dict | None = None):
+    def __init__(self, output: str, misconceptions=(), graph: dict | None = None):
         super().__init__(output)
         self.output = output
         self.misconceptions = list(misconceptions)
         self.graph = graph
-        self.error = error  # what the sandbox reported, when the hand-in raised
 
 
 def close(x: float, y: float, rel: float = 1e-6, abs_: float = 1e-9) -> bool:
@@ -308,7 +306,7 @@ class Checker:
             return [f"{op}-returns-none" if op in OPS else "returns-none"]
         if kind in ("TypeError", "not-a-number") and re.search(r"'(function|method)'", message):
             stored = self.facts.get("closure_in_grad", {})
-            ops = sorted({STUB_OPS.get(m, m) for m in stored} & set(OPS))
+            ops = sorted({STUB_OPS.get(m, m) for m in stored} & set(closure_kinds(g, root)))
             return [f"{op}-closure-in-grad" for op in ops] or ["closure-in-grad"]
         if number_in_children(err):
             if self._probing:
@@ -466,7 +464,7 @@ def _error_failure(g: Graph, root: int, err: dict, cause: list[str] = ()) -> Fai
         sentence = (f"{err.get('type')}: {err.get('message')} raised at {at}{inside} "
                     f"during {phase}.")
         ids = list(cause) or [missing(err) or "exception"]
-    return Failed(_feedback(g, root, [sentence], ids), ids, error=err)
+    return Failed(_feedback(g, root, [sentence], ids), ids)
 
 
 def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:
