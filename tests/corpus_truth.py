@@ -15,6 +15,7 @@ test process, and from this module's arithmetic. A test passes when:
 """
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import random
@@ -123,7 +124,11 @@ def near(x, y) -> bool:
 
 def load_engine(path: Path) -> type:
     """The engine's `Value`: a .py run as a module, a notebook's code cells run in order in one
-    namespace as Jupyter would (IPython-only lines blanked, a failing cell skipped)."""
+    namespace as Jupyter would (IPython-only lines blanked, a failing cell skipped). A module
+    the manifest lists under `imports` that is not installed here is an empty module whose
+    every attribute raises: the engine deserves what it earns without using it."""
+    for name in manifest(path).get("imports", []):
+        absent(name)
     module = types.ModuleType(f"corpus_{path.stem}")
     sys.modules[module.__name__] = module  # dataclasses look their module up there
     namespace = module.__dict__
@@ -141,6 +146,28 @@ def load_engine(path: Path) -> type:
             if len(sources) == 1:
                 raise
     return _tracked(namespace["Value"])
+
+
+def absent(name: str) -> None:
+    """`name` and the packages above it, as modules that fail when anything of them is used."""
+    try:
+        importlib.import_module(name)
+        return
+    except ImportError:
+        pass
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        dotted = ".".join(parts[:i])
+        if dotted not in sys.modules:
+            stub = types.ModuleType(dotted)
+            stub.__path__ = []
+
+            def __getattr__(attr, dotted=dotted):
+                raise AttributeError(f"{dotted} is not installed here: no {attr}")
+            stub.__getattr__ = __getattr__
+            sys.modules[dotted] = stub
+            if i > 1:
+                setattr(sys.modules[".".join(parts[:i - 1])], parts[i - 1], stub)
 
 
 def _tracked(Value: type) -> type:

@@ -11,6 +11,12 @@ POW = "self.grad += other * self.data ** (other - 1) * out.grad"
 EXP = "self.grad += out.data * out.grad"
 TANH = "self.grad += (1 - t ** 2) * out.grad"
 RELU = "self.grad += (out.data > 0) * out.grad"
+END = "            # --- end ---\n        out._backward = _backward\n        return out\n"
+
+
+def ending(line: str, new: str) -> tuple[str, str]:
+    """The end of the method whose closure holds `line`, changed to `new`."""
+    return line + "\n" + END, line + "\n" + new
 
 # name: (expected misconception id, [(old, new), ...])
 MUTANTS = {
@@ -40,6 +46,17 @@ MUTANTS = {
                                         "t = math.tanh(self.data) * 0.5")]),
     "stub-tanh": ("stub", [(TANH, "raise NotImplementedError('TODO')")]),
     "typo-pow": ("exception", [(POW, POW.replace("self.data", "slef.data"))]),
+    "mul-overwrite-other": ("mul-overwrite-other", [(MUL_OTHER, MUL_OTHER.replace("+=", "="))]),
+    "add-overwrite-self": ("add-overwrite-self", [(ADD, ADD.replace("self.grad +=",
+                                                                    "self.grad ="))]),
+    "tanh-closure-on-input": ("tanh-closure-on-input", [ending(
+        TANH, END.replace("out._backward", "self._backward"))]),
+    "exp-closure-in-grad": ("exp-closure-in-grad", [ending(
+        EXP, END.replace("out._backward", "out.grad"))]),
+    "relu-returns-none": ("relu-returns-none", [ending(
+        RELU, END.replace("        return out\n", ""))]),
+    "pow-number-in-children": ("pow-number-in-children", [
+        ("(self,), f'**{other}')", "(self, other), f'**{other}')")]),
 }
 
 

@@ -162,7 +162,8 @@ def test_numpy_is_importable(condition, workspace):
 
 @pytest.mark.parametrize("condition", list(CONDITIONS))
 def test_a_module_not_provided_is_named(condition, workspace):
-    path = put(workspace, f"sklearn-{condition}", "import sklearn\n" + REFERENCE.read_text())
+    path = put(workspace, f"sklearn-{condition}",
+               "import sklearn\nsklearn.set_config()\n" + REFERENCE.read_text())
     data, _ = grade_in(condition, workspace, path)
     assert data["score"] == 0
     assert "imports `sklearn`, which grading does not provide" in data["output"]

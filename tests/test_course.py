@@ -146,7 +146,7 @@ def test_hidden_tests_stay_out_of_student_outputs_and_in_gradescopes(graded, tmp
     names = hidden_names(r)
     assert len(names) == 4 + 14 + 5 + 6
     # what gives the overwrite away: every test of a node used twice (all hidden here)
-    assert "add-overwrite" in r.misconceptions
+    assert r.misconceptions == ["add-overwrite"]
     for kind, text in student_outputs(r, c).items():
         for name in names:
             assert name not in text and json.dumps(name)[1:-1] not in text, (kind, name)

@@ -288,3 +288,24 @@ def test_prairielearn_test_output_ends_with_the_gradients(graded):
     assert with_graph
     for t in with_graph:
         assert t["message"] != "Passed." and "expected" in t["output"].split("Gradients:")[1]
+
+
+@pytest.mark.parametrize("fmt", ["gradescope", "text", "prairielearn"])
+def test_the_same_hand_in_gets_the_same_bytes_in_every_process(tmp_path, fmt):
+    """An engine whose closures raise where a set's order decides which runs first: graded
+    in separate processes, every output names the same line (only the time taken differs)."""
+    engine = HERE / "corpus" / "typo_in_closures.py"
+    outputs = set()
+    for _ in range(4):
+        proc = subprocess.run([str(GRADER), "grade", str(engine), "--format", fmt],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        text = proc.stdout
+        if fmt == "gradescope":
+            data = json.loads(text)
+            data.pop("execution_time")
+            text = json.dumps(data)
+        outputs.add(re.sub(r'"execution_time": [0-9.]+', "", text))
+    assert len(outputs) == 1
+    assert re.search(r"raised at typo\\*_in\\*_closures\.py, line \d+ \(in \w+'s backward\)",
+                     outputs.pop())

@@ -29,7 +29,8 @@ SCHEMA = json.loads((Path(__file__).with_name("schema")
                      / "gradescope_results.schema.json").read_text())
 GRADER = Path(sys.executable).with_name("grader")
 
-PARTIAL = [name for name in MUTANTS if name != "no-seed"]
+NOTHING_FLOWS = ["no-seed"]  # only the forward tests pass
+PARTIAL = [name for name in MUTANTS if name not in NOTHING_FLOWS]
 NOTEBOOK_MUTANTS = ["add-overwrite", "tanh-from-input", "typo-pow"]
 DETERMINISM_MUTANTS = ["add-overwrite", "mul-overwrite"]
 ORDER_SENSITIVE = [name for name in MUTANTS if name.endswith("-overwrite")]
@@ -63,7 +64,7 @@ def notebook(*engines: str, first_engine_line: str = "") -> str:
     nb.cells = [
         new_markdown_cell("# Backprop exercise\n\nMy engine is below."),
         new_code_cell("%matplotlib inline\n!pip install x\nimport math\nprint('setup done')"),
-        new_code_cell("import graphviz_not_installed"),
+        new_code_cell("import graphviz_not_installed\ngraphviz_not_installed.Digraph()"),
     ]
     nb.cells += [new_code_cell(first_engine_line + engine) for engine in engines]
     nb.cells.append(new_code_cell("v = Value(2.0)\nv"))
@@ -163,6 +164,7 @@ def test_stub_scores_little_and_says_stub(graded):
 
 def test_backward_that_does_nothing_scores_little(graded):
     r = graded["no-backward"]
+    assert r.misconceptions == ["backward-runs-nothing"]
     assert r.max_score == graded["reference"].max_score
     assert r.score <= QUARTER * r.max_score
     assert all(t.score == 0 for t in r.tests if not t.name.startswith("Forward"))
@@ -176,17 +178,18 @@ def test_mutant_partial_credit_and_diagnosis(graded, name):
     expected = MUTANTS[name][0]
     assert r.max_score == graded["reference"].max_score
     assert stub.score < r.score < r.max_score, f"{name}: {r.score}/{r.max_score}"
-    assert expected in r.misconceptions, f"{name}: diagnosed {r.misconceptions}"
+    assert r.misconceptions == [expected], f"{name}: diagnosed {r.misconceptions}"
     text = explain(expected)
     assert any(text in out for out in failed_outputs(r)), \
         f"{name}: no failed test explains {expected!r}"
 
 
-def test_no_seed_mutant(graded):
-    r = graded["mutant:no-seed"]
+@pytest.mark.parametrize("name", NOTHING_FLOWS)
+def test_no_gradient_flows_mutants(graded, name):
+    r, expected = graded[f"mutant:{name}"], MUTANTS[name][0]
     assert r.score <= QUARTER * r.max_score
-    assert "backward-no-seed" in r.misconceptions
-    assert any(explain("backward-no-seed") in out for out in failed_outputs(r))
+    assert r.misconceptions == [expected]
+    assert any(explain(expected) in out for out in failed_outputs(r))
 
 
 def test_exception_feedback_names_type_and_line(graded, handins):
@@ -227,7 +230,7 @@ def test_notebook_failing_cell_is_reported_not_fatal(graded, name):
     assert "error" not in r.extra
     assert "graphviz_not_installed" in r.output
     # the second code cell: markdown cells are not counted
-    assert ("engine.ipynb, code cell 2, line 1: imports `graphviz_not_installed`, which "
+    assert ("engine.ipynb, code cell 2, line 2: imports `graphviz_not_installed`, which "
             "grading does not provide") in r.output
     assert "setup done" in r.output  # the cell with magics stripped still ran
     assert r.extra["handin"]["kind"] == "ipynb"

@@ -35,21 +35,40 @@ def test_numpy_by_default(tmp_path, line):
     assert score_and_output(grade(tmp_path, line)) == (full_marks(), "")
 
 
+def used(module: str) -> str:
+    """An import of `module` and a use of it while the hand-in loads."""
+    return f"import {module}\n{module}.configure()"
+
+
 @pytest.mark.parametrize("module", ["click", "pytest", "grader", "grader.checking.model",
                                     "yaml", "sklearn"])
 def test_nothing_else_of_the_environment(tmp_path, module):
-    """The grader's own dependencies are installed right next to numpy, yet not importable."""
-    score, output = score_and_output(grade(tmp_path, f"import {module}"))
+    """The grader's own dependencies are installed right next to numpy, yet not importable:
+    an engine that uses one fails where it does, naming it."""
+    score, output = score_and_output(grade(tmp_path, used(module)))
     assert score == 0
     top = module.split(".")[0]  # what Python names: the first part it could not find
-    assert f"imports `{top}`, which grading does not provide" in output
+    assert f"engine.py, line 2: imports `{top}`, which grading does not provide" in output
+
+
+@pytest.mark.parametrize("line", ["import matplotlib.pyplot as plt", "import sklearn",
+                                  "from sklearn.utils import check_array",
+                                  "from graphviz import Digraph as Graph"])
+def test_a_module_never_used_costs_nothing(tmp_path, line):
+    assert score_and_output(grade(tmp_path, line)) == (full_marks(), "")
+
+
+def test_an_import_the_engine_guards_keeps_its_fallback(tmp_path):
+    """`try: import torch / except ImportError:` is the engine's own way without the module."""
+    guarded = "try:\n    import torch\nexcept ImportError:\n    torch = None\nassert torch is None"
+    assert score_and_output(grade(tmp_path, guarded)) == (full_marks(), "")
 
 
 def test_allow_import_replaces_the_default(tmp_path):
     assert score_and_output(grade(tmp_path, "import yaml", "--allow-import", "yaml"))[0] == full_marks()
-    score, output = score_and_output(grade(tmp_path, "import numpy", "--allow-import", "yaml"))
+    score, output = score_and_output(grade(tmp_path, used("numpy"), "--allow-import", "yaml"))
     assert score == 0 and "imports `numpy`, which grading does not provide" in output
-    score, output = score_and_output(grade(tmp_path, "import numpy", "--allow-import", "none"))
+    score, output = score_and_output(grade(tmp_path, used("numpy"), "--allow-import", "none"))
     assert score == 0 and "imports `numpy`, which grading does not provide" in output
 
 

@@ -18,9 +18,10 @@ import re
 from ..reasons import missing_module, place
 from . import model, source
 from .graph import Graph, Node, _num
-from .misconceptions import MODEL_BUGS, explain
+from .misconceptions import MODEL_BUGS, OPS, explain
 
 ORDERS = range(12)  # child visiting orders an engine with `_prev` as a set may take
+ORDER_MATTERS = re.compile(r"-overwrite|-closure-on-input|^identity-by-value$")  # such bugs
 OP_SYMBOL = {"leaf": "leaf", "add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "neg",
              "tanh": "tanh", "relu": "relu", "exp": "exp"}
 STUB_OPS = {"__add__": "add", "__mul__": "mul", "__pow__": "pow", "exp": "exp", "tanh": "tanh",
@@ -32,21 +33,32 @@ OP_BUGS = {kind: [b for b in MODEL_BUGS if b.split("-")[0] == kind] for kind in 
 # Probe graphs, one operation each (and `*`, whose own probes come first). `local` sees the
 # derivative and the use of `out.grad` (the outer `*` makes it differ from 1); `twice` makes
 # one node feed the operation twice with equal shares, so an overwrite loses one share in any
-# visiting order. Leaf values keep every node's data distinct.
+# visiting order (`left`, `right`: one node the same operand of two operations, with equal
+# shares, for an overwrite of one operand's gradient only); `inner` gives a one-input
+# operation an input that was computed, whose own closure a closure stored on the input would
+# replace. Leaf values keep every node's data distinct.
 PROBES = {
     "mul": [([3.0, -2.0, 1.5], lambda a, b, c: (a * b) * c),
-            ([1.5, -2.5], lambda a, c: (a * a) * c)],
+            ([1.5, -2.5], lambda a, c: (a * a) * c),
+            ([1.5, -2.0, 0.75], lambda a, b, c: (a * b) * (a * c)),
+            ([1.5, -2.0, 0.75], lambda a, b, c: (b * a) * (c * a))],
     "add": [([1.5, -4.0, -2.5], lambda a, b, c: (a + b) * c),
-            ([1.5, -2.5], lambda a, c: (a + a) * c)],
+            ([1.5, -2.5], lambda a, c: (a + a) * c),
+            ([1.5, -4.0, 0.5, -2.5], lambda a, b, c, k: ((a + b) + (a + c)) * k),
+            ([1.5, -4.0, 0.5, -2.5], lambda a, b, c, k: ((b + a) + (c + a)) * k)],
     "pow": [([0.8, -1.5], lambda a, c: (a ** 3) * c),
-            ([0.5], lambda a: (a ** 2) * (a ** 2))],
+            ([0.5], lambda a: (a ** 2) * (a ** 2)),
+            ([0.6, -1.25, 1.5], lambda a, b, c: ((a * b) ** 3) * c)],
     "exp": [([0.7, 2.0], lambda a, c: a.exp() * c),
-            ([0.4], lambda a: a.exp() * a.exp())],
+            ([0.4], lambda a: a.exp() * a.exp()),
+            ([0.6, -1.25, 1.5], lambda a, b, c: (a * b).exp() * c)],
     "tanh": [([0.8, -2.0], lambda a, c: a.tanh() * c),
-             ([0.5], lambda a: a.tanh() * a.tanh())],
+             ([0.5], lambda a: a.tanh() * a.tanh()),
+             ([0.6, -1.25, 1.5], lambda a, b, c: (a * b).tanh() * c)],
     "relu": [([1.25, 3.0], lambda a, c: a.relu() * c),
              ([1.5], lambda a: a.relu() * a.relu()),
-             ([0.0, 3.0], lambda a, c: a.relu() * c)],
+             ([0.0, 3.0], lambda a, c: a.relu() * c),
+             ([0.6, 1.75, 1.5], lambda a, b, c: (a * b).relu() * c)],
 }
 # Two distinct products of equal data: an engine comparing nodes by value runs only one of them.
 EQUAL_DATA = ([0.5, 0.8, 0.5, 0.8], lambda a, c, b, d: (a * c) * (b * d))
@@ -106,6 +118,7 @@ class Checker:
         self._probes: dict[tuple[str, int], Probe] = {}
         self._shown: dict[str, Probe] = {}  # kind -> the probe that shows its overwrite
         self._merges: bool | None = None
+        self._probing = 0  # inside a probe, an error is worded without asking other probes
 
     @property
     def facts(self) -> dict:
@@ -130,7 +143,7 @@ class Checker:
         nodes = [n.index for n in wrt] if wrt else leaves_of(g)
         got = answer["grad"]
         racing = [k for k in sorted(racing_writers(g, root.index, nodes)) if self.overwrites(k)]
-        if racing:
+        if racing and self._varies(g, root.index, nodes):
             raise self._order_dependent(g, root.index, nodes, racing)
         wrong = [i for i in nodes if not close(got[i], grad[i])]
         if not wrong:
@@ -156,17 +169,30 @@ class Checker:
         return self._profiles[kind]
 
     def overwrites(self, kind: str) -> bool:
-        """Whether `kind`'s closure overwrites; an engine passing its `twice` probe does not
-        (no bug of the catalogue, alone or with others, gives that probe's answer)."""
-        twice = self._probe(kind, 1)
-        if twice.failure is None and twice.right():
-            return False
-        return f"{kind}-overwrite" in self.profile(kind)
+        """Whether `kind`'s closure overwrites a gradient (both operands', or one's)."""
+        return any(b.startswith(f"{kind}-overwrite") for b in self.profile(kind))
+
+    def _varies(self, g: Graph, root: int, nodes: list[int]) -> bool:
+        """Whether an engine with the misconceptions its probes found gives other gradients
+        at `nodes` in other visiting orders: where every order gives the same, its answer is
+        judged as it is."""
+        bugs = self._found(g, root)
+        answers = [model.evaluate(g.ops, root, tuple(bugs), order)[1] for order in ORDERS]
+        return any(not all(close(a[i], answers[0][i]) for i in nodes) for a in answers[1:])
+
+    def _found(self, g: Graph, root: int) -> list[str]:
+        """The model bugs the probes found in the operations this graph runs."""
+        found = [b for k in closure_kinds(g, root) for b in self._model_bugs(k)]
+        return found + (["identity-by-value"] if self.merges() else [])
 
     def _probe(self, kind: str, i: int) -> Probe:
         if (kind, i) not in self._probes:
             p = self._probes[kind, i] = Probe(*PROBES[kind][i])
-            p.failure = self._run(p)
+            self._probing += 1
+            try:
+                p.failure = self._run(p)
+            finally:
+                self._probing -= 1
         return self._probes[kind, i]
 
     def _examine(self, kind: str) -> tuple[str, ...]:
@@ -177,7 +203,7 @@ class Checker:
         for p in probes:
             if p.failure:
                 return tuple(p.failure.misconceptions)
-        self._shown[kind] = probes[1]
+        self._shown[kind] = next((p for p in probes[1:] if not p.right()), probes[1])
         for size in range(len(OP_BUGS[kind]) + 1):
             for bugs in itertools.combinations(OP_BUGS[kind], size):
                 if all(p.fits(known + bugs) for p in probes):
@@ -212,11 +238,11 @@ class Checker:
         """The misconceptions that together give exactly these gradients, each confirmed by
         its operation's probes; `unknown` when they do not."""
         if all(close(x, 0.0) for x in got[:root + 1]):  # not even the root's own gradient
-            return ["shadowed-backward" if "shadowed_backward" in self.facts
+            if "shadowed_backward" in self.facts:
+                return ["shadowed-backward"]
+            return ["backward-runs-nothing" if "backward_empty" in self.facts
                     else "backward-no-seed"]
-        found = [b for k in closure_kinds(g, root) for b in self._model_bugs(k)]
-        if self.merges():
-            found.append("identity-by-value")
+        found = self._found(g, root)
         if found and fits(g, root, nodes, got, found):
             for b in list(found):  # only what this graph needs to come out this way
                 rest = [m for m in found if m != b]
@@ -240,7 +266,7 @@ class Checker:
             lines.append(f"(Your `Value` keeps its children in a set "
                          f"(`{self.facts['set_children']}`), whose order can change from run to "
                          "run.)")
-        ids = [f"{k}-overwrite" for k in racing]
+        ids = [b for k in racing for b in self._model_bugs(k) if b.startswith(f"{k}-overwrite")]
         data, grad = model.evaluate(g.ops, root)
         for k in closure_kinds(g, root):  # the operations' other misconceptions this graph shows
             for b in self._model_bugs(k):
@@ -265,8 +291,31 @@ class Checker:
             mid = {"timeout": "timeout"}.get(f.kind, "crash")
             raise Failed(_feedback(g, root.index, [_fault_sentence(f, backward)], [mid]), [mid])
         if "error" in answer:
-            raise _error_failure(g, root.index, answer["error"])
+            err = answer["error"]
+            raise _error_failure(g, root.index, err, self._cause(g, root.index, err))
         return answer
+
+    def _cause(self, g: Graph, root: int, err: dict) -> list[str]:
+        """What an exception shows, checked against what the engine did: an operation that
+        returned `None`, a closure kept in `.grad`, a number among a node's children (the
+        operation whose own probe meets it too). Empty when none of these is what happened."""
+        kind, message = err.get("type"), str(err.get("message") or "")
+        if kind == "returned-none":
+            step = err.get("step")
+            op = g.ops[step][0] if isinstance(step, int) and 0 <= step < len(g.ops) else ""
+            return [f"{op}-returns-none" if op in OPS else "returns-none"]
+        if kind in ("TypeError", "not-a-number") and re.search(r"'(function|method)'", message):
+            stored = self.facts.get("closure_in_grad", {})
+            ops = sorted({STUB_OPS.get(m, m) for m in stored} & set(closure_kinds(g, root)))
+            return [f"{op}-closure-in-grad" for op in ops] or ["closure-in-grad"]
+        if number_in_children(err):
+            if self._probing:
+                return ["number-in-children"]
+            ops = [k for k in closure_kinds(g, root)
+                   if (p := self._probe(k, 0)).failure
+                   and "number-in-children" in p.failure.misconceptions]
+            return [f"{k}-number-in-children" for k in ops] or ["number-in-children"]
+        return []
 
     def _check_data(self, g, root, got, expected):
         for i, (x, y) in enumerate(zip(got, expected)):
@@ -280,7 +329,7 @@ class Checker:
 
 def fits(g: Graph, root: int, nodes: list[int], got: list[float], bugs) -> bool:
     """Whether the model running `bugs` gives `got` at `nodes` in some visiting order."""
-    order_matters = any(b.endswith("-overwrite") or b == "identity-by-value" for b in bugs)
+    order_matters = any(ORDER_MATTERS.search(b) for b in bugs)
     for order in ORDERS if order_matters else ORDERS[:1]:
         _, grad = model.evaluate(g.ops, root, tuple(bugs), order)
         if all(close(got[i], grad[i]) for i in nodes):
@@ -337,13 +386,27 @@ NUMBERS = ("int", "float")
 OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": "pow"}
 
 
+def number_in_children(err: dict) -> bool:
+    """A number met where `backward()` walks the graph (not in an operation's closure): one
+    was kept among some node's children."""
+    parts = str(err.get("qualname") or "").split(".")
+    method = parts[1] if len(parts) > 1 and parts[0] == "Value" else parts[0]
+    return (err.get("type") == "AttributeError" and err.get("phase") == "backward"
+            and method not in STUB_OPS
+            and re.match(r"'(int|float)' object has no attribute '(?!(data|grad)')\w+'",
+                         str(err.get("message") or "")) is not None)
+
+
 def missing(err: dict) -> str | None:
     """The misconception an AttributeError or TypeError names: a method or operator `Value`
-    lacks, an operator refusing plain numbers, a `Value` that cannot go in a set."""
+    lacks, an operator refusing plain numbers, a `Value` that cannot go in a set. Nothing
+    where an operand was `None` (an operation that returned nothing, not a missing one)."""
     message = err.get("message") or ""
+    if "'NoneType'" in message:
+        return None
     if err.get("type") == "AttributeError":
         m = re.match(r"'(\w+)' object has no attribute '(\w+)'", message)
-        if m and m.group(1) in NUMBERS:
+        if m and m.group(1) in NUMBERS and m.group(2) in ("data", "grad"):
             return "plain-numbers"
         if m and m.group(2) in ("tanh", "relu", "exp", "backward"):
             return f"missing-{m.group(2)}"
@@ -363,7 +426,7 @@ def missing(err: dict) -> str | None:
     return None
 
 
-def _error_failure(g: Graph, root: int, err: dict) -> Failed:
+def _error_failure(g: Graph, root: int, err: dict, cause: list[str] = ()) -> Failed:
     where = err.get("where") or {}
     qual = err.get("qualname") or ""
     parts = qual.split(".")  # "Value.tanh.<locals>._backward", or "tanh.<locals>._backward"
@@ -382,22 +445,26 @@ def _error_failure(g: Graph, root: int, err: dict) -> Failed:
         what = f"Your {op} backward" if inside else "Your engine"
         sentence = f"{what} {err.get('message')}: stuck at {at}. Look for an endless loop."
         return Failed(_feedback(g, root, [sentence], ["timeout"]), ["timeout"])
-    if err.get("type") == "not-a-number":
-        sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
-        return Failed(_feedback(g, root, [sentence], ["not-a-number"]), ["not-a-number"])
     step = err.get("step")
     if err.get("phase") == "forward" and isinstance(step, int) and 0 <= step < len(g.ops):
         phase = f"building {g.labels[step]} = {g.describe(step)}"
     else:
         phase = {"backward": "backward()"}.get(err.get("phase"), "the test")
     module = missing_module(err)
-    if module:
+    if err.get("type") == "not-a-number":
+        sentence = f"A .data or .grad could not be turned into a float: {err.get('message')}."
+        ids = list(cause) or ["not-a-number"]
+    elif err.get("type") == "returned-none":
+        sentence = f"{err.get('message')} (defined at {at}), during {phase}."
+        ids = list(cause)
+    elif module:
         sentence = f"Your engine {module} (at {at}{inside}, during {phase})."
+        ids = [missing(err) or "exception"]
     else:
         sentence = (f"{err.get('type')}: {err.get('message')} raised at {at}{inside} "
                     f"during {phase}.")
-    mid = missing(err) or "exception"
-    return Failed(_feedback(g, root, [sentence], [mid]), [mid])
+        ids = list(cause) or [missing(err) or "exception"]
+    return Failed(_feedback(g, root, [sentence], ids), ids)
 
 
 def _feedback(g: Graph, root: int, lines: list[str], ids: list[str]) -> str:

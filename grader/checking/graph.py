@@ -30,6 +30,27 @@ class Graph:
         """The plain-data request the sandboxed hand-in answers."""
         return {"ops": self.ops, "root": root.index}
 
+    def pruned(self, root: "Node") -> tuple["Graph", "Node"]:
+        """The graph with only the leaves and the nodes `root` depends on: every node a test
+        builds then shows in its program (a node built but not used would not be)."""
+        needed, stack = set(), [root.index]
+        while stack:
+            i = stack.pop()
+            if i not in needed:
+                needed.add(i)
+                stack += [self.ops[i][k] for k in _inputs(self.ops[i])]
+        keep = [i for i, op in enumerate(self.ops) if op[0] == "leaf" or i in needed]
+        new = {old: n for n, old in enumerate(keep)}
+        g = Graph()
+        for i in keep:
+            op = list(self.ops[i])
+            for k in _inputs(op):
+                op[k] = new[op[k]]
+            g.ops.append(op)
+            g.labels.append(self.labels[i] if i in self.named else f"n{len(g.labels)}")
+        g.named = {new[i] for i in self.named if i in new}
+        return g, Node(g, new[root.index])
+
     def describe(self, index: int) -> str:
         """Readable formula of a node, in terms of leaves and earlier labelled nodes."""
         op = self.ops[index]
@@ -48,20 +69,29 @@ class Graph:
     def _operand_text(self, a) -> str:
         if isinstance(a, dict):
             return _num(a["c"])
-        if a in self.named:
+        if a in self.named or a in self.shared():
             return self.labels[a]
         return f"({self.describe(a)})"
+
+    def shared(self) -> set[int]:
+        """Nodes that several operations take as input: the program gives each its own line,
+        so that pasted, it builds one node used twice, as the test does, not two."""
+        seen, twice = set(), set()
+        for op in self.ops:
+            for k in _inputs(op):
+                (twice if op[k] in seen else seen).add(op[k])
+        return twice
 
     def program(self, root: int | None = None, most: int | None = None) -> str:
         """The graph as lines a student can paste to reproduce it; beyond `most` lines, the
         middle of a long chain is left out (its lines are alike)."""
-        lines = []
+        lines, shared = [], self.shared()
         for i, op in enumerate(self.ops):
             if root is not None and i > root:
                 break
             if op[0] == "leaf":
                 lines.append(f"{self.labels[i]} = Value({_num(op[1])})")
-            elif i in self.named or i == root:
+            elif i in self.named or i == root or i in shared:
                 lines.append(f"{self.labels[i]} = {self.describe(i)}")
         if most is not None and len(lines) > most:
             head, tail = most * 2 // 3, most - most * 2 // 3 - 1
@@ -71,6 +101,15 @@ class Graph:
 
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+def _inputs(op: list) -> list[int]:
+    """Positions in a recorded op that hold a node index (a power's exponent is a number)."""
+    if op[0] == "leaf":
+        return []
+    if op[0] == "pow":
+        return [1]
+    return [k for k in range(1, len(op)) if isinstance(op[k], int)]
 
 
 def _num(x: float) -> str:

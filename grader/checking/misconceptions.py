@@ -28,7 +28,56 @@ for _op in OPS:
         f"Missing chain-rule factor in `{_op}`'s backward: the local derivative "
         f"({_LOCAL[_op]}) must be multiplied by `out.grad`, the gradient flowing in from above."
     )
+UNARY = ("pow", "exp", "tanh", "relu")  # operations with one `Value` input
+BINARY = ("add", "mul")
+for _op in BINARY:
+    for _side, _other in (("self", "other"), ("other", "self")):
+        TEXT[f"{_op}-overwrite-{_side}"] = (
+            f"Overwritten instead of accumulated in `{_op}`'s backward, for one operand: "
+            f"`{_side}.grad = ...` where `{_other}.grad` rightly adds. A value used on more "
+            f"than one path must receive the sum of every path's gradient. Use `+=`, not `=`."
+        )
+CALL = {"add": "a + b", "mul": "a * b", "pow": "a ** n", "exp": "a.exp()", "tanh": "a.tanh()",
+        "relu": "a.relu()"}
+for _op in UNARY:
+    TEXT[f"{_op}-closure-on-input"] = (
+        f"`{_op}` stores its closure on its input (`self._backward = _backward`) instead of "
+        f"on its output (`out._backward = _backward`): it replaces the input's own closure, "
+        f"so gradient stops there when the input was computed, and of two `{_op}`s of one "
+        f"input only the last one made counts."
+    )
+for _op in OPS:
+    TEXT[f"{_op}-closure-in-grad"] = (
+        f"`{_op}` stores its closure in the output's gradient (`out.grad = _backward`): "
+        f"`.grad` must stay a number, and the closure belongs in `out._backward`."
+    )
+    TEXT[f"{_op}-returns-none"] = (
+        f"`{CALL[_op]}` returned `None`: the method builds `out` but does not "
+        f"`return out`."
+    )
+    TEXT[f"{_op}-number-in-children"] = (
+        f"`{_op}` puts a plain number among its output's children, so `backward()` meets a "
+        f"number where it expects a `Value`: keep only `Value`s in `_children`"
+        + (" (for `a ** n`, `_children=(self,)`: the exponent is not a node)." if _op == "pow"
+           else " (wrap plain numbers in `Value(...)` first).")
+    )
 TEXT.update({
+    "returns-none": (
+        "An operation returned `None`: the method builds `out` but does not `return out`."
+    ),
+    "closure-in-grad": (
+        "A `.grad` holds a function: a closure was stored in a gradient (`out.grad = "
+        "_backward`) where it belongs in `out._backward`; `.grad` must stay a number."
+    ),
+    "number-in-children": (
+        "A plain number is among a node's children, so `backward()` meets a number where it "
+        "expects a `Value`: keep only `Value`s in `_children` (for `a ** n`, "
+        "`_children=(self,)`)."
+    ),
+    "backward-runs-nothing": (
+        "`backward()` does nothing yet: it must set the root's gradient to 1.0, then call "
+        "every node's `_backward` in reverse topological order."
+    ),
     "tanh-from-input": (
         "tanh's derivative taken from the input: it is 1 - t**2 where t = tanh(x) is the "
         "output (`out.data`), not 1 - x**2."
@@ -122,6 +171,8 @@ for _name, _example in DUNDER_EXAMPLES.items():
 MODEL_BUGS = (
     [f"{op}-overwrite" for op in OPS]
     + [f"{op}-no-outgrad" for op in OPS]
+    + [f"{op}-overwrite-{side}" for op in BINARY for side in ("self", "other")]
+    + [f"{op}-closure-on-input" for op in UNARY]
     + ["tanh-from-input", "exp-from-input", "relu-at-zero", "mul-swapped", "add-one-side",
        "pow-exponent", "backward-no-seed"]
 )

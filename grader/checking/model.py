@@ -7,6 +7,9 @@ several, one per operation) it runs those closures instead, and with `order` it 
 in another order, as an engine that keeps `_prev` in a set may: that is how feedback recognises
 what a wrong gradient means. `identity-by-value` is not a closure bug but an engine whose nodes
 compare and hash by their data: its topological sort takes nodes of equal data for one.
+`<kind>-overwrite-self` (`-other`) overwrites one operand's gradient and adds to the other's;
+`<kind>-closure-on-input` is an operation that stores its closure on its input instead of its
+output: the closure runs when the input's turn comes, in place of the input's own.
 """
 from __future__ import annotations
 
@@ -145,9 +148,24 @@ def backward(g: Expanded, data: list[float], root: int, bugs: frozenset = frozen
     if "backward-no-seed" not in bugs:
         grad[root] = 1.0
     key = data.__getitem__ if "identity-by-value" in bugs else None
+    runs = _placed(g, bugs)
     for v in reversed(topo_order(g, root, order, key)):
-        _closure(g, data, grad, v, bugs)
+        for w in runs[v]:
+            _closure(g, data, grad, w, bugs)
     return grad
+
+
+def _placed(g: Expanded, bugs) -> list[tuple[int, ...]]:
+    """Whose closure each node's `_backward` holds: its own, except where an operation with
+    `<kind>-closure-on-input` stores its closure on its input (`self._backward = _backward`),
+    which then runs it in place of its own (the last such operation made wins), and keeps the
+    do-nothing closure `Value()` starts with."""
+    runs = [(v,) for v in range(len(g.kind))]
+    for v, kind in enumerate(g.kind):  # in the order the nodes were made
+        if f"{kind}-closure-on-input" in bugs:
+            runs[v] = ()
+            runs[g.children[v][0]] = (v,)
+    return runs
 
 
 def _closure(g, data, grad, v, bugs):
@@ -181,9 +199,10 @@ def _closure(g, data, grad, v, bugs):
     else:
         raise ValueError(kind)
     overwrite = f"{kind}-overwrite" in bugs
-    for c, d in zip(ch, local):
+    sides = (f"{kind}-overwrite-self" in bugs, f"{kind}-overwrite-other" in bugs)
+    for j, (c, d) in enumerate(zip(ch, local)):  # `self` first, then `other`
         contribution = d * up
-        if overwrite:
+        if overwrite or sides[j]:
             grad[c] = contribution
         else:
             grad[c] += contribution

@@ -10,7 +10,9 @@ import ast
 
 def facts(cells: list[dict]) -> dict:
     """`shadowed_backward`: where the last top-level `class Value` assigns `self.backward`;
-    `set_children`: the attribute its `__init__` keeps children in, when that is a set."""
+    `set_children`: the attribute its `__init__` keeps children in, when that is a set;
+    `backward_empty`: where its `backward` is defined, when that does nothing (`pass`);
+    `closure_in_grad`: method name -> where it assigns one of its own closures to a `.grad`."""
     found = None
     for cell in cells:
         try:
@@ -24,6 +26,19 @@ def facts(cells: list[dict]) -> dict:
         return {}
     cls, filename = found
     out = {}
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if method.name == "backward" and all(_inert(s) for s in method.body):
+            out["backward_empty"] = f"{filename}, line {method.lineno}"
+        closures = {d.name for d in ast.walk(method) if isinstance(d, ast.FunctionDef)}
+        for node in ast.walk(method):
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
+                    and node.value.id in closures
+                    and any(isinstance(t, ast.Attribute) and t.attr == "grad"
+                            for t in node.targets)):
+                out.setdefault("closure_in_grad", {}).setdefault(
+                    method.name, f"{filename}, line {node.lineno}")
     for node in ast.walk(cls):
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -40,6 +55,12 @@ def facts(cells: list[dict]) -> dict:
             if _is_set(value) and "set_children" not in out:
                 out["set_children"] = t.attr
     return out
+
+
+def _inert(statement) -> bool:
+    """`pass`, `...` or a docstring: a statement that does nothing."""
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
 
 
 def _is_set(value) -> bool:

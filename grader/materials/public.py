@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 from ..checking import model
-from ..checking.check import ORDERS, close
+from ..checking.check import ORDER_MATTERS, ORDERS, close
 from ..checking.graph import Graph, Node
-from ..checking.misconceptions import MODEL_BUGS, TEXT, explain
+from ..checking.misconceptions import MODEL_BUGS, OPS, TEXT, explain
 
 
 def _one(x: float, build) -> tuple[Graph, Node, list[Node]]:
@@ -28,6 +28,12 @@ def _two(x: float, y: float, build) -> tuple[Graph, Node, list[Node]]:
     g = Graph()
     a, b = g.leaves(x, y)
     return g, build(a, b).named("out"), [a, b]
+
+
+def _three(x: float, y: float, z: float, build) -> tuple[Graph, Node, list[Node]]:
+    g = Graph()
+    a, b, c = g.leaves(x, y, z)
+    return g, build(a, b, c).named("out"), [a, b, c]
 
 
 def _lecture():
@@ -65,6 +71,14 @@ CASES = [
      lambda: _one(-1.5, lambda a: a.relu())),
     ("relu-zero", "d(relu(a))/da at exactly 0 is 0", lambda: _one(0.0, lambda a: a.relu())),
     ("a-plus-a", "b = a + a: both uses of a add up", _twice),
+    ("add-left-twice", "(a + b) + (a + c): a is the left operand of two sums",
+     lambda: _three(1.5, -2.0, 0.5, lambda a, b, c: (a + b) + (a + c))),
+    ("add-right-twice", "(b + a) + (c + a): a is the right operand of two sums",
+     lambda: _three(1.5, -2.0, 0.5, lambda a, b, c: (b + a) + (c + a))),
+    ("mul-left-twice", "(a * b) * (a * c): a is the left operand of two products",
+     lambda: _three(0.5, 3.0, -1.5, lambda a, b, c: (a * b) * (a * c))),
+    ("mul-right-twice", "(b * a) * (c * a): a is the right operand of two products",
+     lambda: _three(0.5, 3.0, -1.5, lambda a, b, c: (b * a) * (c * a))),
     ("lecture", "The lecture's worked example: f = (a*b) * (a+b)", _lecture),
     ("mul-twice", "a * a: both uses of a add up", lambda: _one(-0.5, lambda a: a * a)),
     ("pow-twice", "a**2 * a**3: both uses of a add up",
@@ -76,6 +90,12 @@ CASES = [
     ("relu-twice", "relu(a) * relu(a): both uses of a add up",
      lambda: _one(1.2, lambda a: a.relu() * a.relu())),
     ("neuron", "A neuron: o = tanh(x1*w1 + x2*w2 + b)", _neuron),
+    ("pow-of-product", "(a * b) ** 2: the gradient goes on through a * b",
+     lambda: _two(1.5, -0.5, lambda a, b: (a * b) ** 2)),
+    ("exp-of-product", "exp(a * b): the gradient goes on through a * b",
+     lambda: _two(0.5, 0.8, lambda a, b: (a * b).exp())),
+    ("relu-of-product", "relu(a * b): the gradient goes on through a * b",
+     lambda: _two(1.5, 0.5, lambda a, b: (a * b).relu())),
     ("sub-div", "(a - b) / b, built from +, * and ** -1",
      lambda: _two(3.0, 2.0, lambda a, b: (a - b) / b)),
 ]
@@ -95,7 +115,7 @@ def case_data(cid: str, title: str, g: Graph, root: Node, wrt: list[Node]) -> di
     for bug in MODEL_BUGS:
         seen: list[list[float]] = []
         always = True  # whatever order it visits nodes in, an engine with this bug fails here
-        for order in ORDERS if bug.endswith("-overwrite") else ORDERS[:1]:
+        for order in ORDERS if ORDER_MATTERS.search(bug) else ORDERS[:1]:
             got = [model.evaluate(g.ops, root.index, bug, order)[1][i] for i in nodes]
             if _same(got, want):
                 always = False
@@ -126,7 +146,10 @@ def cases() -> list[dict]:
 
 
 # What the check can say, besides the closure bugs the cases carry.
-OTHER_CAUSES = ("forward-wrong", "no-gradient", "unknown", "stub", "exception", "not-a-number")
+OTHER_CAUSES = ("forward-wrong", "no-gradient", "unknown", "stub", "exception", "not-a-number",
+                 "returns-none", "closure-in-grad", "number-in-children", "backward-runs-nothing",
+                 *(f"{op}-{what}" for what in ("returns-none", "closure-in-grad",
+                                                "number-in-children") for op in OPS))
 
 
 def causes() -> dict[str, str]:

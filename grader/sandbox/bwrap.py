@@ -18,6 +18,7 @@ from . import paths
 
 HOST = Path(__file__).with_name("host.py")
 LAYERS = Path(__file__).with_name("layers")
+STANDIN = Path(__file__).with_name("standin.py")  # imported by the host, beside it
 IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
 
 
@@ -122,5 +123,5 @@ def command(args: list[str], imports: paths.Imports | None = None,
     for path in writable:
         cmd += ["--bind", path, path]
     cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",
-            *host, "/sandbox/host.py", *args]
+            "--ro-bind", str(STANDIN), "/sandbox/standin.py", *host, "/sandbox/host.py", *args]
     return cmd, "bwrap"
