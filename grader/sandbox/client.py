@@ -453,7 +453,25 @@ def _checked(frame: dict, n: int, backward: bool = True) -> dict:
                 not all(type(v) is float or type(v) is int for v in values):
             raise Fault("crash", "the hand-in answered with something that is not an answer")
         out[key] = [float(v) for v in values]
+    if "replay" in frame:
+        out["replay"] = _replay(frame["replay"], n)
     return out
+
+
+def _replay(found, n: int) -> dict:
+    """The gradients the hand-in's own closures gave when the host ran them from the root:
+    {"grad": [n floats] or None, "closure": str, "error": str, "line": int (optional)}."""
+    if not isinstance(found, dict) or not isinstance(found.get("closure"), str) \
+            or not isinstance(found.get("error"), str) \
+            or not isinstance(found.get("line", 0), (int, type(None))):
+        raise Fault("crash", "the hand-in answered with something that is not an answer")
+    grad = found.get("grad")
+    if grad is not None and (not isinstance(grad, list) or len(grad) != n or
+                             not all(type(v) is float or type(v) is int for v in grad)):
+        raise Fault("crash", "the hand-in answered with something that is not an answer")
+    return {"grad": None if grad is None else [float(v) for v in grad],
+            "closure": found["closure"][:200], "error": found["error"][:300],
+            "line": found.get("line")}
 
 
 def warn_if_weak(sandbox: dict | None) -> None:

@@ -1,24 +1,27 @@
-"""Randomized graphs with shared nodes, seeded so a hand-in always gets the same score.
+"""Randomized graphs with shared nodes, seeded so a hand-in always gets the same score: each
+hand-in's own shapes, drawn from its instance (`grader.checking.instance`).
 
 Each graph's reference gradients are confirmed by central finite differences before use, and
 ReLU inputs are kept away from its kink."""
 import math
-import random
 
 import pytest
 
 from grader.checking import model
 from grader.checking.graph import Graph
+from grader.checking.instance import PUBLISHED, Instance
 from grader.suite.marks import weight
 
 SEEDS = [11, 23, 37, 41, 59]
 
 
-def random_graph(seed: int):
-    rng = random.Random(seed)
+def random_graph(seed: int, instance: Instance = PUBLISHED):
+    rng = instance.random(seed)  # the hand-in's own shapes, or `random.Random(seed)`
     while True:
         g = Graph()
         nodes = g.leaves(*[rng.choice([-1, 1]) * rng.uniform(0.3, 1.2) for _ in range(3)])
+        for leaf in nodes:  # drawn from the instance already
+            leaf.within(leaf.graph.ops[leaf.index][1], leaf.graph.ops[leaf.index][1])
         for _ in range(rng.randint(6, 9)):
             a, b = rng.choice(nodes), rng.choice(nodes)
             kind = rng.choice(["add", "mul", "sub", "tanh", "exp", "relu", "pow", "mul"])
@@ -70,5 +73,5 @@ def finite_difference(g: Graph, root: int, leaf: int, h: float = 1e-6) -> float:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_graph(engine, seed):
     """Whole engine (every op and plain numbers): a random graph with shared nodes"""
-    g, root = random_graph(seed)
+    g, root = random_graph(seed, engine.instance)
     engine.check(g, root)
