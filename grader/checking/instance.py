@@ -96,10 +96,13 @@ def _number(seed: str, name: str) -> int:
 def _draw(rng: random.Random, x: float, within) -> float:
     if within is not None:
         lo, hi = within
-        return _round(rng.uniform(lo, hi))
+        return lo if lo == hi else _round(rng.uniform(lo, hi))
     if x == 0:
         return 0.0
-    return _round(math.copysign(abs(x) * rng.uniform(*SPREAD), x))
+    while True:  # never the published value itself
+        v = _round(math.copysign(abs(x) * rng.uniform(*SPREAD), x))
+        if v != x:
+            return v
 
 
 def _round(x: float) -> float:

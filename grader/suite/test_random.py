@@ -54,10 +54,26 @@ def usable(g: Graph, root) -> bool:
         if op[0] == "relu" and abs(data[op[1]]) < 0.05:
             return False
     leaves = [i for i, op in enumerate(g.ops) if op[0] == "leaf"]
-    if not any(abs(grad[i]) > 1e-3 for i in leaves):
+    if not any(abs(grad[i]) > 1e-3 for i in leaves) or not every_share_counts(g, root):
         return False
     return all(math.isclose(grad[i], finite_difference(g, root.index, i), rel_tol=1e-4,
                             abs_tol=1e-6) for i in leaves)
+
+
+def every_share_counts(g: Graph, root) -> bool:
+    """Whether every node that several operations feed gets a nonzero share of gradient from
+    each: where a share is 0 (a ReLU blocking, or a dead branch above), overwriting instead of
+    adding loses nothing, yet the grader judges an overwrite by the graph's shape."""
+    x = model.expanded(g.ops)
+    data = model.forward(x)
+    live = model.topo_order(x, x.at[root.index])
+    grad = model.backward(x, data, x.at[root.index])
+    shares: dict[int, list[bool]] = {}
+    for v in live:
+        for c in x.children[v]:
+            blocked = x.kind[v] == "relu" and data[c] <= 0
+            shares.setdefault(c, []).append(grad[v] != 0 and not blocked)
+    return all(all(s) for s in shares.values() if len(s) > 1)
 
 
 def finite_difference(g: Graph, root: int, leaf: int, h: float = 1e-6) -> float:
