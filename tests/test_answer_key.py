@@ -120,16 +120,10 @@ def test_every_instance_keeps_every_test_to_its_purpose():
             for published, own in engine.graphs:
                 assert own is not published, (n, cid)
                 pinned = {i for i, (lo, hi) in published.ranges.items() if lo == hi}
-                if "random" not in cid:  # a random graph's values are its instance's already
-                    assert any(a != b for i, (a, b) in enumerate(zip(own.ops, published.ops))
-                               if i not in pinned), (n, cid)
+                assert any(a != b for i, (a, b) in enumerate(zip(own.ops, published.ops))
+                           if i not in pinned), (n, cid)
                 zero = [i for i, op in enumerate(published.ops) if op == ["leaf", 0.0]]
                 assert all(own.ops[i] == ["leaf", 0.0] for i in zero), (n, cid)
-    from grader.suite.test_random import SEEDS as RANDOM, random_graph
-
-    for seed in RANDOM:
-        shapes = {repr(random_graph(seed, Instance(f"{n:032x}"))[0].ops) for n in range(20)}
-        assert repr(random_graph(seed)[0].ops) not in shapes and len(shapes) == 20
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +156,7 @@ def verdicts(engines, tests) -> dict:
     manifest = {"children": "_prev", "closure": "_backward"}
     return {(name, t["name"]): all(request_passes(Value, r, manifest) for r in t["requests"])
             for name, Value in engines.items() for t in tests
-            if "random graph" not in t["name"]}
+}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -172,8 +166,7 @@ def test_no_mutant_passes_or_fails_by_the_luck_of_its_values(mutant_engines, fir
     values (verdicts from finite differences and 32 visiting orders, corpus_truth): its
     misconception's wrong answer never meets the right one by chance. It passes none that it
     fails on the published values; it may fail one it passes there by their luck (the lecture's
-    a = -2, b = 3 make a + b = 1, which hides a `*` that forgets `out.grad`). Random graphs take
-    each hand-in's own shapes, so which of them meet a bug may differ: they are left out."""
+    a = -2, b = 3 make a + b = 1, which hides a `*` that forgets `out.grad`)."""
     from corpus_truth import hidden_tests
     from grader.checking.instance import Instance
 
@@ -197,8 +190,8 @@ def test_the_same_file_gets_the_same_instance_and_bytes_and_another_file_another
 
     def graded(path, instances=SECRET):
         r = grade(path, instances=instances)
-        return r, json.dumps(to_gradescope(r, "visible"), sort_keys=True).replace(
-            f'"execution_time": {r.execution_time}', "")
+        return r, re.sub(r'"execution_time": [0-9.e-]+', "",
+                         json.dumps(to_gradescope(r, "visible"), sort_keys=True))
 
     (r1, out1), (r2, out2), (r3, out3) = graded(a), graded(a), graded(b)
     assert out1 == out2 and r1.extra["instance"] == r2.extra["instance"]

@@ -65,13 +65,6 @@ class Instances:
 class Instance:
     seed: str | None  # None: the values written in the suite
 
-    def random(self, name) -> random.Random:
-        """A generator for what a test draws itself (a random graph's shape): seeded by `name`
-        alone under published values, as the suite always was."""
-        if self.seed is None:
-            return random.Random(name)
-        return random.Random(_number(self.seed, f"random:{name}"))
-
     def vary(self, g: Graph, root: int) -> Graph:
         """`g` with this instance's leaf values (`g` itself under published values)."""
         if self.seed is None:
