@@ -208,3 +208,15 @@ def test_the_same_file_gets_the_same_instance_and_bytes_and_another_file_another
     assert "a = Value(-2)\n    b = Value(3)" in lecture.output or lecture.status == "passed"
     assert grade(a).extra["instance"]["secret"] == "default"
     assert DEFAULT_SECRET
+
+
+def test_an_answer_whose_replay_is_not_floats_is_not_an_answer():
+    from grader.sandbox.client import Fault, _checked
+
+    good = {"grad": [1.0, 2], "closure": "_backward", "error": ""}
+    assert _checked({"data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": good}, 2)["replay"] == \
+        {"grad": [1.0, 2.0], "closure": "_backward", "error": "", "line": None}
+    for bad in ("x", {**good, "grad": [1.0]}, {**good, "grad": [1.0, "2"]},
+                {**good, "closure": 3}, {**good, "grad": [True, 1.0]}, {**good, "line": "1"}):
+        with pytest.raises(Fault):
+            _checked({"data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": bad}, 2)

@@ -233,7 +233,7 @@ def answer(Value, req):
 
 def replay(Value, ops, root):
     """The graph built again, then each node's own backward closure called by us, from the root
-    (its gradient set to 1) down a topological order of the children the nodes hold, without
+    (every gradient set to 0, the root's to 1) down a topological order of the children the nodes hold, without
     `backward()`: the gradients backpropagation through the engine's closures gives. What the
     trusted side compares with what `backward()` reported (see checking/backprop.py)."""
     found = {"grad": None, "closure": "", "error": ""}
@@ -242,6 +242,8 @@ def replay(Value, ops, root):
         for op in ops:
             nodes.append(build(Value, nodes, op))
         order = topological(nodes[root], Value)
+        for v in order:
+            v.grad = 0.0
         nodes[root].grad = 1.0
         names = set()
         for v in reversed(order):
