@@ -202,7 +202,7 @@ def evaluate(ops: list[list], root: int, bug: "str | tuple | None" = None, order
     diagnosing one wrong answer asks about each graph once per misconception and order."""
     bugs = (bug,) if isinstance(bug, str) else tuple(sorted(bug or ()))
     key = (repr(ops), root, bugs, order)
-    found = _EVALUATED.get(key)
+    found = _recall(_EVALUATED, key)
     if found is None:
         g, data = _forward(key[0], ops)
         grad = backward(g, data, g.at[root], frozenset(bugs), order)
@@ -221,16 +221,24 @@ _FORWARD: dict = {}
 
 
 def _forward(key: str, ops: list[list]):
-    found = _FORWARD.get(key)
+    found = _recall(_FORWARD, key)
     if found is None:
         g = Expanded(ops)
         found = _remember(_FORWARD, key, (g, forward(g)), 1 << 10)
     return found
 
 
+def _recall(memo: dict, key):
+    """What `memo` keeps for `key`, now its most recently used entry; None if nothing."""
+    found = memo.pop(key, None)
+    if found is not None:
+        memo[key] = found
+    return found
+
+
 def _remember(memo: dict, key, value, most: int):
-    """Keep `value`, forgetting the oldest entry beyond `most` (each hand-in's own values make
-    graphs seen once)."""
+    """Keep `value`, forgetting the least recently used entry beyond `most` (each hand-in's own
+    values make graphs seen once, the suite's are asked about for every hand-in)."""
     if len(memo) >= most:
         del memo[next(iter(memo))]
     memo[key] = value
