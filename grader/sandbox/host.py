@@ -276,13 +276,14 @@ def attributes(v):
 
 
 def children_of(v, Value):
-    """The nodes `v` holds, alone or in a list, tuple or set: its children, whatever their name."""
+    """The nodes `v` holds, alone or in a list, tuple, set or as a dict's keys: its children,
+    whatever their name."""
     kids = []
     for _, x in attributes(v):
         if isinstance(x, Value):
             if x is not v:
                 kids.append(x)
-        elif type(x) in (list, tuple, set, frozenset) and x and \
+        elif type(x) in (list, tuple, set, frozenset, dict) and x and \
                 all(isinstance(c, Value) for c in x):
             kids.extend(c for c in x if c is not v)
     return kids
