@@ -383,7 +383,7 @@ def template(secret: str = "") -> str:
     out = [
         "# The course file of backprop-grader: every command reads it from the current folder",
         "# (or --config PATH); an option given on the command line wins over it. Each key below",
-        "# is set to its default.",
+        "# is set to its default, but for the secret: a new random one.",
         "",
         "[assignment]",
         f"title = {_toml(d.title)}  # heads the feedback pages and the class report",
