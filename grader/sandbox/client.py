@@ -398,6 +398,10 @@ class Handin:
             if frame.get("id") == self.next_id:
                 try:
                     answer = _checked(frame, len(request["ops"]), request.get("backward", True))
+                    if request.get("replay") and "error" not in answer and \
+                            "replay" not in answer:
+                        raise Fault("crash", "the hand-in answered with something that is not "
+                                             "an answer")
                 except Fault:
                     self._kill()  # whatever else it wrote must not answer the next request
                     raise
