@@ -220,3 +220,27 @@ def test_an_answer_whose_replay_is_not_floats_is_not_an_answer():
                 {**good, "closure": 3}, {**good, "grad": [True, 1.0]}, {**good, "line": "1"}):
         with pytest.raises(Fault):
             _checked({"data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": bad}, 2)
+
+
+def test_published_values_on_the_command_line(tmp_path):
+    """`grader grade` and `grader batch` take --published-values and record what they graded."""
+    import subprocess
+    import sys
+
+    from test_hostile import REFERENCE
+
+    grader = Path(sys.executable).with_name("grader")
+    one = subprocess.run([str(grader), "grade", str(REFERENCE), "--published-values"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["extra_data"]["instance"] == {"values": "published"}
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ada.py").write_text(REFERENCE.read_text())
+    for flag, values in (("--published-values", "published"), (None, "own")):
+        proc = subprocess.run([str(grader), "batch", "class", "--out", "out", "--jobs", "1",
+                               "--resume", *([flag] if flag else [])],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads((tmp_path / "out" / "results" / "ada.json").read_text())
+        assert result["extra_data"]["instance"]["values"] == values
+    assert "values changed" in proc.stdout + proc.stderr  # --resume graded it again
