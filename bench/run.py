@@ -418,6 +418,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-check", action="store_true")
     ap.add_argument("--grader", default=GRADER,
                     help="the grader command to time [default: the one next to this python]")
+    ap.add_argument("--before", metavar="CMD",
+                    help="another grader command (e.g. an older checkout's) to compare with, "
+                         "interleaved in this run: one hand-in and the smaller batch, "
+                         "--runs rounds each; gives the ratios this/before")
     args = ap.parse_args(argv)
     GRADER = args.grader
     if not shutil.which(GRADER):
@@ -483,6 +487,11 @@ def run_all(args, work: Path) -> dict:
         log(f"batch results vs grading each hand-in alone ({args.sample} hand-ins)")
         check = check_equal(big, last_big_out, students, args.sample)
 
+    before = None
+    if args.before:
+        log(f"against {args.before}: one hand-in and a batch of {args.small}, {args.runs} rounds")
+        before = against(args.before, engine, small, min(args.small, args.handins), work, args)
+
     import_pytest = statistics.median(imp)
     full = batches[args.handins]
     return {
@@ -509,7 +518,45 @@ def run_all(args, work: Path) -> dict:
         "one_handin_stages": profile,
         "memory": memory,
         "batch_equals_alone": check,
+        "against_before": before,
     }
+
+
+def against(before: str, engine: Path, cls: Path, n: int, work: Path, args) -> dict:
+    """This grader and `before`, alternating within each round so a noisy spell hits both:
+    medians of wall and CPU seconds (user + system of the command and everything it waited
+    for, less swayed by other load on a shared machine), and the median of the per-round
+    ratios this / before."""
+    timed([before, "grade", str(engine)])  # warm its bytecode cache, untimed
+    runs = {(name, i): [] for name in ("grade_one", "batch_per_handin") for i in (0, 1)}
+    for r in range(args.runs):
+        for i, cmd in ((0, GRADER), (1, before))[::1 if r % 2 == 0 else -1]:
+            runs["grade_one", i].append(cpu_timed([cmd, "grade", str(engine)], engine.parent))
+            out = work / f"against-{i}-{r}"
+            wall, cpu = cpu_timed(batch_cmd(cls, out, args.jobs))
+            runs["batch_per_handin", i].append((wall / n, cpu / n))
+    figures = {"command": before, "handins": n}
+    for name in ("grade_one", "batch_per_handin"):
+        this, then = runs[name, 0], runs[name, 1]
+        figures[name] = {
+            f"{kind}_{side}": summary([x[k] for x in runs[name, i]])
+            for k, kind in enumerate(("wall", "cpu")) for i, side in enumerate(("this", "before"))}
+        for k, kind in enumerate(("wall", "cpu")):
+            figures[name][f"{kind}_ratio"] = statistics.median(a[k] / b[k]
+                                                               for a, b in zip(this, then))
+    return figures
+
+
+def cpu_timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of `cmd` (its own and its waited-for descendants')."""
+    import resource
+
+    def used():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+    before = used()
+    wall = timed(cmd, cwd)
+    return wall, used() - before
 
 
 def one_ratio(one: list[float], import_pytest: float) -> float:
@@ -544,6 +591,14 @@ def print_table(f: dict) -> None:
     print(f"hand-ins per second (batch)          {r['handins_per_second']:6.1f}")
     for n, g in f["growth"].items():
         print(f"per hand-in at {n:>5} hand-ins          {g['per_handin'] * 1000:6.1f} ms")
+    b = f.get("against_before")
+    if b:
+        print(f"\nagainst {b['command']} (medians, this / before; ratio: median of rounds):")
+        for name in ("grade_one", "batch_per_handin"):
+            for kind in ("wall", "cpu"):
+                x = b[name]
+                print(f"  {name:18} {kind:4} {ms(x[kind + '_this']['median'])} / "
+                      f"{ms(x[kind + '_before']['median'])}   ratio {x[kind + '_ratio']:.3f}")
     m = f.get("memory")
     if m:
         pss = f"{m['peak_pss_sum_mib']} MiB" if m["peak_pss_sum_mib"] is not None else "n/a"

@@ -90,6 +90,11 @@ def course_from(kwargs, *options: str):
 
 LIMITS = tuple(o.dest for o in options.OPTIONS)
 
+values_option = click.option(
+    "--published-values", is_flag=True,
+    help="Grade on the values written in the hidden suite, not on the hand-in's own instance "
+         "(to reproduce a grade by hand).")
+
 
 def dumps(obj) -> str:
     return json.dumps(obj, indent=2, allow_nan=False)
@@ -131,7 +136,8 @@ def main():
 @python_option
 @isolation_options
 @course_options
-def grade(path, fmt, published, **kwargs):
+@values_option
+def grade(path, fmt, published, published_values, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
@@ -143,7 +149,8 @@ def grade(path, fmt, published, **kwargs):
     from .sandbox.client import warn_if_weak
     from .scoring import apply
 
-    result = apply(grade_one(path, limits, sandbox=sandbox), course)
+    result = apply(grade_one(path, limits, sandbox=sandbox,
+                             instances=course.instances(published_values)), course)
     warn_if_weak(result.extra.get("sandbox"))
     echo_result(result, fmt, course, published)
     global _exit_at_once
@@ -221,8 +228,9 @@ def class_options(f):
 @python_option
 @isolation_options
 @course_options
+@values_option
 def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, published,
-          **kwargs):
+          published_values, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
@@ -238,7 +246,8 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
         probe.start()  # raises when isolation is not full
         probe.close()
     settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
-                        assignment, worksheet, course, published, isolation)
+                        assignment, worksheet, course, published, isolation,
+                        published_values)
     graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
     if graded.results:
         from .sandbox.client import warn_if_weak
@@ -318,11 +327,13 @@ def gradescope_zip(out, config):
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 def init(path, force):
     """Write a course file (default: grader.toml here) with every key at its default."""
+    import secrets
+
     from .course import template
 
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to replace it")
-    path.write_text(template(), encoding="utf-8")
+    path.write_text(template(secrets.token_hex(16)), encoding="utf-8")
     click.echo(f"wrote {path}: every key at its default; edit it, and every command here "
                "uses it")
 

@@ -43,6 +43,7 @@ class Course:
     points: float = 0.0                    # 0: the tests' weights as they are
     visibility: str = "visible"            # Gradescope's top-level visibility
     forward_needs_gradient: bool = False
+    secret: str = ""                       # seeds each hand-in's values; "": the public default
     late_penalty: str = ""
     due: str = ""
     flag_late_days: float = 1.0
@@ -66,6 +67,13 @@ class Course:
             "groups": {g: _rule(r, "scale") for g, r in sorted(self.groups.items())},
             "tests": {t: _rule(r, "weight") for t, r in sorted(self.tests.items())},
         }
+
+    def instances(self, published: bool = False):
+        """How hand-ins' values are drawn: from this course's secret, or (`published`) the
+        values written in the suite. The secret itself is in no result."""
+        from .checking.instance import DEFAULT_SECRET, Instances
+
+        return Instances(self.secret or DEFAULT_SECRET, published)
 
     def record(self) -> dict:
         """What a result's `extra_data.course` holds."""
@@ -201,6 +209,14 @@ def _visibility(x):
     return ""
 
 
+def _secret(x):
+    if not isinstance(x, str):
+        return f"must be a string, got {_shown(x)}"
+    if 0 < len(x) < 16:
+        return "is too short: `grader init` makes one of 32 hex digits"
+    return None
+
+
 def _boolean(x):
     return "" if isinstance(x, bool) else f"must be true or false, got {_shown(x)}"
 
@@ -238,7 +254,7 @@ def _names(x):
 
 SECTIONS = {
     "assignment": {"title": _string, "points": _at_least(0), "visibility": _visibility,
-                   "forward_needs_gradient": _boolean},
+                   "forward_needs_gradient": _boolean, "secret": _secret},
     "late": {"penalty": _penalty, "due": _due, "flag_days": _at_least(0)},
     "limits": {"test_timeout": _at_least(0, True), "handin_timeout": _at_least(0, True),
                "cell_timeout": _at_least(0, True), "memory": _at_least(1),
@@ -289,6 +305,7 @@ class _Reader:
             title=a.get("title", d.title), points=float(a.get("points", d.points)),
             visibility=a.get("visibility", d.visibility),
             forward_needs_gradient=a.get("forward_needs_gradient", d.forward_needs_gradient),
+            secret=a.get("secret", d.secret),
             late_penalty=late.get("penalty", d.late_penalty), due=late.get("due", d.due),
             flag_late_days=float(late.get("flag_days", d.flag_late_days)), limits=limits,
             allowed_imports=tuple(s["sandbox"].get("allowed_imports", d.allowed_imports)),
@@ -356,16 +373,17 @@ def suite_tests() -> list[str]:
 
 # --------------------------------------------------------------------------- grader init
 
-def template() -> str:
-    """A course file with every key at its default, each explained: `load` of it gives
-    `Course()` (but for `path` and `sha256`)."""
+def template(secret: str = "") -> str:
+    """A course file with every key at its default, each explained, and `secret` (`grader
+    init` makes a new one): `load` of it gives `Course(secret=secret)` (but for `path` and
+    `sha256`)."""
     d = Course()
     tests = suite()
     raw = sum(t.weight * t.cases for t in tests)
     out = [
         "# The course file of backprop-grader: every command reads it from the current folder",
         "# (or --config PATH); an option given on the command line wins over it. Each key below",
-        "# is set to its default.",
+        "# is set to its default, but for the secret: a new random one.",
         "",
         "[assignment]",
         f"title = {_toml(d.title)}  # heads the feedback pages and the class report",
@@ -376,6 +394,10 @@ def template() -> str:
         "# true: a hand-in that passes no test outside the `forward` group (an untouched stub)",
         "# gets 0 for its forward tests too; false: forward tests earn their points regardless.",
         f"forward_needs_gradient = {_toml(d.forward_needs_gradient)}",
+        "# Seeds each hand-in's own values of the hidden tests (with the hand-in's content), so",
+        "# no student's feedback answers another's tests. Keep it from students; the same",
+        "# secret and file give the same values. \"\": a public default (see the README).",
+        f"secret = {_toml(secret)}",
         "",
         "[late]",
         f"penalty = {_toml(d.late_penalty)}  # \"10%/day\" per started day late, \"20%\" flat, "

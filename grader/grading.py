@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .checking.check import Checker, Failed
+from .checking.instance import Instances
 from .checking.misconceptions import explain
 from .handin import HandinError, load
 from .reasons import cell_error, load_errors, no_value
@@ -20,8 +21,10 @@ from .sandbox.limits import Limits
 
 
 class Grading:
-    def __init__(self, path: Path, sandbox: Sandbox, limits: Limits, extra: dict | None = None):
+    def __init__(self, path: Path, sandbox: Sandbox, limits: Limits, extra: dict | None = None,
+                 instances: Instances = Instances()):
         self.path, self.sandbox, self.limits = Path(path), sandbox, limits
+        self.instances = instances  # how this run draws each hand-in's values
         self.job_extra = extra or {}
         self.handin = None            # the sandbox's handle on the loaded hand-in
         self.error: str | None = None  # why it cannot be graded, once `open` found out
@@ -68,7 +71,10 @@ class Grading:
             self.notes = [n for n in self.notes if not self.error.startswith(n)]
             self.printed = self.handin.output
             return False
-        self._checker = Checker(self.handin.ask, h.cells)  # one per hand-in: it keeps its probes
+        instance = self.instances.of(h.cells)
+        self.extra["instance"] = self.instances.record(instance)
+        # one per hand-in: it keeps its probes
+        self._checker = Checker(self.handin.ask, h.cells, instance)
         return True
 
     def checker(self) -> Checker | None:

@@ -44,6 +44,9 @@ def pytest_addoption(parser):
     group.addoption("--python", metavar="PATH", dest="grader_python",
                     help="Python interpreter (3.10+) that runs hand-ins [default: the grader's "
                          "own].")
+    group.addoption("--published-values", dest="grader_published_values", action="store_true",
+                    help="Grade on the values written in the hidden suite, not on the hand-in's "
+                         "own instance (to reproduce a grade by hand).")
     group.addoption("--config", dest="grader_config", metavar="PATH",
                     help="The course file (weights, visibility, points, limits) [default: "
                          "grader.toml in this folder, if any].")
@@ -139,7 +142,8 @@ class OneHandin:
                                          self.course.allowed_imports)
         except ValueError as e:
             raise pytest.UsageError(f"--allow-import: {e}") from None
-        self.grading = Grading(path, Sandbox(limits, isolation), limits)
+        instances = self.course.instances(config.getoption("grader_published_values"))
+        self.grading = Grading(path, Sandbox(limits, isolation), limits, instances=instances)
         config.stash[GRADING] = self.grading
         self.result = None
 

@@ -16,6 +16,7 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
+from .checking.instance import Instances
 from .grading import Grading, test_result
 from .plugin import GRADING
 from .results import Result
@@ -36,8 +37,9 @@ class Job:
 
 class GradingPlugin:
     def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
-                 sandbox: Sandbox | None = None):
+                 sandbox: Sandbox | None = None, instances: Instances = Instances()):
         self.jobs, self.emit, self.limits = jobs, emit, limits
+        self.instances = instances
         self.sandbox = sandbox or Sandbox(limits)
         self.failure: Exception | None = None
 
@@ -65,7 +67,7 @@ class GradingPlugin:
         return True
 
     def grade(self, job: Job, config, items) -> Result:
-        grading = Grading(job.path, self.sandbox, self.limits, job.extra)
+        grading = Grading(job.path, self.sandbox, self.limits, job.extra, self.instances)
         config.stash[GRADING] = grading
         try:
             if grading.open():
@@ -97,14 +99,16 @@ def pytest_args() -> list[str]:
 
 
 def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
-        limits: Limits = Limits(), sandbox: Sandbox | None = None) -> None:
+        limits: Limits = Limits(), sandbox: Sandbox | None = None,
+        instances: Instances = Instances()) -> None:
     """Grade every job in one pytest session; `emit` receives each result as soon as it is done.
 
     `sandbox` may be one the caller launched early (see `Sandbox.launch`); it is closed when the
-    run ends."""
+    run ends. `instances`: the values each hand-in is graded on (the course secret's, or the
+    published ones)."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
-    plugin = GradingPlugin(jobs, emit, limits, sandbox)
+    plugin = GradingPlugin(jobs, emit, limits, sandbox, instances)
     try:
         code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
@@ -133,9 +137,10 @@ def suite_tests() -> list:
 
 
 def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
-          sandbox: Sandbox | None = None) -> Result:
+          sandbox: Sandbox | None = None, instances: Instances = Instances()) -> Result:
     results = []
-    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox)
+    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox,
+        instances)
     return results[0]
 
 

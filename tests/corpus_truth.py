@@ -3,7 +3,7 @@ hidden test's recorded graph, and its gradients are compared with central finite
 the graph's plain-maths forward.
 
 Only the graphs come from the hidden suite (each test is called with a recorder instead of an
-engine). The verdicts come from the engine's own `Value`, built and differentiated here in the
+engine), on the values the grader draws for the engine (`own_instance`). The verdicts come from the engine's own `Value`, built and differentiated here in the
 test process, and from this module's arithmetic. A test passes when:
 
 - every node's data equals the plain-maths forward;
@@ -23,6 +23,8 @@ import sys
 import types
 from pathlib import Path
 
+from grader.checking.instance import PUBLISHED, Instances
+from grader.handin import load
 from suite_cases import discover, display_name, weight
 
 CORPUS = Path(__file__).with_name("corpus")
@@ -33,27 +35,31 @@ _ALIVE: list = []             # addresses (a set's order), and the nodes kept so
 
 
 class Recorder:
-    """Stands in for the grader's `engine` fixture: keeps the requests a hidden test makes."""
+    """Stands in for the grader's `engine` fixture: keeps the requests a hidden test makes, on
+    the values of `instance` (a hand-in's own, as the grader draws them, or the published)."""
 
-    def __init__(self):
+    def __init__(self, instance=PUBLISHED):
         self.requests = []
+        self.instance = instance
 
     def forward(self, g, root):
+        g = self.instance.vary(g, root.index)
         self.requests.append({"ops": [list(op) for op in g.ops], "root": root.index,
                               "backward": False, "wrt": []})
 
     def check(self, g, root, wrt=None):
+        g = self.instance.vary(g, root.index)
         nodes = [n.index for n in wrt] if wrt else [i for i, op in enumerate(g.ops)
                                                     if op[0] == "leaf"]
         self.requests.append({"ops": [list(op) for op in g.ops], "root": root.index,
                               "backward": True, "wrt": nodes})
 
 
-def hidden_tests() -> list[dict]:
-    """name, weight and recorded requests of every hidden test item."""
+def hidden_tests(instance=PUBLISHED) -> list[dict]:
+    """name, weight and recorded requests of every hidden test item, on `instance`'s values."""
     tests = []
     for _, func, kwargs in discover():
-        recorder = Recorder()
+        recorder = Recorder(instance)
         func(recorder, **kwargs)
         tests.append({"name": display_name(func, kwargs), "weight": weight(func),
                       "requests": recorder.requests})
@@ -262,6 +268,12 @@ def engines() -> list[Path]:
 
 def manifest(engine: Path) -> dict:
     return json.loads(engine.with_suffix(".json").read_text())
+
+
+def own_instance(engine: Path, instances: Instances = Instances()):
+    """The instance the grader draws for this hand-in (its values only: verdicts come from
+    here)."""
+    return instances.of(load(engine).cells)
 
 
 def expected(engine: Path, tests: list[dict]) -> dict[str, bool]:

@@ -239,17 +239,38 @@ def test_init_writes_every_key_and_it_loads_back_to_the_defaults(tmp_path):
     proc = grader("init", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     loaded, default = load(tmp_path / "grader.toml"), Course()
-    same = lambda c: replace(c, groups={}, tests={}, path=None, sha256="")  # noqa: E731
+    assert len(loaded.secret) == 32 and int(loaded.secret, 16) >= 0  # a new secret of its own
+    same = lambda c: replace(c, groups={}, tests={}, path=None, sha256="",  # noqa: E731
+                             secret="")
     assert same(loaded) == default
     assert plan(loaded) == plan(default)
     text = (tmp_path / "grader.toml").read_text()
     for key in ("title", "points", "visibility", "forward_needs_gradient", "penalty", "due",
                 "flag_days", "test_timeout", "handin_timeout", "cell_timeout", "memory",
-                "max_output", "max_file", "allowed_imports", "scale"):
+                "max_output", "max_file", "allowed_imports", "scale", "secret"):
         assert f"\n{key} = " in text, key
     assert sum(line.startswith("test_") and "= { weight = " in line
                for line in text.splitlines()) == len(plan(default))
     assert grader("init", cwd=tmp_path).returncode == 2  # never overwrites without --force
+    assert grader("init", "--force", cwd=tmp_path).returncode == 0
+    assert load(tmp_path / "grader.toml").secret != loaded.secret
+
+
+def test_the_secret_seeds_the_values_and_no_result_holds_it(tmp_path):
+    from grader.checking.instance import DEFAULT_SECRET
+
+    (tmp_path / "grader.toml").write_text('[assignment]\nsecret = "short"\n')
+    proc = grader("grade", REFERENCE, cwd=tmp_path)
+    assert proc.returncode == 2 and "line 2" in proc.stderr and "`secret`" in proc.stderr
+    secret = "0123456789abcdef0123456789abcdef"
+    (tmp_path / "grader.toml").write_text(f'[assignment]\nsecret = "{secret}"\n')
+    course = load(tmp_path / "grader.toml")
+    assert course.instances().secret == secret and Course().instances().secret == DEFAULT_SECRET
+    assert course.instances(published=True).published
+    proc = grader("grade", REFERENCE, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stdout
+    assert json.loads(proc.stdout)["extra_data"]["instance"]["secret"] == "course file"
 
 
 # --------------------------------------------------------------------------- what is recorded

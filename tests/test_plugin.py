@@ -122,9 +122,13 @@ def test_json_report_converts_to_what_grader_grade_gives(graded, handins, tmp_pa
 def test_report_metadata_carries_points_feedback_misconceptions_and_graph(handins, tmp_path):
     report = tmp_path / "report.json"
     pytest_route("--handin", handins["mutant:add-one-side"], "--json-report",
-                 "--json-report-file", report, "-k", "lecture", cwd=tmp_path)
+                 "--json-report-file", report, "-k", "lecture", "--published-values",
+                 cwd=tmp_path)
     (test,) = json.loads(report.read_text())["tests"]
     meta = test["metadata"]
+    from grader.json_report import to_result
+
+    assert to_result(json.loads(report.read_text())).extra["instance"] == {"values": "published"}
     assert test["outcome"] == "failed"
     assert (meta["score"], meta["max_score"]) == (0.0, 4.0)
     # a = -2, b = 3, d = a*b, e = a+b, f = d*e: both paths give b.grad = a*e + d = -8; a `+`

@@ -46,6 +46,7 @@ class Settings:
     #                                 hand-ins carry a time and says when after_due_date shows
     published: bool = False         # after_published tests show in student outputs
     isolation: Isolation = Isolation()  # what hand-ins may import; strict or not
+    published_values: bool = False  # graded on the suite's values, not each hand-in's own
 
     @property
     def due_date(self) -> str | None:
@@ -72,7 +73,8 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         try:
             grade_all(todo, results_dir, jobs, settings.limits, bar,
-                      lambda result: apply(result, settings.course), settings.isolation)
+                      lambda result: apply(result, settings.course), settings.isolation,
+                      settings.course.instances(settings.published_values))
         finally:
             if progress:
                 bar.close()
@@ -100,7 +102,8 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
         elif names and names[s.student_id] != s.name:
             student["name"], student["download_name"] = names[s.student_id], s.name
         extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs,
-                 "imports": list(settings.isolation.imports)}
+                 "imports": list(settings.isolation.imports),
+                 "values": settings.course.instances(settings.published_values).fingerprint()}
         if s.late or settings.due_date:
             extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
                                               due=settings.due_date,

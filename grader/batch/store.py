@@ -66,7 +66,8 @@ def inputs() -> dict:
 # The reasons `stale` gives, in the order they are checked and reported.
 CHANGED = {"content_sha256": "hand-in changed", "grader_version": "grader version changed",
            "suite_sha256": "hidden suite changed", "limits": "limits changed",
-           "interpreter": "interpreter changed", "imports": "allowed imports changed"}
+           "interpreter": "interpreter changed", "imports": "allowed imports changed",
+           "values": "values changed (course secret or --published-values)"}
 
 
 def stale(path: Path, wanted: dict) -> str:

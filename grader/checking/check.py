@@ -16,8 +16,9 @@ import math
 import re
 
 from ..reasons import missing_module, place
-from . import model, source
+from . import backprop, model, source
 from .graph import Graph, Node, _num
+from .instance import PUBLISHED, Instance
 from .misconceptions import MODEL_BUGS, OPS, explain
 
 ORDERS = range(12)  # child visiting orders an engine with `_prev` as a set may take
@@ -110,9 +111,10 @@ class Checker:
 
     One per hand-in: what the probes find is kept for all its tests."""
 
-    def __init__(self, ask, cells: list[dict] | None = None):
+    def __init__(self, ask, cells: list[dict] | None = None, instance: Instance = PUBLISHED):
         self.ask = ask  # request dict -> answer dict; raises sandbox.client.Fault
         self.cells = cells or []  # the hand-in's source, read only to word a diagnosis
+        self.instance = instance  # the values this hand-in's graphs are built from
         self._facts: dict | None = None
         self._profiles: dict[str, tuple[str, ...]] = {}
         self._probes: dict[tuple[str, int], Probe] = {}
@@ -129,6 +131,7 @@ class Checker:
 
     def forward(self, g: Graph, root: Node) -> None:
         """Only the forward values: what a hand-in earns before any backward works."""
+        g = self.instance.vary(g, root.index)
         answer = self._answer(g, root, backward=False)
         expected, _ = model.evaluate(g.ops, root.index)
         self._check_data(g, root, answer["data"], expected)
@@ -137,7 +140,8 @@ class Checker:
         """Build the graph in the hand-in, call `root.backward()`, compare data and grads.
 
         `wrt` are the nodes whose gradients count (default: every leaf)."""
-        answer = self._answer(g, root, backward=True)
+        g = self.instance.vary(g, root.index)
+        answer = self._answer(g, root, backward=True, replay=True)
         data, grad = model.evaluate(g.ops, root.index)
         self._check_data(g, root, answer["data"], data)
         nodes = [n.index for n in wrt] if wrt else leaves_of(g)
@@ -147,6 +151,9 @@ class Checker:
             raise self._order_dependent(g, root.index, nodes, racing)
         wrong = [i for i in nodes if not close(got[i], grad[i])]
         if not wrong:
+            seen = backprop.unconfirmed(g, nodes, answer)
+            if seen:
+                raise Failed(_feedback(g, root.index, seen, [backprop.ID]), [backprop.ID])
             return
         ids = self.diagnose(g, root.index, nodes, got)
         lines = [f"Expected {g.labels[i]}.grad = {fmt(grad[i])}, got {fmt(got[i])}."
@@ -281,10 +288,12 @@ class Checker:
         return Failed(_feedback(g, root, lines, ids), ids,
                       graph_facts(shown.graph, shown.root.index, pdata, pgrad, pdata, shown.got))
 
-    def _answer(self, g: Graph, root: Node, backward: bool) -> dict:
+    def _answer(self, g: Graph, root: Node, backward: bool, replay: bool = False) -> dict:
         from ..sandbox.client import Fault
 
         request = dict(g.request(root), backward=backward)
+        if replay:  # also run the closures from the root ourselves (see `backprop`)
+            request["replay"] = True
         try:
             answer = self.ask(request)
         except Fault as f:
@@ -353,7 +362,8 @@ def racing_writers(g: Graph, root: int, nodes: list[int]) -> set[str]:
     parent's share of a gradient that counts (of `nodes`, or flowing on to them) in some
     visiting order: an operation writing into a node that also feeds a parent which may run
     its closure first (one that is not below it)."""
-    return set(_racing(repr(g.ops), root, tuple(nodes)))
+    shape = [["leaf", 0.0] if op[0] == "leaf" else op for op in g.ops]  # values do not matter
+    return set(_racing(repr(shape), root, tuple(nodes)))
 
 
 @functools.lru_cache(maxsize=1 << 12)

@@ -14,6 +14,7 @@ class Graph:
         self.ops: list[list] = []
         self.labels: list[str] = []
         self.named: set[int] = set()  # nodes a test gave a name; the rest are shown as formulas
+        self.ranges: dict[int, tuple[float, float]] = {}  # a leaf's own range (`Node.within`)
 
     def leaf(self, x: float, label: str = "") -> "Node":
         return self._add(["leaf", float(x)]).named(label or f"x{len(self.ops)}")
@@ -25,6 +26,12 @@ class Graph:
         self.ops.append(op)
         self.labels.append(f"n{len(self.ops) - 1}")
         return Node(self, len(self.ops) - 1)
+
+    def with_ops(self, ops: list[list]) -> "Graph":
+        """The same graph, names and all, with other values (`checking.instance`)."""
+        g = Graph()
+        g.ops, g.labels, g.named, g.ranges = ops, self.labels, self.named, self.ranges
+        return g
 
     def request(self, root: "Node") -> dict:
         """The plain-data request the sandboxed hand-in answers."""
@@ -126,6 +133,12 @@ class Node:
     def named(self, label: str) -> "Node":
         self.graph.labels[self.index] = label
         self.graph.named.add(self.index)
+        return self
+
+    def within(self, low: float, high: float) -> "Node":
+        """The range a hand-in's own instance draws this leaf from (see `checking.instance`);
+        `within(x, x)` keeps it at x for everyone."""
+        self.graph.ranges[self.index] = (float(low), float(high))
         return self
 
     @property

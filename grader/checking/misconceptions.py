@@ -116,6 +116,12 @@ TEXT.update({
     "stub": (
         "A backward closure is still the stub raising NotImplementedError: fill it in."
     ),
+    "not-backprop": (
+        "Gradients not produced by backpropagation: `backward()` must get them by calling each "
+        "node's backward closure from the root (the chain rule, one node at a time); numerical, "
+        "complex-step or symbolic differentiation, or a table of answers, earn no gradient "
+        "points."
+    ),
     "exception": "Your engine raised an exception while the test ran.",
     "timeout": "Your engine did not finish in time: look for an infinite loop.",
     "crash": "Your engine stopped the worker process (it exited, was killed or ran out of memory).",

@@ -224,6 +224,8 @@ WHERE = record({"file": text(4096)}, {"line": nullable(integer()), "column": nul
 ERROR = record({"type": text(200), "message": text(2000), "phase": one_of(
     "load", "forward", "backward", "read"), "step": nullable(integer()), "where": nullable(WHERE),
     "qualname": text(1000)})
+REPLAY = record({"grad": nullable(doubles("nodes")), "closure": text(4000), "error": text(4000)},
+                {"line": nullable(integer())})
 CLASS = record({"name": text(80), "backward": boolean})
 
 
@@ -256,7 +258,10 @@ FRAMES: dict[str, Frame] = {
     "answer": Frame("answer", "id", either(
         error=record({"id": equals("id"), "error": ERROR}),
         data=record({"id": equals("id"), "data": doubles("nodes"),
-                     "grad": doubles("nodes", unless="backward")}))),
+                     "grad": doubles("nodes", unless="backward")},
+                    # what the hand-in's own closures gave, run by the host from the root
+                    # (a request with "replay": true; see checking/backprop.py)
+                    {"replay": REPLAY}))),
 }
 
 

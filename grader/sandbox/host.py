@@ -263,7 +263,104 @@ def answer(Value, req):
         if isinstance(e, SystemExit):
             raise
         return {"id": req["id"], "error": dict(describe_error(e, "read"), type="not-a-number")}
-    return {"id": req["id"], "data": data, "grad": grad}
+    reply = {"id": req["id"], "data": data, "grad": grad}
+    if req.get("replay") and req.get("backward", True):
+        reply["replay"] = replay(Value, ops, root)
+    return reply
+
+
+# ---------------------------------------------------------------- backpropagation, run by us
+
+def replay(Value, ops, root):
+    """The graph built again, then each node's own backward closure called by us, from the root
+    (every gradient set to 0, the root's to 1) down a topological order of the children the nodes hold, without
+    `backward()`: the gradients backpropagation through the engine's closures gives. What the
+    trusted side compares with what `backward()` reported (see checking/backprop.py)."""
+    found = {"grad": None, "closure": "", "error": ""}
+    try:
+        nodes = []
+        for op in ops:
+            nodes.append(build(Value, nodes, op))
+        order = topological(nodes[root], Value)
+        for v in order:
+            v.grad = 0.0
+        nodes[root].grad = 1.0
+        names = set()
+        for v in reversed(order):
+            name, closure = closure_of(v, Value)
+            if closure is not None:
+                names.add(name)
+                closure()
+        found["closure"] = ", ".join(sorted(names))[:200]
+        found["grad"] = [as_float(n.grad) for n in nodes]
+    except BaseException as e:
+        if isinstance(e, SystemExit):
+            raise
+        error = describe_error(e, "replay")
+        found["error"] = ("it did not finish in time" if isinstance(e, TimeLimit) else
+                          f"{error['type']}: {error['message']}"[:300])
+        if error["where"]:
+            found["line"] = error["where"].get("line")
+    return found
+
+
+def attributes(v):
+    """(name, value) of what a node holds: its `__dict__`, then its slots."""
+    held = list(getattr(v, "__dict__", {}).items())
+    for cls in type(v).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in [slots] if isinstance(slots, str) else slots:
+            if hasattr(v, name):
+                held.append((name, getattr(v, name)))
+    return held
+
+
+def children_of(v, Value):
+    """The nodes `v` holds, alone or in a list, tuple, set or as a dict's keys: its children,
+    whatever their name."""
+    kids = []
+    for _, x in attributes(v):
+        if isinstance(x, Value):
+            if x is not v:
+                kids.append(x)
+        elif type(x) in (list, tuple, set, frozenset, dict) and x and \
+                all(isinstance(c, Value) for c in x):
+            kids.extend(c for c in x if c is not v)
+    return kids
+
+
+def topological(root, Value):
+    """Every node under `root`, children before parents (iterative: deep graphs are fine)."""
+    order, seen = [], {id(root)}
+    stack = [(root, iter(children_of(root, Value)))]
+    while stack:
+        v, kids = stack[-1]
+        for c in kids:
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append((c, iter(children_of(c, Value))))
+                break
+        else:
+            stack.pop()
+            order.append(v)
+    return order
+
+
+def closure_of(v, Value):
+    """The node's backward closure: a function it holds (nested def, lambda, functools.partial,
+    bound method, any callable) named like one (`back`, `grad`), else a method of its class
+    named like `_backward`, else the only function it holds; (None, None) if it has none."""
+    held = [(n, x) for n, x in attributes(v)
+            if callable(x) and not isinstance(x, (type, Value))]
+    for n, x in held:
+        if "back" in n.lower() or "grad" in n.lower():
+            return n, x
+    for n in dir(type(v)):
+        if "backward" in n.lower() and n != "backward" and callable(getattr(type(v), n, None)):
+            return n, getattr(v, n)
+    if len(held) == 1:
+        return held[0]
+    return None, None
 
 
 METHODS = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__",

@@ -6,7 +6,7 @@ from grader.suite.marks import weight
 
 @weight(3)
 def test_tanh_from_output(engine):
-    """tanh at x = 1.5: 1 - tanh(x)**2 (= 0.181), not 1 - x**2 (= -1.25)"""
+    """tanh's derivative from its output: 1 - tanh(x)**2, not 1 - x**2"""
     g = Graph()
     a, c = g.leaves(1.5, 2.0, names="ac")
     t = a.tanh().named("t")

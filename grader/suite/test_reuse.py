@@ -11,7 +11,7 @@ from grader.suite.marks import weight
 
 @weight(4)
 def test_lecture_graph(engine):
-    """The lecture's graph: f = (a*b) * (a+b) with a = -2, b = 3"""
+    """The lecture's graph: f = (a*b) * (a+b)"""
     g = Graph()
     a, b = g.leaves(-2.0, 3.0)
     d = (a * b).named("d")
@@ -42,6 +42,7 @@ def test_right_operand_twice(engine):
     """Value(2)*a + Value(3)*a: a is the right operand of two products"""
     g = Graph()
     a, two, three, c = g.leaves(1.25, 2.0, 3.0, -0.5, names=["a", "two", "three", "c"])
+    two.within(2, 2), three.within(3, 3)  # as named, for every hand-in
     s = (two * a + three * a).named("s")
     engine.check(g, (s * c).named("out"), wrt=[a])
 
