@@ -131,7 +131,10 @@ def main():
 @python_option
 @isolation_options
 @course_options
-def grade(path, fmt, published, **kwargs):
+@click.option("--gradescope-metadata", "metadata", type=click.Path(dir_okay=False, path_type=Path),
+              help="Gradescope's submission_metadata.json: judge this hand-in as one attempt "
+                   "by the course file's [submissions] (run_autograder passes it).")
+def grade(path, fmt, published, metadata, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
@@ -144,6 +147,9 @@ def grade(path, fmt, published, **kwargs):
     from .scoring import apply
 
     result = apply(grade_one(path, limits, sandbox=sandbox), course)
+    if metadata is not None:
+        from .platforms.gradescope import read_metadata, with_attempt
+        result = with_attempt(result, read_metadata(metadata), course)
     warn_if_weak(result.extra.get("sandbox"))
     echo_result(result, fmt, course, published)
     global _exit_at_once
