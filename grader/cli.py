@@ -146,7 +146,10 @@ def grade(path, fmt, published, metadata, **kwargs):
     from .sandbox.client import warn_if_weak
     from .scoring import apply
 
-    result = apply(grade_one(path, limits, sandbox=sandbox), course)
+    from .scoring import visibilities
+
+    result = apply(grade_one(path, limits, sandbox=sandbox, visibility=visibilities(course)),
+                   course)
     if metadata is not None:
         from .platforms.gradescope import read_metadata, with_attempt
         result = with_attempt(result, read_metadata(metadata), course)

@@ -14,7 +14,8 @@ from ..course import Course
 from ..results import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
-from ..scoring import apply
+from ..scoring import apply, visibilities
+from ..visibility import in_order
 from . import outputs, store
 from .run import Progress, Task, grade_all, in_shard
 
@@ -72,7 +73,8 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         try:
             grade_all(todo, results_dir, jobs, settings.limits, bar,
-                      lambda result: apply(result, settings.course), settings.isolation)
+                      lambda result: apply(result, settings.course), settings.isolation,
+                      visibilities(settings.course))
         finally:
             if progress:
                 bar.close()
@@ -145,6 +147,10 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
             regraded[why] += 1
             continue
         result = store.read(path)
+        if not in_order(result, visibilities(course)):
+            todo.append(t)
+            regraded["the course file now holds back tests that ran before tests it shows"] += 1
+            continue
         changed = [k for k in ("late", "student")
                    if _details(result.extra.get(k)) != _details(t.extra.get(k))]
         if result.extra.get("course") != course.record():

@@ -16,7 +16,12 @@ from ..results import Result
 def to_gradescope(result: Result, visibility: str = "visible") -> dict:
     """`visibility` is the whole result's (the course file's `assignment.visibility`); each
     test carries its own."""
+    from ..visibility import for_students, printed_in_order
+
+    result = printed_in_order(result)
     d = result.to_json()
+    # shown whatever each test's visibility: only what the tests shown at once found
+    d["output"] = for_students(result).output
     d["test_output_format"] = "md"
     d["visibility"] = visibility
     if "score" in result.extra.get("attempt", {}):  # the student's score, by the attempt rules
