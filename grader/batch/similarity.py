@@ -27,17 +27,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import keyword
 import math
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..results import Result
 
+MARKS = ("def ", "async def ", "class ")
 K = 25            # copydetect's noise threshold: k-grams of its filtered code, in characters
-COMMON = 0.2      # a fingerprint more than this share of the class holds is common knowledge
-COMMON_AT_LEAST = 5  # ... but never fewer hand-ins than this (small classes)
+COMMON = 0.1      # a fingerprint more than this share of the class holds is common knowledge
+COMMON_AT_LEAST = 20  # ... but never fewer hand-ins than this (small classes, copying rings)
 CORRECT = 0.25    # what a fingerprint of the reference solution weighs, against one that is not
 CODE, FAILURES = 0.75, 0.25
 COLUMNS = ["student_a", "student_b", "similarity", "shared_code", "shared_failures",
@@ -66,10 +69,12 @@ class Pair:
     excerpt: str = ""
 
     def row(self) -> list:
+        alike = "; ".join(self.failed_alike[:3])
+        if len(self.failed_alike) > 3:
+            alike = f"{len(self.failed_alike)} tests: {alike}; ..."
         return [self.a, self.b, f"{self.similarity:.3f}", f"{self.code:.3f}",
                 f"{self.failures:.3f}",
-                "" if self.copydetect is None else f"{self.copydetect:.3f}",
-                "; ".join(self.failed_alike), self.excerpt]
+                "" if self.copydetect is None else f"{self.copydetect:.3f}", alike, self.excerpt]
 
 
 def source(path: Path) -> str:
@@ -109,9 +114,10 @@ def failures(result: Result) -> dict[str, str]:
     misconceptions it showed, and the test with its exact feedback."""
     out = {}
     for t in result.tests:
-        if t.status != "failed" or t.output.startswith("Not graded"):
-            continue
-        ids = ",".join(sorted(t.extra.get("misconceptions", []))) or "failed"
+        ids = sorted(t.extra.get("misconceptions", []))
+        if t.status != "failed" or t.output.startswith("Not graded") or ids == ["stub"]:
+            continue  # a closure left as handed out is no signature of anyone's
+        ids = ",".join(ids) or "failed"
         out[f"{t.name}\x00{ids}"] = t.name
         digest = hashlib.sha256(t.output.encode("utf-8", "replace")).hexdigest()
         out[f"{t.name}\x00{digest}"] = t.name
@@ -128,52 +134,70 @@ def _fingerprint(code: str, boilerplate=None):
 def _plain_self(code: str) -> str:
     """`self` as any other name: copydetect's filter keeps it as it is, so a copy that calls
     it `s` would share nothing with its original."""
-    return re.sub(r"\bself\b", "me", code)
+    return re.sub(r"\bself\b", "self_", code)
 
 
-def units(code: str) -> list[str]:
-    """The code in pieces no k-gram should span: each function and method on its own, and
-    the rest of the module, so reordering methods changes no fingerprint. Code that does not
-    parse is one piece."""
-    import ast
+_NAME = re.compile(r"\b(?!(?:" + "|".join(keyword.kwlist) + r")\b)[A-Za-z_]\w*")
 
+
+def _shape(line: str) -> str:
+    """A line with every name one letter and no comment: lines that differ only in their
+    names (a renamed copy's and its original's) have the same shape."""
+    return _NAME.sub("V", line.split("#", 1)[0].strip())
+
+
+def _hashes(code: str, boilerplate, given: frozenset = frozenset()) -> set[int]:
+    """copydetect's fingerprints of `code`, each function and method on its own (its filtered
+    code cut before every `def`), so that reordering methods changes none. Lines shaped as a
+    handed-out line (`given`, see `_shape`; but `def` and `class` lines, which mark where
+    pieces start) are left out before copydetect sees the code: they are boilerplate anyway,
+    and lexing a hand-in's own few lines instead of the whole skeleton is most of the cost. Python's
+    string hashes: comparable within one process and the processes it forks, not across runs."""
+    from copydetect.utils import filter_code, get_document_fingerprints
+
+    if given:
+        code = "".join(line for line in code.splitlines(keepends=True)
+                       if _shape(line) not in given or line.lstrip().startswith(MARKS))
     try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return [code]
-    lines = code.splitlines(keepends=True)
-    pieces, taken = [], set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                not any(node.lineno - 1 in range(a, b) for a, b in taken):
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            pieces.append("".join(lines[start:node.end_lineno]))
-            taken.add((start, node.end_lineno))
-    rest = "".join(line for i, line in enumerate(lines)
-                   if not any(a <= i < b for a, b in taken))
-    return [rest] + pieces
-
-
-def _hashes(code: str, boilerplate) -> set[int]:
+        filtered, _ = filter_code(_plain_self(code), "engine.py", "python")
+    except Exception:  # code pygments cannot lex: nothing to compare, never a failed batch
+        return set()
     found = set()
-    for piece in units(_plain_self(code)):
-        try:
-            found |= {int(h) for h in _fingerprint(piece, boilerplate).hashes}
-        except Exception:  # code pygments cannot lex: nothing to compare, never a failed batch
-            pass
+    for piece in re.split(r"(?=defF\()", filtered):
+        if len(piece) >= K:
+            hashes, _ = get_document_fingerprints(piece, K, 1, boilerplate)
+            found.update(int(h) for h in hashes)
     return found
 
 
-def pairs(handins: list[Handin], kit: Path = KIT, top: int = 200) -> list[Pair]:
+def _fingerprints(codes: list[str], boilerplate, given: frozenset,
+                  jobs: int) -> list[set[int]]:
+    """`_hashes` of each code, in `jobs` processes forked from this one (same string hashes)."""
+    if jobs <= 1 or len(codes) < 50 or not sys.platform.startswith("linux"):
+        return [_hashes(c, boilerplate, given) for c in codes]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+        return list(pool.map(partial(_hashes, boilerplate=boilerplate, given=given), codes,
+                             chunksize=max(1, len(codes) // (4 * jobs))))
+
+
+def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1) -> list[Pair]:
     """Every pair of hand-ins that shares anything rare, most suspicious first; the `top`
-    ones also get copydetect's own similarity and an excerpt of the code they share."""
-    boiler = sorted({h for code in handed_out(kit) for h in _hashes(code, None)})
-    correct = _hashes(reference(kit), boiler)
-    seen: dict[str, set[int]] = {}  # identical hand-ins are fingerprinted once
+    ones also get copydetect's own similarity and an excerpt of the code they share.
+    Fingerprints are made in `jobs` processes."""
+    import numpy as np
+
+    out_there = handed_out(kit)
+    boiler = np.array(sorted({h for code in out_there for h in _hashes(code, None)}))
+    given = frozenset(_shape(line) for code in out_there for line in code.splitlines())
+    correct = _hashes(reference(kit), boiler, given)
+    distinct = list(dict.fromkeys(h.code for h in handins))  # identical ones once
+    made = dict(zip(distinct, _fingerprints(distinct, boiler, given, jobs)))
     for h in handins:
-        if h.code not in seen:
-            seen[h.code] = _hashes(h.code, boiler)
-        h.hashes = seen[h.code]
+        h.hashes = made[h.code]
     n = len(handins)
     common = max(COMMON_AT_LEAST, COMMON * n)
 
@@ -181,17 +205,19 @@ def pairs(handins: list[Handin], kit: Path = KIT, top: int = 200) -> list[Pair]:
         held = Counter(f for fs in features for f in fs)
         return {f: math.log((n + 1) / k) for f, k in held.items() if k <= common}
 
-    code_w = weights([h.hashes for h in handins])
-    for f in code_w:
-        if f in correct:
-            code_w[f] *= CORRECT
+    rarity = weights([h.hashes for h in handins])
+    code_w = {f: w * (CORRECT if f in correct else 1.0) for f, w in rarity.items()}
     fail_w = weights([set(h.failures) for h in handins])
-    code_total = [sum(code_w.get(f, 0.0) for f in h.hashes) for h in handins]
+    # shared code counts at its discounted weight against all code at its full weight:
+    # a copy of the right answer shares less than a copy of a wrong one
+    code_total = [sum(rarity.get(f, 0.0) for f in h.hashes) for h in handins]
     fail_total = [sum(fail_w.get(f, 0.0) for f in h.failures) for h in handins]
 
     shared_code: dict[tuple[int, int], float] = defaultdict(float)
+    shared_full: dict[tuple[int, int], float] = defaultdict(float)
     shared_fail: dict[tuple[int, int], float] = defaultdict(float)
     for features, w, shared in (([h.hashes for h in handins], code_w, shared_code),
+                                ([h.hashes for h in handins], rarity, shared_full),
                                 ([h.failures for h in handins], fail_w, shared_fail)):
         holders = defaultdict(list)
         for i, fs in enumerate(features):
@@ -205,7 +231,8 @@ def pairs(handins: list[Handin], kit: Path = KIT, top: int = 200) -> list[Pair]:
 
     found = []
     for i, j in set(shared_code) | set(shared_fail):
-        code = _share(shared_code.get((i, j), 0.0), code_total[i], code_total[j])
+        code = _share(shared_code.get((i, j), 0.0), code_total[i], code_total[j],
+                      shared_full.get((i, j), 0.0))
         fail = _share(shared_fail.get((i, j), 0.0), fail_total[i], fail_total[j])
         alike = sorted({handins[i].failures[f] for f in handins[i].failures
                         if f in handins[j].failures and f in fail_w})
@@ -227,9 +254,10 @@ def pairs(handins: list[Handin], kit: Path = KIT, top: int = 200) -> list[Pair]:
     return found
 
 
-def _share(shared: float, a: float, b: float) -> float:
-    """Weighted Jaccard: what the two share over all they hold between them."""
-    union = a + b - shared
+def _share(shared: float, a: float, b: float, counted: float | None = None) -> float:
+    """Weighted Jaccard: what the two share (at `shared`'s weights) over all they hold between
+    them (`a + b - counted`, `counted` being what they share at the weights of `a` and `b`)."""
+    union = a + b - (shared if counted is None else counted)
     return min(1.0, shared / union) if union > 0 else 0.0
 
 
@@ -244,7 +272,7 @@ def _compare(code: str, a, b) -> tuple[float | None, str]:
     if len(slices) == 0 or len(slices[0]) == 0:
         return float(min(sa, sb)), ""
     start, end = max(zip(slices[0], slices[1]), key=lambda s: s[1] - s[0])
-    excerpt = " ".join(_plain_self(code)[int(start):int(end)].split())
+    excerpt = " ".join(_plain_self(code)[int(start):int(end)].split()).replace("self_", "self")
     return float(min(sa, sb)), excerpt[:160] + ("..." if len(excerpt) > 160 else "")
 
 
