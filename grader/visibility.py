@@ -52,9 +52,11 @@ def in_order(result: Result, visibility: dict[str, str]) -> bool:
     """Whether `result`'s tests ran (`extra["ran"]`) in the order `visibility` (test id ->
     visibility) asks for; a result that does not say, only if nothing is held back."""
     tests = [t for t in result.tests if t.extra.get("test") in visibility]
-    if any("ran" not in t.extra for t in tests):
-        return all(visibility[t.extra["test"]] == "visible" for t in tests)
-    ranks = [rank(visibility[t.extra["test"]]) for t in sorted(tests, key=lambda t: t.extra["ran"])]
+    ran = sorted((t for t in tests if "ran" in t.extra), key=lambda t: t.extra["ran"])
+    if not ran:  # none ran (it could not be loaded), or graded before tests were ordered
+        return bool(result.extra.get("error")) or all(
+            visibility[t.extra["test"]] == "visible" for t in tests)
+    ranks = [rank(visibility[t.extra["test"]]) for t in ran]
     return ranks == sorted(ranks)
 
 
@@ -121,7 +123,9 @@ def for_students(result: Result, due: str | None = None, published: bool = False
 def _output(output: str, misconceptions: list[str]) -> str:
     """The result's overall text with its list of misconceptions made from the tests shown
     (the runner lists those of every test)."""
-    parts = [p for p in output.split("\n\n") if not p.startswith(POINT_TO)]
-    if misconceptions and len(parts) < len(output.split("\n\n")):
-        parts.insert(0, POINT_TO + "\n" + "\n".join(f"  - {explain(m)}" for m in misconceptions))
+    every = output.split("\n\n")
+    at = next((i for i, p in enumerate(every) if p.startswith(POINT_TO)), None)
+    parts = [p for p in every if not p.startswith(POINT_TO)]
+    if misconceptions and at is not None:  # where it was (an attempt's verdict may head it)
+        parts.insert(at, POINT_TO + "\n" + "\n".join(f"  - {explain(m)}" for m in misconceptions))
     return "\n\n".join(parts)

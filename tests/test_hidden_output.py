@@ -184,3 +184,49 @@ def test_feedback_pages_canvas_comment_and_moodle_zip(graded, numbers):
     comment = feedback.text(for_students(result, "2999-01-01T00:00Z"))  # what Canvas gets
     assert not found(comment, bad)
     assert found(json.dumps(result.to_json()), bad)  # the instructor's own view keeps it
+
+
+def test_gradescope_top_level_names_only_what_visible_tests_found(tmp_path):
+    """Gradescope shows the top-level output whatever each test's visibility: the
+    misconceptions it lists are those of visible tests, never one only a held-back test found."""
+    from grader.checking.misconceptions import explain
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from mutants import source
+
+    (tmp_path / "grader.toml").write_text(COURSE)
+    (tmp_path / "engine.py").write_text(source("add-overwrite"))
+    proc = subprocess.run([str(GRADER), "grade", "engine.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    by = {}
+    for t in data["tests"]:
+        for m in t["extra_data"].get("misconceptions", []):
+            by.setdefault(m, set()).add(t["visibility"])
+    only_held = {m for m, v in by.items() if "visible" not in v}
+    shown = {m for m, v in by.items() if "visible" in v}
+    assert only_held, by  # the course holds back a test that finds something of its own
+    for m in only_held:
+        assert explain(m) not in data["output"], m
+    for m in shown:
+        assert explain(m) in data["output"], m
+
+
+def test_a_result_graded_in_another_order_shows_no_late_printed_text():
+    """A course file changed after grading (a test that ran early is now held back): what
+    later tests printed is not shown, and `in_order` says the result must be graded again."""
+    from grader.results import TestResult
+    from grader.visibility import in_order, printed_in_order
+
+    def test(name, ran, visibility):
+        return TestResult(name, 1, 1, f"Passed.\n\nYour code printed during this test:\n{name}!",
+                          visibility=visibility, extra={"test": name, "ran": ran, "printed": 5})
+    held_first = Result([test("a", 1, "visible"), test("b", 0, "hidden")])
+    assert not in_order(held_first, {"a": "visible", "b": "hidden"})
+    assert in_order(held_first, {"a": "hidden", "b": "visible"})
+    shown = printed_in_order(held_first).tests
+    assert "a!" not in shown[0].output and "not shown" in shown[0].output
+    assert "b!" in shown[1].output  # its own text, shown only with it
+    assert "a!" in for_students(Result([test("a", 0, "visible"), test("b", 1, "hidden")]))\
+        .tests[0].output
