@@ -233,6 +233,7 @@ class Handin:
         self.test_seconds = self.limits.test_seconds
         self.output, self.dropped = "", 0
         self.shown, self.shown_dropped = 0, 0  # how much of it `printed` has handed out
+        self.wrote = False  # its process said it printed since the host was last asked
         self.started = time.monotonic()
         self.alive = False
         self.next_id = 0
@@ -260,6 +261,7 @@ class Handin:
         got, frame = self._receive(self._deadline(load))
         if "loaded" not in frame:
             raise Fault("load", "the hand-in did not finish loading")
+        self.wrote = self.wrote or frame.get("printed") is True
         return frame
 
     def open(self) -> dict:
@@ -385,8 +387,10 @@ class Handin:
     def printed(self) -> tuple[str, int]:
         """What the hand-in printed since the last call (text kept, bytes dropped): asked after
         an answer, all it wrote before answering (see host.Output.take). A host that does not
-        answer is replaced, and the hand-in with it."""
-        if self.alive:
+        answer is replaced, and the hand-in with it. The host is asked only when the hand-in's
+        process said it printed (host.Tell); what it printed some other way comes later."""
+        if self.alive and self.wrote:
+            self.wrote = False
             try:
                 _write(self.sandbox.ctl, {"op": "output"}, time.monotonic() + HOST_SECONDS)
                 got, frame = self.sandbox.evt.read(time.monotonic() + HOST_SECONDS)
@@ -423,6 +427,7 @@ class Handin:
             # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
             _, frame = self._receive(self._deadline(self.test_seconds + GRACE))
             if frame.get("id") == self.next_id:
+                self.wrote = self.wrote or frame.get("printed") is True
                 try:
                     answer = _checked(frame, len(request["ops"]), request.get("backward", True))
                 except Fault:

@@ -1,9 +1,11 @@
 # base: reference. Tells everything it is asked: every number it is given (`Z2p5Z` for 2.5,
 # `Zm1p0Z` for -1.0: marks no output format escapes), printed as
-# each request runs, again with everything seen so far at every backward pass, from a thread
+# each request runs, again with everything seen so far at every backward pass (also straight to
+# file descriptor 1, past sys.stdout), from a thread
 # that keeps printing what it has seen, at exit, and in the message of an exception it raises
 # from every relu graph. A student reading any of it would learn hidden tests' graphs.
 import atexit
+import os
 import sys
 import threading
 import time
@@ -29,6 +31,7 @@ def _newest_first():
 def _spy_backward(self):
     print("seen so far:", _newest_first())
     sys.stderr.write("seen so far: " + _newest_first() + "\n")
+    os.write(1, ("raw: " + _newest_first()[:300] + "\n").encode())  # past sys.stdout
     return _backward(self)
 
 
