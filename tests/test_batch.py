@@ -179,7 +179,7 @@ def plain(tmp_path_factory) -> tuple[Path, Path]:
     graded = grade_class(src, out, jobs=JOBS, progress=False)
     assert len(graded.results) == len(PLAIN)
     assert graded.files == {"gradebook": out / "gradebook.csv", "report": out / "report.html",
-                            "feedback": out / "feedback"}
+                            "feedback": out / "feedback", "similarity": out / "similarity.csv"}
     assert graded.notes == [] and graded.partial == ""
     return src, out
 
