@@ -22,6 +22,7 @@ from .plugin import GRADING
 from .results import Result
 from .sandbox.client import Sandbox
 from .sandbox.limits import Limits
+from .visibility import shown_first
 
 SUITE = Path(__file__).with_name("suite")
 INI = SUITE / "pytest.ini"
@@ -37,9 +38,11 @@ class Job:
 
 class GradingPlugin:
     def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
-                 sandbox: Sandbox | None = None, instances: Instances = Instances()):
+                 sandbox: Sandbox | None = None, instances: Instances = Instances(),
+                 visibility: dict[str, str] | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
         self.instances = instances
+        self.visibility = visibility or {}
         self.sandbox = sandbox or Sandbox(limits)
         self.failure: Exception | None = None
 
@@ -71,8 +74,9 @@ class GradingPlugin:
         config.stash[GRADING] = grading
         try:
             if grading.open():
-                for i, item in enumerate(items):
-                    runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
+                order = shown_first(items, self.visibility)
+                for i, item in enumerate(order):
+                    runtestprotocol(item, nextitem=order[i + 1] if i + 1 < len(order) else None,
                                     log=False)
             return grading.finish(items)
         except Exception as e:  # whatever went wrong, it costs this hand-in only, with its maximum
@@ -100,15 +104,16 @@ def pytest_args() -> list[str]:
 
 def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
         limits: Limits = Limits(), sandbox: Sandbox | None = None,
-        instances: Instances = Instances()) -> None:
+        instances: Instances = Instances(), visibility: dict[str, str] | None = None) -> None:
     """Grade every job in one pytest session; `emit` receives each result as soon as it is done.
 
     `sandbox` may be one the caller launched early (see `Sandbox.launch`); it is closed when the
     run ends. `instances`: the values each hand-in is graded on (the course secret's, or the
-    published ones)."""
+    published ones). `visibility` (test id -> visibility, `grader.scoring.visibilities`) sets the
+    order the tests run in (`grader.visibility.shown_first`); results list them in teaching order."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
-    plugin = GradingPlugin(jobs, emit, limits, sandbox, instances)
+    plugin = GradingPlugin(jobs, emit, limits, sandbox, instances, visibility)
     try:
         code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
@@ -137,10 +142,11 @@ def suite_tests() -> list:
 
 
 def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
-          sandbox: Sandbox | None = None, instances: Instances = Instances()) -> Result:
+          sandbox: Sandbox | None = None, instances: Instances = Instances(),
+          visibility: dict[str, str] | None = None) -> Result:
     results = []
     run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox,
-        instances)
+        instances, visibility)
     return results[0]
 
 

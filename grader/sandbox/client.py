@@ -266,6 +266,8 @@ class Handin:
         self.limits = sandbox.limits
         self.test_seconds = self.limits.test_seconds
         self.output, self.dropped = "", 0
+        self.shown, self.shown_dropped = 0, 0  # how much of it `printed` has handed out
+        self.wrote = False  # its process said it printed since the host was last asked
         self.started = time.monotonic()
         self.alive = False
         self.next_id = 0
@@ -290,7 +292,9 @@ class Handin:
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
         self._tell_handin(self.cells, self._deadline(load))  # straight to its process
-        return self._receive(self._deadline(load), "load")
+        frame = self._receive(self._deadline(load), "load")
+        self.wrote = self.wrote or frame.get("printed") is True
+        return frame
 
     def open(self) -> dict:
         """Load the hand-in; returns its load report (frames.py: {"loaded": bool,
@@ -407,6 +411,10 @@ class Handin:
             self._restart_host()
             return None
         self._hang_up()
+        self._keep(frame)
+
+    def _keep(self, frame: dict) -> None:
+        """Output the host passed on (in an `ended` or `output` event), within the limit."""
         room = self.limits.output_bytes - len(self.output)
         text = frame["output"]
         self.output += text[:max(room, 0)]
@@ -423,6 +431,35 @@ class Handin:
         if self.data is not None:
             self.data.sock.close()
             self.data = None
+
+    # -- what it printed
+
+    def printed(self) -> tuple[str, int]:
+        """What the hand-in printed since the last call (text kept, bytes dropped): asked after
+        an answer, all it wrote before answering (see host.Output.take). A host that does not
+        answer is replaced, and the hand-in with it. The host is asked only when the hand-in's
+        process said it printed (host.Tell); what it printed some other way comes later."""
+        if self.alive and self.wrote:
+            self.wrote = False
+            try:
+                _write(self.sandbox.ctl, {"op": "output"}, time.monotonic() + HOST_SECONDS)
+                got, frame = self.sandbox.evt.read(time.monotonic() + HOST_SECONDS)
+            except (OSError, Stuck):
+                got, frame = "error", None
+            if got != "self":
+                self._restart_host()
+            elif frames.FRAMES["ended"].is_tagged(frame):  # it ended meanwhile: all of the rest
+                self._ended(frame)
+            else:
+                try:
+                    _, frame = frames.check(frame, "output")
+                except frames.Invalid:
+                    self._restart_host()
+                else:
+                    self._keep(frame)
+        text, dropped = self.output[self.shown:], self.dropped - self.shown_dropped
+        self.shown, self.shown_dropped = len(self.output), self.dropped
+        return text, dropped
 
     # -- questions
 
@@ -448,6 +485,7 @@ class Handin:
                                id=self.next_id, nodes=len(request["ops"]),
                                backward=request.get("backward", True))
         answer.pop("id")
+        self.wrote = self.wrote or answer.pop("printed", False) is True
         if request.get("replay") and "error" not in answer:
             if "replay" not in answer:
                 self._kill()  # whatever else it wrote must not answer the next request

@@ -250,18 +250,20 @@ FRAMES: dict[str, Frame] = {
         "event": const("ended"), "killed": boolean, "code": nullable(integer(0, 255)),
         "signal": nullable(integer(1, 128)), "output": text(MAX_FRAME),
         "dropped": integer()}), "ended"),
+    "output": Frame("output event", "event", record({
+        "event": const("output"), "output": text(MAX_FRAME), "dropped": integer()}), "output"),
     # a hand-in's process -> trusted side, on its data channel
     "load": Frame("load report", "loaded", either(loaded=record(
         {"loaded": boolean, "cell_errors": listof(ERROR, 10000)},
-        {"value": nullable(text(200)), "classes": listof(CLASS, 50)}))),
+        {"value": nullable(text(200)), "classes": listof(CLASS, 50), "printed": boolean}))),
     "exited": Frame("exit notice", "exited", record({"exited": const(True), "code": text(100)})),
     "answer": Frame("answer", "id", either(
-        error=record({"id": equals("id"), "error": ERROR}),
+        error=record({"id": equals("id"), "error": ERROR}, {"printed": boolean}),
         data=record({"id": equals("id"), "data": doubles("nodes"),
                      "grad": doubles("nodes", unless="backward")},
                     # what the hand-in's own closures gave, run by the host from the root
                     # (a request with "replay": true; see checking/backprop.py)
-                    {"replay": REPLAY}))),
+                    {"replay": REPLAY, "printed": boolean}))),
 }
 
 
