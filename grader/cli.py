@@ -190,7 +190,11 @@ def class_options(f):
                           "needed only when the export has more than one."),
         click.option("--worksheet", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Moodle grading worksheet (as downloaded): also write "
-                          "moodle-grades.csv, filled in for upload."),
+                          "moodle-grades.csv, filled in for upload; its Status column says "
+                          "who was late, and by how much."),
+        click.option("--missing-as-zero", is_flag=True,
+                     help="A student of the roster or worksheet who handed in nothing scores "
+                          "0 [default: listed as \"no submission\", grade left blank]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -221,8 +225,8 @@ def class_options(f):
 @python_option
 @isolation_options
 @course_options
-def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, published,
-          **kwargs):
+def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, missing_as_zero,
+          published, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
@@ -238,7 +242,7 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
         probe.start()  # raises when isolation is not full
         probe.close()
     settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
-                        assignment, worksheet, course, published, isolation)
+                        assignment, worksheet, course, published, isolation, missing_as_zero)
     graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
     if graded.results:
         from .sandbox.client import warn_if_weak
@@ -254,13 +258,15 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
               help="Merge even with shards missing or given twice; every output says so.")
 @class_options
 @course_options
-def merge(dirs, out, partial, roster, assignment, worksheet, published, **kwargs):
+def merge(dirs, out, partial, roster, assignment, worksheet, missing_as_zero, published,
+          **kwargs):
     """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
     from .batch.classroom import Settings, merge as merge_dirs
     from .batch.outputs import summary
 
     settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet,
-                        course=course_from(kwargs), published=published)
+                        course=course_from(kwargs), published=published,
+                        missing_as_zero=missing_as_zero)
     click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
 
 

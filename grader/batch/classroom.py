@@ -46,6 +46,7 @@ class Settings:
     #                                 hand-ins carry a time and says when after_due_date shows
     published: bool = False         # after_published tests show in student outputs
     isolation: Isolation = Isolation()  # what hand-ins may import; strict or not
+    missing_as_zero: bool = False   # a roster's student without a hand-in scores 0 (else blank)
 
     @property
     def due_date(self) -> str | None:
@@ -60,13 +61,12 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
     column = _column(settings)  # a roster or worksheet that will not do fails before grading
     if settings.worksheet:
         moodle.check_worksheet(settings.worksheet)
-    names = canvas.names(settings.roster) if settings.roster else {}
     results_dir = out / "results"
     notes: list[str] = []
     with unpacked(source) as subs:
         if settings.due:
             _check_times(subs, source)
-        everyone = tasks_for(subs, policy, settings, names)
+        everyone = tasks_for(subs, policy, settings)
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
         todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
@@ -79,7 +79,8 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
     _record(out, shard or (1, 1), everyone, tasks)
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
-    summaries, paths, unfilled = outputs.write_all(out, files, settings, column)
+    summaries, paths, unfilled = outputs.write_all(out, files, settings, column,
+                                                   whole_class=shard in (None, (1, 1)))
     return Graded(summaries, paths, notes + unfilled)
 
 
@@ -89,9 +90,11 @@ def _column(settings: Settings) -> str | None:
     return canvas.assignment_column(settings.roster, settings.assignment)
 
 
-def tasks_for(subs: list[Submission], policy, settings: Settings,
-              names: dict[str, str] | None = None) -> list[Task]:
+def tasks_for(subs: list[Submission], policy, settings: Settings) -> list[Task]:
     inputs = store.inputs()
+    names = canvas.names(settings.roster) if settings.roster else {}
+    sheet = moodle.worksheet_rows(settings.worksheet) if settings.worksheet else {}
+    names.update({pid: row["name"] for pid, row in sheet.items() if row["name"]})
     tasks = []
     for s in subs:
         student = s.student_extra()
@@ -101,12 +104,40 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
             student["name"], student["download_name"] = names[s.student_id], s.name
         extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs,
                  "imports": list(settings.isolation.imports)}
-        if s.late or settings.due_date:
-            extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
-                                              due=settings.due_date,
-                                              flag_days=settings.flag_late_days)
+        late = lateness(s, policy, settings, sheet)
+        if late:
+            extra["late"] = late
         tasks.append(Task(s.student_id, s.path, extra))
     return tasks
+
+
+def lateness(s: Submission, policy, settings: Settings, sheet: dict) -> dict | None:
+    """The hand-in's ``late`` record from whatever its platform tells: Gradescope's times,
+    Canvas's ``_LATE``, the Moodle worksheet's Status; an "unknown" record when a late rule is
+    set and nothing tells; None when there is nothing to record."""
+    days = None
+    if s.source == "moodle" and s.student_id in sheet:
+        days = moodle.days_late(sheet[s.student_id]["status"])
+        if days is None and policy.fraction:
+            return late_rules.unknown(policy, "the worksheet's Status "
+                                      f"\"{sheet[s.student_id]['status']}\" does not say how "
+                                      "late (only Moodle's English statuses are read)")
+        if days is not None:
+            return late_rules.apply(policy, days > 0, days) if days or policy.fraction \
+                else None
+    timed = settings.due_date and s.submitted_at is not None
+    if s.late or timed or settings.due_date and s.source == "canvas":
+        return late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
+                                 due=settings.due_date if timed else None,
+                                 flag_days=settings.flag_late_days)
+    if policy.fraction and s.source != "canvas":  # Canvas flags every late file: it is known
+        why = {"moodle": "this participant is not in the worksheet" if sheet else
+               "a Moodle download carries no submission times; pass its grading worksheet "
+               "(--worksheet), whose Status says who was late",
+               "gradescope": "no due date to compare its submission time with (--due, or "
+                             "due in the course file)"}
+        return late_rules.unknown(policy, why.get(s.source) or _NO_TIMES.get(s.source, ""))
+    return None
 
 
 _NO_TIMES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import statistics
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from ..checking.misconceptions import explain
@@ -18,7 +19,7 @@ from . import store
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
-              missing: list[Result] = (), notice: str = "",
+              missing: list[Result] = (), notice: str = "", whole_class: bool = True,
               ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
     the results' summaries, the paths written and notes on what could not be filled in.
@@ -45,12 +46,15 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         if old.name not in written:
             old.unlink()
     summaries += missing
+    if whole_class:
+        summaries += no_submission(summaries, settings)
     paths = {"gradebook": out / "gradebook.csv", "report": out / "report.html",
              "feedback": pages}
     atomic(paths["gradebook"], gradebook_csv(summaries))
     if settings.roster:
         paths["canvas"] = out / "canvas-import.csv"
-        scores = {_sid(r): None if r.extra.get("missing") else r.score for r in summaries}
+        scores = {_sid(r): None if r.extra.get("missing") or _blank(r) else r.score
+                  for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
         atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
@@ -64,6 +68,47 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     return summaries, paths, notes
 
 
+def no_submission(results: list[Result], settings) -> list[Result]:
+    """A result for each student of the roster or worksheet who handed in nothing: no tests
+    (blank in every gradebook), or every test failed (0 out of the full maximum) when the
+    instructor asks for zeros (`--missing-as-zero`)."""
+    if settings.roster:
+        listed = canvas.students(settings.roster)
+    elif settings.worksheet:
+        listed = [(pid, row["name"], {pid}) for pid, row in
+                  moodle.worksheet_rows(settings.worksheet).items()]
+    else:
+        return []
+    present = {_sid(r) for r in results}
+    template = next((r for r in results if r.tests and not r.extra.get("error")), None)
+    out = []
+    for sid, name, ids in listed:
+        if ids & present:
+            continue
+        tests = [replace(t, score=0.0, output="", status="failed", extra={})
+                 for t in template.tests] if settings.missing_as_zero and template else []
+        out.append(Result(tests, "", 0.0, {
+            "student": {"id": sid, "name": name,
+                        "source": "roster" if settings.roster else "worksheet"},
+            "no_submission": True}))
+    return out
+
+
+def _blank(r: Result) -> bool:
+    """No hand-in, and no zero asked for: the gradebooks leave the grade as it is."""
+    return bool(r.extra.get("no_submission")) and not r.tests
+
+
+def class_members(results: list[Result]) -> list[Result]:
+    """Who the class mean counts: every student with a grade in the gradebook (a hand-in that
+    could not be graded scores 0; a missing one only with --missing-as-zero)."""
+    return [r for r in results if not r.extra.get("missing") and not _blank(r)]
+
+
+def percent(r: Result) -> float:
+    return 100 * r.score / r.max_score if r.max_score else 0.0
+
+
 def _sid(r: Result) -> str:
     return str(r.extra.get("student", {}).get("id", ""))
 
@@ -71,7 +116,7 @@ def _sid(r: Result) -> str:
 def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
                  paths: dict) -> list[str]:
     """For a Moodle class: the feedback zip, and the grading worksheet when one was given."""
-    graded = [r for r in summaries if not r.extra.get("missing")]
+    graded = [r for r in summaries if id(r) in files_of]
     ours = [r for r in graded if r.extra.get("student", {}).get("source") == "moodle"]
     if ours:
         paths["moodle_feedback"] = moodle.feedback_zip(out / "moodle-feedback.zip", [
@@ -82,6 +127,9 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
         for r in graded:
             text = (out / "feedback" / (files_of[id(r)].stem + ".txt")).read_text()
             grades[_sid(r)] = (r.score, r.max_score, f"<pre>{html.escape(text)}</pre>")
+        for r in summaries:
+            if r.extra.get("no_submission") and r.tests:  # --missing-as-zero
+                grades[_sid(r)] = (0.0, r.max_score, "<p>No submission.</p>")
         text, notes = moodle.fill_worksheet(settings.worksheet, grades)
         paths["moodle_worksheet"] = out / "moodle-grades.csv"
         atomic(paths["moodle_worksheet"], text)
@@ -105,18 +153,37 @@ def summary(graded) -> str:
     """The console's account of a run, in whole sentences."""
     results = graded.results
     missing = [r for r in results if r.extra.get("missing")]
-    done = [r for r in results if not r.extra.get("missing")]
+    absent = [r for r in results if r.extra.get("no_submission")]
+    done = [r for r in results if not r.extra.get("missing") and r not in absent]
     ok = [r for r in done if not r.extra.get("error")]
     lines = []
     if graded.partial:
         lines.append(f"PARTIAL: {graded.partial}")
     lines.append(f"Graded {_plural(len(ok), 'hand-in')}; {len(done) - len(ok)} could not be "
                  "graded" + (f"; {len(missing)} not in this merge." if missing else "."))
+    if absent:
+        zero = any(r.tests for r in absent)
+        lines.append(f"No submission from {_plural(len(absent), 'student')} on the "
+                     f"{absent[0].extra['student']['source']}: "
+                     + ("scored 0 (--missing-as-zero)" if zero else
+                        "left blank in the gradebooks (--missing-as-zero scores them 0)")
+                     + ": " + ", ".join(one_line(f"{_sid(r)} {r.extra['student']['name']}")
+                                        for r in absent[:10])
+                     + (f" and {len(absent) - 10} more." if len(absent) > 10 else "."))
     lines += [f"{note[0].upper()}{note[1:]}." for note in graded.notes]
     if ok:
         pct = [100 * r.score / r.max_score if r.max_score else 0.0 for r in ok]
-        lines.append(f"Mean score {statistics.mean(pct):.1f}%, median "
-                     f"{statistics.median(pct):.1f}% (after late penalties).")
+        counted = [percent(r) for r in class_members(results)]
+        lines.append(f"Class mean {statistics.mean(counted):.1f}% over "
+                     f"{_plural(len(counted), 'student')} (hand-ins that could not be graded "
+                     f"count 0); over the {len(ok)} graded hand-ins: mean "
+                     f"{statistics.mean(pct):.1f}%, median {statistics.median(pct):.1f}% "
+                     "(after late penalties).")
+    unknown = [r for r in done if (r.extra.get("late") or {}).get("unknown")]
+    if unknown:
+        lines.append(f"LATENESS UNKNOWN for {_plural(len(unknown), 'hand-in')}: no late penalty "
+                     f"was applied to them ({unknown[0].extra['late']['rule'].split('; ', 1)[-1]}"
+                     ").")
     inferred = [r for r in done if r.extra.get("late", {}).get("inferred")]
     if inferred:
         days = sorted({r.extra["late"]["days"] for r in inferred})

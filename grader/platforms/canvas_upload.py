@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..batch import store
 from ..report import feedback
+from ..results import points as shown
 
 MARK = "backprop-grader feedback"
 
@@ -54,8 +55,8 @@ def marker(text: str, grade: str) -> str:
 
 
 def _grade(score: float, out_of: float, points: float) -> str:
-    value = score / out_of * points if out_of and points else score
-    return f"{round(value, 2):g}"
+    value = min(score / out_of * points, points) if out_of and points else score
+    return shown(value)
 
 
 def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,

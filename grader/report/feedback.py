@@ -12,7 +12,7 @@ import re
 from grader.checking.misconceptions import explain
 from grader.platforms.late import describe as describe_late
 from grader.report.svg import esc, fmt, graph, same
-from grader.results import Result, TestResult
+from grader.results import Result, TestResult, points
 
 MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
 CROSS = " \u2717"
@@ -44,14 +44,14 @@ def who(result: Result) -> str:
 
 def headline(result: Result) -> str:
     """ "Score: 91 / 120 (76%)", with the late penalty when there is one."""
-    line = f"Score: {fmt(result.score, 4)} / {fmt(result.max_score, 4)}"
+    line = f"Score: {points(result.score)} / {points(result.max_score)}"
     if result.max_score:
         line += f" ({100 * result.score / result.max_score:.0f}%)"
     late = _d(result.extra.get("late"))
     if late.get("late"):
         line += f"; {describe_late(late)}"
         if result.penalty:
-            line += f" (before the penalty: {fmt(result.raw_score, 4)})"
+            line += f" (before the penalty: {points(result.raw_score)})"
     return line.replace("\u2212", "-")
 
 
@@ -94,7 +94,7 @@ def test_html(t: TestResult, draw: bool = True) -> str:
     parts = [
         f'<div class="test {st}"><div class="thead"><span class="badge {st}">{st}</span>'
         f"<span class=\"tname\">{esc(t.name)}</span>"
-        f"<span class=\"num\">{fmt(t.score, 4)} / {fmt(t.max_score, 4)}</span></div>",
+        f"<span class=\"num\">{points(t.score)} / {points(t.max_score)}</span></div>",
     ]
     if t.output:
         parts.append(f"<pre>{esc(clip(t.output))}</pre>")
@@ -197,7 +197,7 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
     if passed:
         parts.append(f"<h2>Passed tests ({len(passed)} of {len(result.tests)})</h2>"
                      "<ul class=\"passed-list\">" + "".join(
-                         f"<li>{esc(t.name)} ({fmt(t.score, 4)} / {fmt(t.max_score, 4)})</li>"
+                         f"<li>{esc(t.name)} ({points(t.score)} / {points(t.max_score)})</li>"
                          for t in passed) + "</ul>")
     parts.append("</main></body></html>\n")
     return "".join(parts)
@@ -233,7 +233,7 @@ def text(result: Result, title: str = "Backprop engine: your feedback") -> str:
         lines += ["", f"Passed {passed} of {len(result.tests)} tests."]
     if not result.extra.get("error"):
         for t in failed:
-            lines += ["", f"FAILED ({fmt(t.score, 4)} / {fmt(t.max_score, 4)}): {t.name}"]
+            lines += ["", f"FAILED ({points(t.score)} / {points(t.max_score)}): {t.name}"]
             lines += ["  " + ln for ln in clip(t.output).splitlines()]
             table = gradient_table(t)
             if table:
