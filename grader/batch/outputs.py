@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..checking.misconceptions import explain
 from ..platforms import canvas, moodle
-from ..platforms.gradebook import gradebook_csv
+from ..platforms.gradebook import gradebook_csv, has_grade
 from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
@@ -53,18 +53,18 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     atomic(paths["gradebook"], gradebook_csv(summaries))
     if settings.roster:
         paths["canvas"] = out / "canvas-import.csv"
-        scores = {_sid(r): None if r.extra.get("missing") or _blank(r) else r.score
+        scores = {_sid(r): None if not has_grade(r) else r.score
                   for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
         atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
     notes = moodle_files(out, summaries, files_of, settings, paths)
 
-    def full(r: Result) -> Result:
-        return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
+    def link(r: Result) -> str | None:
+        return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
-    atomic(paths["report"], chunks(summaries, f"{title}: grading report", feedback=full,
-                                   notice=notice))
+    atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
+                                   link=link))
     return summaries, paths, notes
 
 
@@ -92,21 +92,6 @@ def no_submission(results: list[Result], settings) -> list[Result]:
                         "source": "roster" if settings.roster else "worksheet"},
             "no_submission": True}))
     return out
-
-
-def _blank(r: Result) -> bool:
-    """No hand-in, and no zero asked for: the gradebooks leave the grade as it is."""
-    return bool(r.extra.get("no_submission")) and not r.tests
-
-
-def class_members(results: list[Result]) -> list[Result]:
-    """Who the class mean counts: every student with a grade in the gradebook (a hand-in that
-    could not be graded scores 0; a missing one only with --missing-as-zero)."""
-    return [r for r in results if not r.extra.get("missing") and not _blank(r)]
-
-
-def percent(r: Result) -> float:
-    return 100 * r.score / r.max_score if r.max_score else 0.0
 
 
 def _sid(r: Result) -> str:

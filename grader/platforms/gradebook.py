@@ -43,6 +43,15 @@ def status(result: Result) -> str:
     return "not gradable" if result.extra.get("error") else "graded"
 
 
+def has_grade(result: Result) -> bool:
+    """Whether the gradebook gives this student a grade, so the class mean counts them: every
+    hand-in (one that cannot be graded scores 0), a student with none only with
+    ``--missing-as-zero``, never a student whose shard was not merged."""
+    if result.extra.get("missing"):
+        return False
+    return not (result.extra.get("no_submission") and not result.tests)
+
+
 def _num(x: float) -> str:
     return points(x) if x is not None else ""
 
@@ -70,8 +79,7 @@ def row(result: Result) -> dict[str, str]:
     err = result.extra.get("error")
     if isinstance(err, dict):
         err = err.get("message") or err.get("type") or str(err)
-    blank = bool(result.extra.get("missing")) or not result.tests and bool(
-        result.extra.get("no_submission"))
+    blank = not has_grade(result)
     absent = bool(result.extra.get("no_submission"))
     return {
         "student_id": _cell(sid),

@@ -37,6 +37,14 @@ def clip(text) -> str:
     return text
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def inline(text) -> str:
+    """Feedback prose as HTML: escaped, its `code spans` rendered as code."""
+    return _CODE.sub(r"<code>\1</code>", esc(text))
+
+
 def who(result: Result) -> str:
     st = _d(result.extra.get("student"))
     return str(st.get("name") or st.get("id") or "")
