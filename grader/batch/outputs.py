@@ -94,6 +94,15 @@ def no_submission(results: list[Result], settings) -> list[Result]:
     return out
 
 
+def class_members(results: list[Result]) -> list[Result]:
+    """Who the class mean counts: every student the gradebook gives a grade."""
+    return [r for r in results if has_grade(r)]
+
+
+def percent(r: Result) -> float:
+    return 100 * r.score / r.max_score if r.max_score else 0.0
+
+
 def _sid(r: Result) -> str:
     return str(r.extra.get("student", {}).get("id", ""))
 
