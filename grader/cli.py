@@ -274,8 +274,9 @@ def merge(dirs, out, partial, roster, assignment, worksheet, missing_as_zero, pu
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--course", required=True, help="Canvas course id.")
 @click.option("--assignment", required=True, help="Canvas assignment id.")
-@click.option("--attach-page", is_flag=True,
-              help="Also attach each student's feedback page to their comment.")
+@click.option("--attach-page/--no-attach-page", default=True, show_default=True,
+              help="Attach each student's feedback page (every test, its graph and "
+                   "gradients) to their comment, which holds a short summary.")
 @click.option("--yes", is_flag=True, help="Change Canvas without asking (for scripts).")
 @course_options
 def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs):

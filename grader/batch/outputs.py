@@ -1,7 +1,6 @@
 """What a graded class leaves in its output folder: gradebook, report, feedback, summary."""
 from __future__ import annotations
 
-import html
 import statistics
 from collections import Counter
 from dataclasses import replace
@@ -118,9 +117,10 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
              out / "feedback" / (files_of[id(r)].stem + ".html")) for r in ours])
     if settings.worksheet:
         grades = {}
-        for r in graded:
-            text = (out / "feedback" / (files_of[id(r)].stem + ".txt")).read_text()
-            grades[_sid(r)] = (r.score, r.max_score, f"<pre>{html.escape(text)}</pre>")
+        for r in graded:  # a short summary in the cell; the page is in the feedback zip
+            view = for_students(store.read(files_of[id(r)]) or r, settings.due_date,
+                                settings.published)
+            grades[_sid(r)] = (r.score, r.max_score, feedback.summary_html(view))
         for r in summaries:
             if r.extra.get("no_submission") and r.tests:  # --missing-as-zero
                 grades[_sid(r)] = (0.0, r.max_score, "<p>No submission.</p>")

@@ -7,6 +7,7 @@ the screen or start a line where the real score stands.
 from __future__ import annotations
 
 from ..results import Result, points
+from .feedback import excerpt
 from .terminal import one_line, visible
 
 
@@ -20,8 +21,10 @@ def render(result: Result) -> str:
     if result.penalty:
         head += f" after a {100 * result.penalty:g}% late penalty (raw {points(result.raw_score)})"
     lines.append((f"{one_line(who)}: " if who else "") + head)
-    if result.extra.get("error"):
+    if result.extra.get("error"):  # its one sentence and where: no list of failed tests
         lines.append(f"Not graded: {one_line(result.extra['error'])}")
+        lines += ["    " + line for line in excerpt(result)]
+        return visible("\n".join(lines)) + "\n"
     for t in result.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         lines.append(f"  {mark}  {points(t.score)}/{points(t.max_score)}  {one_line(t.name)}")
