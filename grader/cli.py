@@ -243,11 +243,29 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
         probe.close()
     settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
                         assignment, worksheet, course, published, isolation, missing_as_zero)
-    graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
+    try:
+        graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
+    except KeyboardInterrupt:
+        interrupted(out)
     if graded.results:
         from .sandbox.client import warn_if_weak
         warn_if_weak(graded.results[0].extra.get("sandbox"))
     click.echo(summary(graded))
+
+
+def interrupted(out: Path):
+    """Ctrl-C during a batch: what is kept, and the command that grades the rest."""
+    import shlex
+
+    from .batch.store import result_files
+
+    n = len(result_files(out / "results"))
+    again = shlex.join(["grader", *sys.argv[1:]] + ([] if "--resume" in sys.argv else
+                                                   ["--resume"]))
+    click.echo(f"\nInterrupted: {n} result{' is' if n == 1 else 's are'} in "
+               f"{out / 'results'}, each complete. To grade the rest (and keep those), "
+               f"run:\n  {again}", err=True)
+    sys.exit(130)
 
 
 @main.command()

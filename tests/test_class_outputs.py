@@ -153,3 +153,21 @@ def test_unknown_lateness_is_said_not_skipped(tmp_path):
     assert "--worksheet" in summary(graded)
     assert gradebook(out)["501"]["late"] == "unknown"
     assert "lateness unknown" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_grading_again_writes_the_same_bytes(moodle, tmp_path):
+    """Every result, floats included, and the gradebooks: the same bytes on a second run
+    (how long each hand-in took is kept apart, in times.json)."""
+    out, _ = moodle
+    base = out.parent
+    again = tmp_path / "again"
+    grade_class(base / "moodle.zip", again, jobs=1, settings=Settings(
+        late_penalty="10%/day", worksheet=base / "grades.csv", course=load(base / "grader.toml")),
+        progress=False)
+    first = {p.name: p.read_bytes() for p in (out / "results").iterdir()}
+    second = {p.name: p.read_bytes() for p in (again / "results").iterdir()}
+    assert first == second
+    for name in ("gradebook.csv", "moodle-grades.csv"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+    times = json.loads((again / "times.json").read_text())
+    assert set(times) == {"501", "502", "503", "504"} and all(t > 0 for t in times.values())

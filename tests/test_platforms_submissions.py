@@ -207,7 +207,7 @@ def test_gradescope_export(gradescope_zip: Path, tmp_path: Path):
     assert s["nosid@uni.edu"].late and "no SID" in s["nosid@uni.edu"].note
     assert s["stray"].source == "file" and "not listed" in s["stray"].note
     assert jane.student_extra() == {
-        "id": "48213", "name": "Jane Doe", "source": "gradescope", "path": str(jane.path),
+        "id": "48213", "name": "Jane Doe", "source": "gradescope", "path": "submission_201/engine.py",  # as in the download
         "email": "jane@uni.edu", "submitted_at": "2026-12-02T10:15:00.123456-08:00"}
 
 

@@ -70,10 +70,17 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
         todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
+        times: dict[str, float] = {}
+
+        def done(task, result):
+            times[task.student_id] = result.execution_time
+            bar(task, result)
+
         try:
-            grade_all(todo, results_dir, jobs, settings.limits, bar,
+            grade_all(todo, results_dir, jobs, settings.limits, done,
                       lambda result: apply(result, settings.course), settings.isolation)
         finally:
+            store.record_times(out, times)
             if progress:
                 bar.close()
     _record(out, shard or (1, 1), everyone, tasks)
@@ -257,6 +264,8 @@ def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
             r = store.read(p)
             if r is not None and r.extra.get("student", {}).get("id") in mine:
                 written.add(store.write(out / "results", r.extra["student"]["id"], r))
+    store.record_times(out, {sid: t for k in sorted(given)
+                             for sid, t in store.read_times(given[k][0]).items()})
     graded = {s for k in given for s in _read_run(given[k][0])["graded"]}
     absent = [sid for sid in everyone if sid not in graded]
     notice = ""

@@ -30,10 +30,12 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     pages.mkdir(exist_ok=True)
     summaries, files_of, written = [], {}, set()
     title = settings.course.title
+    times = store.read_times(out)
     for path in files:
         result = store.read(path)
         if result is None:
             continue
+        result.execution_time = times.get(_sid(result), 0.0)
         view = for_students(result, settings.due_date, settings.published)
         for suffix, text in ((".html", feedback.page(view, f"{title}: your feedback")),
                              (".txt", feedback.text(view, f"{title}: your feedback"))):

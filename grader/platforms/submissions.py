@@ -93,10 +93,12 @@ class Submission:
     source: str = "file"
     note: str = ""
     email: str = ""
+    where: str = ""  # the hand-in's path in the download, the same from run to run
 
     def student_extra(self) -> dict:
         """The ``Result.extra["student"]`` dict for this hand-in."""
-        d = {"id": self.student_id, "name": self.name, "source": self.source, "path": str(self.path)}
+        d = {"id": self.student_id, "name": self.name, "source": self.source,
+             "path": self.where or str(self.path)}
         if self.email:
             d["email"] = self.email
         if self.submitted_at is not None:
@@ -361,7 +363,20 @@ def discover(source: Path, workdir: Path | None = None) -> list[Submission]:
         subs = _gradescope(root, work)
     else:
         subs = _by_entry(_children(root), work)
+    for s in subs:
+        s.where = _where(s.path, root, work)
     return sorted(subs, key=_natural_key)
+
+
+def _where(path: Path, root: Path, work: _Workdir) -> str:
+    """A hand-in's path as the download names it: relative to the download, or to the work
+    folder's sub-folder it was unpacked or gathered in (whose name is not the same from run
+    to run)."""
+    for base in (root, work._root):
+        if base is not None and Path(path).is_relative_to(base):
+            parts = Path(path).relative_to(base).parts
+            return "/".join(parts[1:] if base == work._root and len(parts) > 1 else parts)
+    return str(path)
 
 
 @contextmanager
