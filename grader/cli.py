@@ -209,6 +209,10 @@ def class_options(f):
 @click.option("--resume", is_flag=True,
               help="Keep results whose hand-in, grader, hidden suite, limits and interpreter "
                    "are unchanged; re-grade the rest and re-apply changed late penalties.")
+@click.option("--dry-run", is_flag=True,
+              help="Grade (with --resume: re-grade or re-apply only what changed) in a scratch "
+                   "folder and show, per student, the grade before and after and why; "
+                   "nothing is written in OUT.")
 @click.option("--shard", callback=parse_shard, metavar="K/N",
               help="Grade only shard K of N (by a stable hash of the student id).")
 @click.option("--late-penalty", metavar="RULE",
@@ -225,8 +229,8 @@ def class_options(f):
 @python_option
 @isolation_options
 @course_options
-def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, missing_as_zero,
-          published, **kwargs):
+def batch(source, out, jobs, resume, dry_run, shard, due, roster, assignment, worksheet,
+          missing_as_zero, published, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
@@ -244,7 +248,8 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
     settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
                         assignment, worksheet, course, published, isolation, missing_as_zero)
     try:
-        graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
+        graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard,
+                             dry_run=dry_run)
     except KeyboardInterrupt:
         interrupted(out)
     if graded.results:
@@ -274,10 +279,13 @@ def interrupted(out: Path):
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--partial", is_flag=True,
               help="Merge even with shards missing or given twice; every output says so.")
+@click.option("--dry-run", is_flag=True,
+              help="Merge in a scratch folder and show, per student, the grade before (in "
+                   "OUT) and after; nothing is written in OUT.")
 @class_options
 @course_options
-def merge(dirs, out, partial, roster, assignment, worksheet, missing_as_zero, published,
-          **kwargs):
+def merge(dirs, out, partial, dry_run, roster, assignment, worksheet, missing_as_zero,
+          published, **kwargs):
     """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
     from .batch.classroom import Settings, merge as merge_dirs
     from .batch.outputs import summary
@@ -285,7 +293,7 @@ def merge(dirs, out, partial, roster, assignment, worksheet, missing_as_zero, pu
     settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet,
                         course=course_from(kwargs), published=published,
                         missing_as_zero=missing_as_zero)
-    click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
+    click.echo(summary(merge_dirs(list(dirs), out, settings, partial, dry_run)))
 
 
 @main.command("canvas-upload")

@@ -367,6 +367,34 @@ def test_merge_ignores_temporary_files_left_by_a_killed_run(plain, tmp_path):
     assert leftovers(tmp_path / "merged") == []
 
 
+def test_merge_dry_run_shows_what_would_change_and_writes_nothing(plain, tmp_path):
+    src, whole = plain
+    shard = tmp_path / "shard"
+    shutil.copytree(whole, shard)
+    merged = tmp_path / "merged"
+    assert subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged)],
+                          capture_output=True, timeout=60).returncode == 0
+    # the shard is graded again meanwhile, and alice fails her first test now
+    r = store.read(shard / "results" / "alice.json")
+    was = f"{r.score:g}/{r.max_score:g}"
+    r.tests[0].score, r.tests[0].status = 0.0, "failed"
+    store.write(shard / "results", "alice", r)
+    before = {p: p.read_bytes() for p in sorted(merged.rglob("*")) if p.is_file()}
+    proc = subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged), "--dry-run"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert {p: p.read_bytes() for p in sorted(merged.rglob("*")) if p.is_file()} == before
+    now = f"{r.score:g}/{r.max_score:g}"
+    assert "Would change 1 grade (dry run: nothing written):" in proc.stdout
+    assert re.search(rf"^  alice +{re.escape(was)} +{re.escape(now)}  merged$", proc.stdout,
+                     re.M), proc.stdout
+    assert "gradebook:" not in proc.stdout  # no file was written
+    proc = subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged)],
+                          capture_output=True, text=True, timeout=60)
+    assert "Changed 1 grade:" in proc.stdout and store.read(
+        merged / "results" / "alice.json").score == r.score
+
+
 # --------------------------------------------------------------------------- Canvas
 
 CANVAS = {
@@ -501,7 +529,8 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
     assert again.returncode == 0, again.stderr
     assert not re.search(r"^\[\d+/\d+\]", again.stderr, re.M), again.stderr
     assert again.stdout.replace(f"Kept {len(CANVAS_IDS)} results graded earlier, unchanged.\n",
-                                "") == proc.stdout
+                                "").replace("No grade changed.\n", "") == proc.stdout
+    assert "No grade changed." in again.stdout
 
 
 def test_resume_never_keeps_a_stale_grade(canvas_zip_graded, tmp_path):

@@ -171,3 +171,46 @@ def test_grading_again_writes_the_same_bytes(moodle, tmp_path):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
     times = json.loads((again / "times.json").read_text())
     assert set(times) == {"501", "502", "503", "504"} and all(t > 0 for t in times.values())
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_dry_run_shows_what_would_change_and_writes_nothing(moodle, tmp_path):
+    """After grading, the instructor learns Ada was late (the worksheet now says so) and sets
+    the points to 50: `--resume --dry-run` shows each student's grade before and after and
+    why, and leaves OUT as it was; the real run prints the same table."""
+    out, _ = moodle
+    base = out.parent
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    sheet = tmp_path / "grades.csv"
+    sheet.write_text((base / "grades.csv").read_text(encoding="utf-8").replace(
+        '"Ada Lovelace",p501@uni.edu,"Submitted for grading"',
+        '"Ada Lovelace",p501@uni.edu,"Submitted for grading - Assignment was submitted '
+        '2 days 1 hour late"'), encoding="utf-8")
+    conf = tmp_path / "grader.toml"
+    conf.write_text("[assignment]\npoints = 50\n")
+    settings = Settings(late_penalty="10%/day", worksheet=sheet, course=load(conf))
+    untouched = tree(work)
+    dry = grade_class(base / "moodle.zip", work, jobs=1, settings=settings, resume=True,
+                      dry_run=True, progress=False)
+    assert tree(work) == untouched and dry.files == {}
+    rows = {c.student: c for c in dry.changes}
+    # Ada: 3 started days late at 10% a day, out of 50: 35; Émilie keeps her 20% off
+    assert (rows["501"].before, rows["501"].after) == ("100/100", "35/50")
+    assert "late penalty" in rows["501"].why and "course file" in rows["501"].why
+    assert (rows["502"].before, rows["502"].after) == ("80/100", "40/50")
+    assert rows["502"].why == "course file (weights, visibility, points) changed"
+    assert "505" not in rows  # no submission before and after
+    table = summary(dry)
+    assert "Would change 4 grades (dry run: nothing written):" in table
+    assert "501 Ada Lovelace" in table and "100/100" in table and "35/50" in table
+    real = grade_class(base / "moodle.zip", work, jobs=1, settings=settings, resume=True,
+                       progress=False)
+    assert [(c.student, c.before, c.after, c.why) for c in real.changes] == \
+        [(c.student, c.before, c.after, c.why) for c in dry.changes]
+    assert "Changed 4 grades:" in summary(real)
+    assert json.loads((work / "results" / "501.json").read_text())["score"] == 35

@@ -29,6 +29,8 @@ class Graded:
     files: dict[str, Path]
     notes: list[str] = field(default_factory=list)
     partial: str = ""
+    changes: list[outputs.Change] | None = None  # what differs from before (None: first run)
+    dry_run: bool = False           # graded in a scratch folder: nothing written in OUT
 
 
 @dataclass
@@ -55,8 +57,40 @@ class Settings:
 
 def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Settings(),
                 resume: bool = False, shard: tuple[int, int] | None = None,
-                progress: bool = True) -> Graded:
-    """Grade every hand-in in SOURCE into OUT."""
+                progress: bool = True, dry_run: bool = False) -> Graded:
+    """Grade every hand-in in SOURCE into OUT; with `dry_run`, into a scratch copy of OUT,
+    to see what would change without writing anything in OUT."""
+    if dry_run:
+        return scratch(out, lambda there: grade_class(source, there, jobs, settings, resume,
+                                                      shard, progress))
+    before = outputs.scores(out / "results")
+    reasons: dict[str, str] = {}
+    graded = _grade_class(source, out, jobs, settings, resume, shard, progress, reasons)
+    graded.changes = outputs.changes(before, graded.results, reasons)
+    return graded
+
+
+def scratch(out: Path, run) -> Graded:
+    """`run(folder)` on a scratch copy of OUT (its results and records), removed after; the
+    changes are what the run would make to OUT."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="grader-dry-run-") as tmp:
+        there = Path(tmp) / "out"
+        there.mkdir()
+        if (out / "results").is_dir():
+            shutil.copytree(out / "results", there / "results")
+        for name in (RUN_FILE, store.TIMES):
+            if (out / name).is_file():
+                shutil.copy2(out / name, there / name)
+        graded = run(there)
+    graded.files, graded.dry_run = {}, True
+    return graded
+
+
+def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume: bool,
+                 shard: tuple[int, int] | None, progress: bool, reasons: dict) -> Graded:
     policy = late_rules.parse_policy(settings.late_penalty)
     column = _column(settings)  # a roster or worksheet that will not do fails before grading
     if settings.worksheet:
@@ -68,7 +102,8 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
             _check_times(subs, source)
         everyone = tasks_for(subs, policy, settings)
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
-        todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
+        todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course,
+                     reasons)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         times: dict[str, float] = {}
 
@@ -167,11 +202,16 @@ def _check_times(subs: list[Submission], source: Path) -> None:
 
 
 def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
-          notes: list[str], course: Course = Course()) -> list[Task]:
+          notes: list[str], course: Course = Course(), reasons: dict | None = None,
+          ) -> list[Task]:
     """The tasks to grade. With `resume`, a stored result is kept while nothing that decided
     it changed; one whose late penalty, student details or course file changed is updated in
-    place (a test's outcome does not depend on its weight or visibility)."""
+    place (a test's outcome does not depend on its weight or visibility). `reasons` receives
+    why each student's result is graded or updated."""
+    reasons = {} if reasons is None else reasons
     if not resume:
+        for t in tasks:
+            reasons[t.student_id] = "graded (no --resume)"
         return list(tasks)
     todo, regraded, updated = [], Counter(), Counter()
     for t in tasks:
@@ -181,6 +221,7 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
         if why:
             todo.append(t)
             regraded[why] += 1
+            reasons[t.student_id] = why
             continue
         result = store.read(path)
         changed = [k for k in ("late", "student")
@@ -198,6 +239,7 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
                     result.extra.pop(k)
             store.write(results_dir, t.student_id, result)
             updated[" and ".join(_UPDATED[k] for k in changed)] += 1
+            reasons[t.student_id] = " and ".join(_UPDATED[k] for k in changed) + " changed"
     for why, n in regraded.items():
         notes.append(f"graded {n}: not graded before" if why == "not graded before"
                      else f"re-graded {n}: {why}")
@@ -229,11 +271,21 @@ def _record(out: Path, shard: tuple[int, int], everyone: list[Task], mine: list[
 
 
 def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
-          partial: bool = False) -> Graded:
+          partial: bool = False, dry_run: bool = False) -> Graded:
     """Join the results of a sharded run's folders into one results folder, gradebook, report.
 
     Every shard 1..N must be there exactly once, unless `partial`: then the students of the
-    missing shards are listed as not graded, and every output says the result is partial."""
+    missing shards are listed as not graded, and every output says the result is partial.
+    With `dry_run`, merged into a scratch copy of OUT: what would change, nothing written."""
+    if dry_run:
+        return scratch(out, lambda there: merge(dirs, there, settings, partial))
+    before = outputs.scores(out / "results")
+    graded = _merge(dirs, out, settings, partial)
+    graded.changes = outputs.changes(before, graded.results, {})
+    return graded
+
+
+def _merge(dirs: list[Path], out: Path, settings: Settings, partial: bool) -> Graded:
     column = _column(settings)
     runs = [(d, _read_run(d)) for d in dirs]
     counts = {tuple(r["shard"])[1] for _, r in runs}

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..checking.misconceptions import explain
 from ..platforms import canvas, moodle
-from ..platforms.gradebook import gradebook_csv, has_grade
+from ..platforms.gradebook import gradebook_csv, has_grade, status
 from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
-from ..results import Result
+from ..results import Result, points
 from ..visibility import for_students
 from . import store
 
@@ -133,6 +133,74 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
     return []
 
 
+@dataclass
+class Change:
+    """One student whose grade a run changed: before and after as the gradebook shows them."""
+    student: str
+    name: str
+    before: str
+    after: str
+    why: str
+
+
+def scores(results_dir: Path) -> dict[str, str]:
+    """Each stored result's grade as the gradebook shows it ("8.8/10", "not gradable"), by
+    student id: what a run is compared with."""
+    out = {}
+    for path in store.result_files(results_dir):
+        r = store.read(path)
+        if r is not None:
+            out[_sid(r)] = _grade(r)
+    return out
+
+
+def _grade(r: Result) -> str:
+    if not has_grade(r):
+        return status(r)
+    text = f"{points(r.score)}/{points(r.max_score)}"
+    return text + (" (not gradable)" if r.extra.get("error") else "")
+
+
+def changes(before: dict[str, str], after: list[Result], why: dict[str, str],
+            ) -> list[Change] | None:
+    """The students whose grade differs from `before` (new ones included), with the reason
+    the run gives (`why`, by student id); None when there was nothing before."""
+    if not before:
+        return None
+    out = []
+    for r in after:
+        sid, now = _sid(r), _grade(r)
+        was = before.get(sid, "no submission" if r.extra.get("no_submission") else "\u2014")
+        if was != now:
+            out.append(Change(sid, str(r.extra.get("student", {}).get("name", "")), was, now,
+                              why.get(sid) or ("no submission" if r.extra.get("no_submission")
+                                               else "merged" if not why else "")))
+    return sorted(out, key=lambda c: (0, int(c.student), "") if c.student.isdigit()
+                  else (1, 0, c.student.lower()))
+
+
+MAX_CHANGES = 60  # rows of the table; the gradebook has every student
+
+
+def change_table(changes: list[Change] | None, dry_run: bool = False) -> list[str]:
+    """The console's table of what a run changed (or, dry, would change), per student; none
+    for a first run, which has nothing to compare with."""
+    if changes is None:
+        return []
+    if not changes:
+        return ["No grade " + ("would change." if dry_run else "changed.")]
+    rows = [("student", "before", "after", "why")] + [
+        (one_line(c.student if c.name in ("", c.student) else f"{c.student} {c.name}")[:40],
+         c.before, c.after, one_line(c.why))
+        for c in changes[:MAX_CHANGES]]
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    head = (f"Would change {_plural(len(changes), 'grade')} (dry run: nothing written):"
+            if dry_run else f"Changed {_plural(len(changes), 'grade')}:")
+    more = len(changes) - MAX_CHANGES
+    return [head] + [f"  {a:<{w[0]}}  {b:>{w[1]}}  {c:>{w[2]}}  {d}" for a, b, c, d in rows] \
+        + ([f"  ... and {more} more (the gradebook has every grade)."] if more > 0 else [])
+
+
 def atomic(path: Path, text) -> None:
     """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
     tmp = path.with_name(".partial-" + path.name)
@@ -203,6 +271,7 @@ def summary(graded) -> str:
         lines += [f"  {one_line(sid)}: {one_line(note)}" for sid, note in noted[:10]]
         if len(noted) > 10:
             lines.append(f"  ... and {len(noted) - 10} more (see the results/ folder).")
+    lines += change_table(graded.changes, graded.dry_run)
     labels = {"gradebook": "gradebook", "report": "report", "feedback": "feedback",
               "canvas": "Canvas import", "moodle_worksheet": "Moodle worksheet",
               "moodle_feedback": "Moodle feedback zip"}
