@@ -315,6 +315,11 @@ def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs
     from .platforms import canvas_upload as upload
     from .visibility import for_students
 
+    try:
+        import canvasapi  # noqa: F401
+    except ImportError:
+        raise click.UsageError("canvas-upload needs Canvas's client, an extra of this kit: "
+                               "pip install 'backprop-grader[canvas]'")
     url, token = os.environ.get("CANVAS_API_URL"), os.environ.get("CANVAS_API_TOKEN")
     if not url or not token:
         raise click.UsageError("set CANVAS_API_URL (e.g. https://canvas.example.edu) and "
