@@ -315,6 +315,7 @@ def test_a_page_with_many_failed_tests_says_each_thing_once(graded):
                                                      if paragraphs.count(p) > 1][:3]
     summary = feedback.summary(r)
     assert len(summary) < 2000 and summary.count(sentence.replace("`", "")) == 1
+    assert len(feedback.summary_html(r)) < 2000
     assert all(t.name in summary for t in failed)
 
 

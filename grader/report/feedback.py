@@ -351,7 +351,9 @@ def text(result: Result, title: str = "Backprop engine: your feedback") -> str:
     return "\n".join(lines).replace("\u2212", "-") + "\n"
 
 
-SUMMARY_LIMIT = 2000  # characters: a Canvas comment or a Moodle cell, read at a glance
+SUMMARY_LIMIT = 1800  # characters of the summary: with a Canvas comment's marker, or as a
+#                       Moodle cell's HTML, the box holds under 2,000
+SUMMARY_TESTS = 10    # failed tests named in it; the page has every one
 
 
 def summary(result: Result, page: str | None = "feedback.html",
@@ -372,7 +374,10 @@ def summary(result: Result, page: str | None = "feedback.html",
         if result.tests:
             lines += ["", f"Passed {len(result.tests) - len(failed)} of {len(result.tests)} "
                           "tests." + (" Failed:" if failed else "")]
-            lines += [f"- {t.name}" for t in failed]
+            lines += [f"- {t.name}" for t in failed[:SUMMARY_TESTS]]
+            if len(failed) > SUMMARY_TESTS:
+                lines.append(f"- and {len(failed) - SUMMARY_TESTS} more"
+                             + (", on the attached page." if page else "."))
     if page and not error:
         lines += ["", f"Every test, with its graph and gradients, is in the attached page "
                       f"({page})."]
