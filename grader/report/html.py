@@ -1,8 +1,15 @@
 """One self-contained HTML page summarising a batch of graded hand-ins, for the instructor.
 
-No network fetches of any kind: CSS and the one tiny script are inline, the histogram and the
-computation graphs are inline SVG, fonts are the system's. Every string that came from a
-hand-in or a results file is escaped (`svg.esc`); a student's feedback opens in `<details>`.
+In the order an instructor reads it, one function per section: the overview (the class mean
+counting every student the gradebook grades, the mean over graded hand-ins beside it), the
+score distribution, the misconceptions, the students (sortable by name, score or
+misconception; what went wrong folded under each row, with a link to their own page, where
+their graphs are drawn), the tests, the slowest hand-ins. Rendered from summaries
+(`Result.summary()`), so a class of 200 is about 0.2 MB.
+
+No network fetches of any kind: CSS and the one tiny script are inline, the histogram is inline
+SVG, fonts are the system's. Every string that came from a hand-in or a results file is
+escaped (`svg.esc`).
 """
 from __future__ import annotations
 
