@@ -432,3 +432,27 @@ def test_a_class_of_200_weighs_under_a_megabyte():
     print(f"report of 200 students: {len(html.encode()) / 1e3:.0f} kB")
     assert len(html.encode()) < 1_000_000
     assert html.count('<tr id="s') == 200
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
+                    "(apt-get install -y chromium) so the report cannot be loaded in a browser")
+def test_students_sort_in_a_real_browser(tmp_path):
+    """The page's own script sorts the students: by score (highest first) and by
+    misconception (students without one last)."""
+    probe = ("<script>var b=document.querySelector('table.students tbody');function ids(){"
+             "return [].map.call(b.rows,function(r){return r.getAttribute('data-id')}).join(',')}"
+             "document.querySelector('button[data-sort=score]').click();var s=ids();"
+             "document.querySelector('button[data-sort=misc]').click();"
+             "document.body.setAttribute('data-order',s+'|'+ids())</script>")
+    report = tmp_path / "report.html"
+    report.write_text(render(results()).replace("</body>", probe + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", report.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    by_score, by_misc = re.search(r'data-order="([^"]*)"', dom)[1].split("|")
+    # percents: s0001 100, s0002 60, s0003 54, s0004 40, #7 35, then s0005 and s0006 at 0
+    assert by_score.split(",")[:5] == ["s0001", "s0002", "s0003", "s0004", "#7"]
+    # by their misconceptions, then name: the two overwrites (Alan, Grace), those and
+    # tanh-from-input (Edsger), no-gradient (Mallory), then those with none
+    assert by_misc.split(",") == ["s0003", "s0002", "s0004", "s0006", "#7", "s0001", "s0005"]
