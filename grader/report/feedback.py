@@ -142,6 +142,22 @@ def walk(result: Result):
         yield t, items, numbers
 
 
+def _body_html(lines: list[str]) -> str:
+    """The indented lines under a paragraph: a listing (four spaces) as code, a sentence or a
+    list item (two) as text."""
+    out, code = [], []
+    for line in lines + [""]:
+        if line.startswith("    ") and line.strip():
+            code.append(line[4:])
+            continue
+        if code:
+            out.append(f"<pre>{esc(chr(10).join(code))}</pre>")
+            code = []
+        if line.strip():
+            out.append(f'<p class="explain">{inline(line.strip())}</p>')
+    return "".join(out)
+
+
 def _cause_text(ids: list[str], numbers: dict[str, int]) -> str:
     named = ", ".join(f"({numbers[m]}) {m}" for m in ids)
     return f"Likely cause: {named}, explained at the top."
@@ -187,10 +203,9 @@ def test_html(t: TestResult, draw: bool = True, items=None, numbers=None) -> str
             parts.append(f'<p class="explain">{inline(what)}</p>')
         elif kind == "para":
             head, body = what
-            parts.append(f'<p class="explain">{inline(head)}</p><pre>{esc(chr(10).join(body))}'
-                         "</pre>")
+            parts.append(f'<p class="explain">{inline(head)}</p>{_body_html(body)}')
         elif kind == "code":
-            parts.append(f"<pre>{esc(what)}</pre>")
+            parts.append(_body_html(what.splitlines()))
         elif kind == "cause":
             parts.append('<p class="explain">Likely cause: ' + ", ".join(
                 f'({numbers[m]}) <span class="tag">{esc(m)}</span>' for m in what)
