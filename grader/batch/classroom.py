@@ -157,16 +157,14 @@ def lateness(s: Submission, policy, settings: Settings, sheet: dict) -> dict | N
     """The hand-in's ``late`` record from whatever its platform tells: Gradescope's times,
     Canvas's ``_LATE``, the Moodle worksheet's Status; an "unknown" record when a late rule is
     set and nothing tells; None when there is nothing to record."""
-    days = None
     if s.source == "moodle" and s.student_id in sheet:
-        days = moodle.days_late(sheet[s.student_id]["status"])
-        if days is None and policy.fraction:
-            return late_rules.unknown(policy, "the worksheet's Status "
-                                      f"\"{sheet[s.student_id]['status']}\" does not say how "
-                                      "late (only Moodle's English statuses are read)")
-        if days is not None:
-            return late_rules.apply(policy, days > 0, days) if days or policy.fraction \
-                else None
+        status = sheet[s.student_id]["status"]
+        days = moodle.days_late(status)
+        if days is None:
+            return late_rules.unknown(policy, f"the worksheet's Status \"{status}\" does not "
+                                      "say how late (only Moodle's English statuses are "
+                                      "read)") if policy.fraction else None
+        return late_rules.apply(policy, days > 0, days) if days or policy.fraction else None
     timed = settings.due_date and s.submitted_at is not None
     if s.late or timed or settings.due_date and s.source == "canvas":
         return late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
