@@ -2,8 +2,14 @@
 
 The page is self-contained (inline CSS, the graphs as inline SVG, no script, a CSP that allows
 nothing else) and fits a phone: the text wraps, and a graph wider than the screen scrolls inside
-its own box while its gradients are also listed in a table that fits. The report draws each
-test with `test_html`, so a test looks the same in the report and on the student's page.
+its own box while its gradients are also listed in a table that fits.
+
+The page and the text say each thing once (`walk`): the misconceptions are numbered at the top
+and each failed test points to its number; a paragraph an earlier test showed becomes a pointer
+to that test; code spans are code (`inline`). A hand-in that cannot be graded gets its sentence
+and the source line with a caret (`excerpt`), no list of failed tests. `summary` is the short
+version for a platform's comment box (a Canvas comment, a Moodle worksheet cell), under 2,000
+characters, with the page attached.
 """
 from __future__ import annotations
 
