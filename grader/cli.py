@@ -217,7 +217,11 @@ def class_options(f):
                           "needed only when the export has more than one."),
         click.option("--worksheet", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Moodle grading worksheet (as downloaded): also write "
-                          "moodle-grades.csv, filled in for upload."),
+                          "moodle-grades.csv, filled in for upload; its Status column says "
+                          "who was late, and by how much."),
+        click.option("--missing-as-zero", is_flag=True,
+                     help="A student of the roster or worksheet who handed in nothing scores "
+                          "0 [default: listed as \"no submission\", grade left blank]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -232,6 +236,10 @@ def class_options(f):
 @click.option("--resume", is_flag=True,
               help="Keep results whose hand-in, grader, hidden suite, limits and interpreter "
                    "are unchanged; re-grade the rest and re-apply changed late penalties.")
+@click.option("--dry-run", is_flag=True,
+              help="Grade (with --resume: re-grade or re-apply only what changed) in a scratch "
+                   "folder and show, per student, the grade before and after and why; "
+                   "nothing is written in OUT.")
 @click.option("--shard", callback=parse_shard, metavar="K/N",
               help="Grade only shard K of N (by a stable hash of the student id).")
 @click.option("--late-penalty", metavar="RULE",
@@ -249,8 +257,8 @@ def class_options(f):
 @isolation_options
 @course_options
 @values_option
-def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, published,
-          published_values, **kwargs):
+def batch(source, out, jobs, resume, dry_run, shard, due, roster, assignment, worksheet,
+          missing_as_zero, published, published_values, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
     import os
@@ -267,12 +275,31 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
         probe.close()
     settings = Settings(course.limits, course.late_penalty, due, course.flag_late_days, roster,
                         assignment, worksheet, course, published, isolation,
-                        published_values)
-    graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard)
+                        published_values, missing_as_zero)
+    try:
+        graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard,
+                             dry_run=dry_run)
+    except KeyboardInterrupt:
+        interrupted(out)
     if graded.results:
         from .sandbox.client import warn_if_weak
         warn_if_weak(graded.results[0].extra.get("sandbox"))
     click.echo(summary(graded))
+
+
+def interrupted(out: Path):
+    """Ctrl-C during a batch: what is kept, and the command that grades the rest."""
+    import shlex
+
+    from .batch.store import result_files
+
+    n = len(result_files(out / "results"))
+    again = shlex.join(["grader", *sys.argv[1:]] + ([] if "--resume" in sys.argv else
+                                                   ["--resume"]))
+    click.echo(f"\nInterrupted: {n} result{' is' if n == 1 else 's are'} in "
+               f"{out / 'results'}, each complete. To grade the rest (and keep those), "
+               f"run:\n  {again}", err=True)
+    sys.exit(130)
 
 
 @main.command()
@@ -281,24 +308,30 @@ def batch(source, out, jobs, resume, shard, due, roster, assignment, worksheet, 
 @click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--partial", is_flag=True,
               help="Merge even with shards missing or given twice; every output says so.")
+@click.option("--dry-run", is_flag=True,
+              help="Merge in a scratch folder and show, per student, the grade before (in "
+                   "OUT) and after; nothing is written in OUT.")
 @class_options
 @course_options
-def merge(dirs, out, partial, roster, assignment, worksheet, published, **kwargs):
+def merge(dirs, out, partial, dry_run, roster, assignment, worksheet, missing_as_zero,
+          published, **kwargs):
     """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
     from .batch.classroom import Settings, merge as merge_dirs
     from .batch.outputs import summary
 
     settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet,
-                        course=course_from(kwargs), published=published)
-    click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
+                        course=course_from(kwargs), published=published,
+                        missing_as_zero=missing_as_zero)
+    click.echo(summary(merge_dirs(list(dirs), out, settings, partial, dry_run)))
 
 
 @main.command("canvas-upload")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--course", required=True, help="Canvas course id.")
 @click.option("--assignment", required=True, help="Canvas assignment id.")
-@click.option("--attach-page", is_flag=True,
-              help="Also attach each student's feedback page to their comment.")
+@click.option("--attach-page/--no-attach-page", default=True, show_default=True,
+              help="Attach each student's feedback page (every test, its graph and "
+                   "gradients) to their comment, which holds a short summary.")
 @click.option("--yes", is_flag=True, help="Change Canvas without asking (for scripts).")
 @course_options
 def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs):
@@ -311,6 +344,11 @@ def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs
     from .platforms import canvas_upload as upload
     from .visibility import for_students
 
+    try:
+        import canvasapi  # noqa: F401
+    except ImportError:
+        raise click.UsageError("canvas-upload needs Canvas's client, an extra of this kit: "
+                               "pip install 'backprop-grader[canvas]'")
     url, token = os.environ.get("CANVAS_API_URL"), os.environ.get("CANVAS_API_TOKEN")
     if not url or not token:
         raise click.UsageError("set CANVAS_API_URL (e.g. https://canvas.example.edu) and "

@@ -14,7 +14,7 @@ from .checking.check import Checker, Failed
 from .checking.instance import Instances
 from .checking.misconceptions import explain
 from .handin import HandinError, load
-from .reasons import cell_error, load_errors, no_value
+from .reasons import cell_error, load_errors, no_value, source_at
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
 from .sandbox.limits import Limits
@@ -71,6 +71,9 @@ class Grading:
         if not info["loaded"]:
             self.handin.close()
             self.error = no_value(h.name, info, h.sources, python)
+            at = source_at(self.error, info, h.sources)
+            if at:
+                self.extra["error_at"] = at
             self.notes = [n for n in self.notes if not self.error.startswith(n)]
             self.printed = self.handin.output
             return False

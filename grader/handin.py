@@ -68,14 +68,39 @@ def pick(path: Path) -> Path:
         return pick(candidates[0])
     if not candidates:
         raise HandinError(f"{_shown(path)}/: the folder holds no .py or .ipynb file")
+    engines = [p for p in candidates if _defines_value(p)]
+    if len(engines) == 1:  # the hand-in's own files leave no doubt
+        return pick(engines[0])
     names = ", ".join(_shown(p.relative_to(path)) for p in candidates[:5])
-    raise HandinError(f"{_shown(path)}/: several Python files ({names}) and none is engine.py")
+    raise HandinError(f"{_shown(path)}/: several Python files ({names}) and none is engine.py"
+                      + ("" if engines else " or defines class Value")
+                      + "; hand in one engine file, or name it engine.py")
+
+
+# What the kit hands out beside the engine (`grader materials`): never the engine itself.
+HANDED_OUT = {"check.py"}
 
 
 def _ignored(rel: Path) -> bool:
-    ignored = {"conftest.py", "setup.py", "sitecustomize.py", "usercustomize.py"}
+    ignored = {"conftest.py", "setup.py", "sitecustomize.py", "usercustomize.py", *HANDED_OUT}
     return (rel.name in ignored or rel.name.startswith("test_")
             or any(part.startswith((".", "__")) for part in rel.parts))
+
+
+_VALUE_CLASS = re.compile(rb"^class\s+Value\b", re.M)
+
+
+def _defines_value(path: Path) -> bool:
+    """Whether a candidate file defines the engine's `class Value` (read, never run; in a
+    notebook the class sits in a JSON string, so its line starts after a quote)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES)
+    except OSError:
+        return False
+    if path.suffix == ".ipynb":
+        return re.search(rb'"class\s+Value\b', raw) is not None
+    return _VALUE_CLASS.search(raw) is not None
 
 
 def _shown(path: Path) -> str:

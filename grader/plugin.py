@@ -18,6 +18,7 @@ import pytest
 
 from .options import OPTIONS
 from .report.terminal import visible
+from .results import points
 
 SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
                "test_random"]
@@ -176,7 +177,7 @@ class OneHandin:
         if r is None:
             return
         terminalreporter.write_sep("-", f"grader: {self.grading.path.name}: "
-                                        f"{r.score:g} / {r.max_score:g} points")
+                                        f"{points(r.score)} / {points(r.max_score)} points")
         if r.output:
             terminalreporter.write_line(visible(r.output))
 

@@ -78,6 +78,20 @@ def cell_error(err: dict, sources: dict[str, str], python: str | None = None) ->
     return text
 
 
+def source_at(error: str, info: dict, sources: dict[str, str]) -> dict | None:
+    """The source line the sentence `error` names (its first load error that has a line in
+    a file of the hand-in): {"file", "line", "column", "text"}, for a caret under it."""
+    for err in load_errors(info):
+        where = err.get("where") if isinstance(err.get("where"), dict) else {}
+        line, file = where.get("line"), _file(err)
+        if type(line) is int and file in sources and error.startswith(place(where)):
+            lines = sources[file].split("\n")
+            if 0 < line <= len(lines):
+                column = where.get("column") if type(where.get("column")) is int else None
+                return {"file": file, "line": line, "column": column, "text": lines[line - 1]}
+    return None
+
+
 def load_errors(info: dict) -> list[dict]:
     """The load report's errors; a hand-in can write a report of any shape on its channel."""
     errors = info.get("cell_errors")

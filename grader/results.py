@@ -3,10 +3,31 @@
 Every output format (text, PrairieLearn, gradebook CSV, the HTML report) is rendered from a
 `Result`; nothing rebuilds scores by hand. `Result.to_json()` is exactly Gradescope's format:
 top-level `score`, `execution_time`, `output`, `tests`, and everything else under `extra_data`.
+
+Points are whole hundredths wherever they are stored or shown (`cents`, `points`): the course
+file's scaling shares each test's points out in hundredths that add up to the total exactly,
+a score is its tests' points less the late penalty rounded to hundredths, so the floats in the
+JSON are the numbers every output shows, no score exceeds its maximum and totals add up.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+def cents(x: float) -> float:
+    """Points as stored and shown: whole hundredths (`grader.scoring` shares a test's points
+    out in hundredths, so every total adds up)."""
+    return round(float(x) + 0.0, 2) + 0.0  # + 0.0: never "-0"
+
+
+def points(x) -> str:
+    """Points as every output shows them: at most two decimals, no trailing zeros ("1.65",
+    "100", "0.5")."""
+    try:
+        text = f"{cents(x):.2f}"
+    except (TypeError, ValueError, OverflowError):
+        return "—"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass
@@ -62,11 +83,11 @@ class Result:
 
     @property
     def raw_score(self) -> float:
-        return sum(t.score for t in self.tests)
+        return cents(sum(t.score for t in self.tests))
 
     @property
     def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests)
+        return cents(sum(t.max_score for t in self.tests))
 
     @property
     def penalty(self) -> float:
@@ -75,7 +96,7 @@ class Result:
 
     @property
     def score(self) -> float:
-        return round(self.raw_score * (1.0 - self.penalty), 6)
+        return min(cents(self.raw_score * (1.0 - self.penalty)), self.raw_score)
 
     @property
     def misconceptions(self) -> list[str]:

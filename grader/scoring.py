@@ -8,6 +8,9 @@ The arithmetic, in order:
    gets 0 on its forward tests too (an untouched stub scores 0, not its forward points).
 3. With `points` above 0, every test's points are multiplied by `points / (sum of weights)`,
    so the maximum is exactly `points`; with 0 the maximum is the sum of the weights.
+4. Each test's points are whole hundredths (`hundredths`: rounded down, the hundredths left
+   over to the largest remainders), so they add up to the maximum exactly and what is stored is
+   what every output shows.
 
 A test scores its full points when it passed and 0 when it failed (the hidden tests are all or
 nothing). Its visibility is its own in `[tests]`, else its group's, else "visible".
@@ -66,7 +69,23 @@ def apply(result: Result, course: Course) -> Result:
         tests = [replace(t, score=0.0, output=f"{t.output}\n\n{NO_GRADIENT}".lstrip())
                  if _group(t) == FORWARD and t.status == "passed" else t for t in tests]
     total = sum(t.max_score for t in tests)
-    if course.points > 0 and total > 0:
-        k = course.points / total
-        tests = [replace(t, score=t.score * k, max_score=t.max_score * k) for t in tests]
+    target = course.points if course.points > 0 and total > 0 else total
+    shares = hundredths([t.max_score for t in tests], target)
+    tests = [replace(t, score=share if t.score > 0 else 0.0, max_score=share)
+             for t, share in zip(tests, shares)]
     return replace(result, tests=tests, extra={**result.extra, "course": course.record()})
+
+
+def hundredths(weights: list[float], total: float) -> list[float]:
+    """`weights` scaled to add up to `total`, each a whole number of hundredths: the largest
+    remainders get the hundredths rounding down left over (ties to the earlier test), so the
+    shares add up to `total` rounded to hundredths exactly."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [0.0 for _ in weights]
+    exact = [w * round(total * 100) / whole for w in weights]
+    share = [int(x) for x in exact]  # floor: weights are never negative
+    left = round(total * 100) - sum(share)
+    for i in sorted(range(len(exact)), key=lambda i: (share[i] - exact[i], i))[:left]:
+        share[i] += 1
+    return [n / 100 for n in share]

@@ -30,6 +30,7 @@ from grader import __version__
 from grader.batch import run as batch_run
 from grader.batch import store
 from grader.batch.classroom import Settings, grade_class, merge
+from grader.batch.outputs import summary
 from grader.batch.run import Task, grade_all, in_shard
 from grader.checking.misconceptions import explain
 from grader.platforms import canvas
@@ -116,7 +117,8 @@ def leftovers(folder: Path) -> list[str]:
 
 def check_gradescope(d: dict) -> None:
     """One results.json in Gradescope's format, with the kit's facts under extra_data."""
-    assert isinstance(d["score"], (int, float)) and isinstance(d["execution_time"], (int, float))
+    assert isinstance(d["score"], (int, float))
+    assert "execution_time" not in d  # optional in Gradescope's format; it is in times.json
     assert isinstance(d["output"], str) and d["tests"]
     for t in d["tests"]:
         assert isinstance(t["name"], str) and t["name"]
@@ -365,6 +367,34 @@ def test_merge_ignores_temporary_files_left_by_a_killed_run(plain, tmp_path):
     assert leftovers(tmp_path / "merged") == []
 
 
+def test_merge_dry_run_shows_what_would_change_and_writes_nothing(plain, tmp_path):
+    src, whole = plain
+    shard = tmp_path / "shard"
+    shutil.copytree(whole, shard)
+    merged = tmp_path / "merged"
+    assert subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged)],
+                          capture_output=True, timeout=60).returncode == 0
+    # the shard is graded again meanwhile, and alice fails her first test now
+    r = store.read(shard / "results" / "alice.json")
+    was = f"{r.score:g}/{r.max_score:g}"
+    r.tests[0].score, r.tests[0].status = 0.0, "failed"
+    store.write(shard / "results", "alice", r)
+    before = {p: p.read_bytes() for p in sorted(merged.rglob("*")) if p.is_file()}
+    proc = subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged), "--dry-run"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert {p: p.read_bytes() for p in sorted(merged.rglob("*")) if p.is_file()} == before
+    now = f"{r.score:g}/{r.max_score:g}"
+    assert "Would change 1 grade (dry run: nothing written):" in proc.stdout
+    assert re.search(rf"^  alice +{re.escape(was)} +{re.escape(now)}  merged$", proc.stdout,
+                     re.M), proc.stdout
+    assert "gradebook:" not in proc.stdout  # no file was written
+    proc = subprocess.run([str(GRADER), "merge", str(shard), "--out", str(merged)],
+                          capture_output=True, text=True, timeout=60)
+    assert "Changed 1 grade:" in proc.stdout and store.read(
+        merged / "results" / "alice.json").score == r.score
+
+
 # --------------------------------------------------------------------------- Canvas
 
 CANVAS = {
@@ -476,7 +506,10 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
     pct = [100 * d["score"] / max_points(d) for d in got.values()]
     lines = proc.stdout.splitlines()
     assert lines[0] == f"Graded {len(CANVAS_IDS)} hand-ins; 0 could not be graded."
-    assert lines[1] == f"Mean score {statistics.mean(pct):.1f}%, median " \
+    n = len(CANVAS_IDS)
+    assert lines[1] == f"Class mean {statistics.mean(pct):.1f}% over {n} students (hand-ins " \
+                       f"that could not be graded count 0); over the {n} graded hand-ins: " \
+                       f"mean {statistics.mean(pct):.1f}%, median " \
                        f"{statistics.median(pct):.1f}% (after late penalties)."
     assert lines[2] == "2 hand-ins were flagged late by the platform without a submission " \
                        "time, so the lateness is inferred, not measured: charged as 1 day(s) " \
@@ -496,7 +529,8 @@ def test_canvas_folder_download_from_the_command_line(canvas_zip_graded, tmp_pat
     assert again.returncode == 0, again.stderr
     assert not re.search(r"^\[\d+/\d+\]", again.stderr, re.M), again.stderr
     assert again.stdout.replace(f"Kept {len(CANVAS_IDS)} results graded earlier, unchanged.\n",
-                                "") == proc.stdout
+                                "").replace("No grade changed.\n", "") == proc.stdout
+    assert "No grade changed." in again.stdout
 
 
 def test_resume_never_keeps_a_stale_grade(canvas_zip_graded, tmp_path):
@@ -577,7 +611,10 @@ def test_roster_gives_a_canvas_import_file(canvas_zip_graded, tmp_path):
     assert (out / "gradebook.csv").read_text() == detailed.replace(
         "lovelaceada", "\"Lovelace, Ada\"").replace("turingalan", "\"Turing, Alan\"").replace(
         "hoppergrace", "\"Hopper, Grace\"").replace("noetheremmy", "\"Noether, Emmy\"").replace(
-        "gausscarl", "\"Gauss, Carl\"")  # the detailed gradebook stays, with the roster's names
+        "gausscarl", "\"Gauss, Carl\"") + (  # the detailed gradebook, the roster's names
+        "106,\"Babbage, Charles\",no submission,,,,,,,,\n")  # and who handed in nothing
+    assert "No submission from 1 student on the roster: left blank in the gradebooks " \
+           "(--missing-as-zero scores them 0): 106 Babbage, Charles." in summary(run)
     assert got["101"]["extra_data"]["student"]["download_name"] == "lovelaceada"
     report = (out / "report.html").read_text()
     assert "Lovelace, Ada" in report and ">lovelaceada<" not in report
@@ -598,6 +635,22 @@ def test_roster_gives_a_canvas_import_file(canvas_zip_graded, tmp_path):
     assert body["101"][-1] == "10"
     assert body["102"][-1] == "9"  # full marks, 10% late penalty
     assert body["106"] == ["Babbage, Charles", "106", "S106", "cbabbage", "Section B", ""]
+
+
+def test_missing_as_zero_scores_the_student_without_a_hand_in(canvas_zip_graded, tmp_path):
+    download, graded = canvas_zip_graded
+    roster = put(tmp_path / "export.csv", ROSTER.encode())
+    out = tmp_path / "out"
+    shutil.copytree(graded, out)
+    run = grade_class(download, out, jobs=JOBS, resume=True, progress=False, settings=Settings(
+        roster=roster, assignment="Backprop engine", missing_as_zero=True))
+    assert gradebook(out)["106"]["status"] == "no submission"
+    assert gradebook(out)["106"]["score"] == "0"
+    assert gradebook(out)["106"]["max_score"] == gradebook(out)["101"]["max_score"]
+    rows = list(csv.reader(io.StringIO(run.files["canvas"].read_text(), newline="")))
+    assert {r[1]: r[-1] for r in rows[2:]}["106"] == "0"
+    assert "scored 0 (--missing-as-zero)" in summary(run)
+    assert f"over {len(CANVAS_IDS) + 1} students" in summary(run)  # the zero counts
 
 
 def test_roster_column_is_chosen_never_guessed(tmp_path):
@@ -764,18 +817,27 @@ def nb(source: str) -> bytes:
 
 # --------------------------------------------------------------------------- interruption
 
-# s02 is slow to load, so the interruption lands while the run is surely still going
-SIGNAL_CLASS = ["reference", "slow", "stub", "tanh-from-input", "mul-no-outgrad",
+# s02 hangs while it loads (for an hour, far past any test), so the signal, sent once s01's
+# result is on disk, lands while the run is still going however loaded the machine is; the
+# resume then grades a fixed s02.
+SIGNAL_CLASS = ["reference", "hangs", "stub", "tanh-from-input", "mul-no-outgrad",
                 "relu-at-zero", "pow-exponent", "exp-overwrite", "syntax", "no-seed",
                 "mul-swapped", "add-one-side"]
+HANGS = (REFERENCE + "\nimport time\ntime.sleep(3600)\n").encode()
 
 
-@pytest.fixture(scope="module")
-def twelve(tmp_path_factory) -> Path:
-    src = tmp_path_factory.mktemp("twelve") / "src"
+@pytest.fixture
+def twelve(tmp_path) -> Path:
+    src = tmp_path / "twelve"
     for i, kind in enumerate(SIGNAL_CLASS, 1):
-        put(src / f"s{i:02d}.py", code(kind))
+        put(src / f"s{i:02d}.py", HANGS if kind == "hangs" else code(kind))
     return src
+
+
+def unhang(src: Path) -> None:
+    """The hanging hand-in, fixed before the resume (it was never graded, so it is graded
+    now whatever its content)."""
+    put(src / "s02.py", code("reference"))
 
 
 def marked_pids(mark: str) -> list[int]:
@@ -837,7 +899,8 @@ def interrupt(src: Path, out: Path, sig: int) -> tuple[subprocess.CompletedProce
 
 def check_interrupted_then_resumed(src: Path, out: Path) -> None:
     partial = results_json(out)
-    assert 1 <= len(partial) < len(SIGNAL_CLASS), "the run finished before it was interrupted"
+    assert list(partial) == ["s01.json"], "the signal came while s02 was loading"
+    unhang(src)
     for d in partial.values():
         check_gradescope(d)  # complete, valid JSON
     first = {name: (out / "results" / name).stat().st_mtime_ns for name in partial}
@@ -863,8 +926,11 @@ def check_interrupted_then_resumed(src: Path, out: Path) -> None:
 def test_sigint_then_resume(twelve, tmp_path):
     out = tmp_path / "out"
     proc, survivors = interrupt(twelve, out, signal.SIGINT)
-    assert proc.returncode != 0
+    assert proc.returncode == 130
     assert "Traceback" not in proc.stderr, proc.stderr
+    # how to go on, in the words of the command that was run
+    assert "Interrupted: 1 result is in" in proc.stderr, proc.stderr
+    assert f"grader batch {twelve} --out {out} --jobs 1 --resume" in proc.stderr
     assert survivors == [], "processes outlived an interrupted `grader batch`"
     assert leftovers(out) == []
     check_interrupted_then_resumed(twelve, out)

@@ -85,10 +85,15 @@ def test_weights_change_scores_by_exactly_the_arithmetic(graded, tmp_path):
 def test_points_scale_the_maximum_to_exactly_the_course_points(graded, tmp_path):
     c = course(tmp_path, "[assignment]\npoints = 100\n")
     ref, stub = apply(graded["reference"], c), apply(graded["stub"], c)
-    assert ref.max_score == pytest.approx(100, abs=1e-9)
-    assert ref.score == pytest.approx(100, abs=1e-6)
-    assert stub.score == pytest.approx(100 * FORWARD / RAW, abs=1e-6)
-    assert stub.max_score == pytest.approx(100, abs=1e-9)
+    assert ref.max_score == 100 and ref.score == 100
+    assert stub.max_score == 100
+    # each test's points are whole hundredths within a hundredth of their exact share
+    assert all(round(t.max_score * 100) == pytest.approx(t.max_score * 100, abs=1e-9)
+               and t.score <= t.max_score for t in stub.tests)
+    exact = [w * 100 / RAW for w in (t.max_score for t in graded["reference"].tests)]
+    assert all(abs(t.max_score - e) < 0.01 for t, e in zip(ref.tests, exact))
+    assert stub.score == pytest.approx(100 * FORWARD / RAW, abs=0.01 * len(stub.tests))
+    assert stub.score == round(sum(t.score for t in stub.tests), 2)
 
 
 def test_a_failed_test_worth_nothing_still_reads_failed(graded, tmp_path):
@@ -324,7 +329,8 @@ def test_a_batch_grades_by_the_course_file_and_resume_reapplies_it(tmp_path):
         after = json.loads((out / "results" / name).read_text())
         assert after["extra_data"]["course"]["values"]["assignment"]["points"] == 10
         if not before["extra_data"].get("error"):
-            assert after["score"] == pytest.approx(before["score"] * 10 / RAW, abs=1e-5)
+            assert after["score"] == pytest.approx(before["score"] * 10 / RAW, abs=0.3)
+            assert after["score"] == round(sum(t["score"] for t in after["tests"]), 2)
 
 
 def test_gradescopes_autograder_grades_by_the_course_file_in_its_zip(tmp_path):
@@ -356,9 +362,10 @@ def test_the_pytest_route_and_convert_score_by_the_course_file(tmp_path):
                            "--json-report-file", str(report)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-2000:]
-    assert f"grader: engine.py: {50 * FORWARD / RAW:g} / 50 points" in proc.stdout
     converted = json.loads(grader("convert", report, "--config", conf, cwd=tmp_path).stdout)
-    assert converted["score"] == pytest.approx(50 * FORWARD / RAW)
+    assert converted["score"] == pytest.approx(50 * FORWARD / RAW, abs=0.3)
+    shown = f"{converted['score']:.2f}".rstrip("0").rstrip(".")
+    assert f"grader: engine.py: {shown} / 50 points" in proc.stdout
     assert converted["extra_data"]["limits"]["memory_mb"] == 900
 
 

@@ -182,8 +182,9 @@ def test_every_student_gets_a_page_and_its_text(graded):
         # Self-contained: nothing to fetch, nothing to run.
         assert "script" not in page.tags and "img" not in page.tags and "link" not in page.tags
         assert not [a for a in page.attrs if a[1] in ("src", "href")]
-        for m in r.misconceptions:
-            assert feedback.esc(explain(m)) in html and explain(m) in text
+        for m in r.misconceptions:  # once each, code spans as code
+            assert html.count(feedback.inline(explain(m))) == 1 and text.count(explain(m)) == 1
+            assert "<code>" in feedback.inline(explain(m))
         failed = [t for t in r.tests if t.status == "failed"]
         drawn = [t for t in failed if t.extra.get("graph")]
         if not r.extra.get("error"):
@@ -309,3 +310,51 @@ def test_the_same_hand_in_gets_the_same_bytes_in_every_process(tmp_path, fmt):
     assert len(outputs) == 1
     assert re.search(r"raised at typo\\*_in\\*_closures\.py, line \d+ \(in \w+'s backward\)",
                      outputs.pop())
+
+
+# --------------------------------------------------------------------------- each thing once
+
+def test_a_page_with_many_failed_tests_says_each_thing_once(graded):
+    """bob overwrites in add: seven tests fail for the one misconception."""
+    r = result(graded, "bob")
+    failed = [t for t in r.tests if t.status == "failed"]
+    assert len(failed) >= 5 and r.misconceptions == ["add-overwrite"]
+    sentence = explain("add-overwrite")
+    html = (graded / "feedback" / "bob.html").read_text()
+    text = (graded / "feedback" / "bob.txt").read_text()
+    # explained once, at the top; every failed test points to it
+    assert html.count(feedback.inline(sentence)) == 1 and text.count(sentence) == 1
+    assert text.count("Likely cause: (1) add-overwrite") == len(failed)
+    assert html.count("Likely cause: (1) <span class=\"tag\">add-overwrite</span>") == len(failed)
+    # code spans are code, never raw backticks on the page
+    assert "<code>+=</code>" in html
+    assert "`" not in re.sub(r"<pre[^>]*>.*?</pre>", "", html, flags=re.S)
+    # no paragraph of a test's feedback is said twice on the page
+    paragraphs = [ln.strip() for ln in text.splitlines() if len(ln.strip()) > 60
+                  and not ln.strip().startswith("(The rest is as under")]
+    assert len(paragraphs) == len(set(paragraphs)), [p for p in paragraphs
+                                                     if paragraphs.count(p) > 1][:3]
+    summary = feedback.summary(r)
+    assert len(summary) < 2000 and summary.count(sentence.replace("`", "")) == 1
+    assert len(feedback.summary_html(r)) < 2000
+    assert all(t.name in summary for t in failed)
+
+
+def test_an_ungradable_hand_in_shows_its_sentence_and_the_line(graded):
+    r = result(graded, "erin")
+    text = (graded / "feedback" / "erin.txt").read_text()
+    html = (graded / "feedback" / "erin.html").read_text()
+    line = source("syntax").splitlines()[r.extra["error_at"]["line"] - 1]
+    assert line == "    def __add__(self, other)"  # the maths: the line the colon is missing on
+    assert f"36 | {line}" in text and text.rstrip().endswith("^")
+    caret = text.rstrip().splitlines()[-1]
+    assert len(caret) - len("    36 | ") == len(line) + 1  # just past its end, where ':' goes
+    assert "FAIL" not in text and "Passed" not in text and "Failed tests" not in html
+    assert feedback.esc(line) in html
+    assert "FAIL" not in terminal_text(r)
+
+
+def terminal_text(r) -> str:
+    from grader.report.text import render
+
+    return render(r)

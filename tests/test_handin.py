@@ -48,6 +48,25 @@ def test_folder_with_several_files_and_no_engine_is_refused(tmp_path):
         load(tmp_path)
 
 
+def test_the_kits_own_check_py_beside_the_engine_is_never_the_engine(tmp_path):
+    """A Gradescope hand-in of my_engine.py and the handed-out check.py is graded by
+    my_engine.py, and the result names it."""
+    kit = REFERENCE.parents[1] / "assignments"
+    for name in ("check.py", "test_public.py"):
+        (tmp_path / name).write_text((kit / name).read_text())
+    (tmp_path / "my_engine.py").write_text(REFERENCE.read_text())
+    assert load(tmp_path).path.name == "my_engine.py"
+    result = grade(tmp_path)
+    assert result.score == result.max_score and result.max_score > 0
+    assert result.extra["handin"]["file"] == "my_engine.py"
+
+
+def test_the_one_file_that_defines_value_is_the_engine(tmp_path):
+    (tmp_path / "plots.py").write_text("import engine\nprint(1)\n")
+    (tmp_path / "autodiff.py").write_text(REFERENCE.read_text())
+    assert load(tmp_path).path.name == "autodiff.py"
+
+
 def test_a_slow_cell_is_cut_short_and_the_rest_still_graded(tmp_path):
     from grader.sandbox.limits import Limits
 

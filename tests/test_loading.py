@@ -272,7 +272,8 @@ def test_half_a_surrogate_pair_in_an_exception_message_breaks_no_output(tmp_path
                                 '    raise ValueError("\\ud800 half")\n\n\nValue.tanh = _tanh\n')
     proc = run_grader("batch", str(src), "--out", str(tmp_path / "out"), "--jobs", "1")
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "out" / "report.html").read_text().count("\\ud800 half") > 0
+    (tmp_path / "out" / "report.html").read_text(encoding="utf-8")  # valid UTF-8
+    assert (tmp_path / "out" / "feedback" / "bob.html").read_text().count("\\ud800 half") > 0
     bob = json.loads((tmp_path / "out" / "results" / "bob.json").read_text())
     assert 0 < bob["score"] < full_marks
     proc = run_grader("grade", str(src / "bob.py"), "--format", "text")

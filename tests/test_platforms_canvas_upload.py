@@ -196,7 +196,7 @@ def test_shows_asks_posts_once_and_reports(graded, canvas_server):
     proc = upload(graded, server, answer="n\n")
     assert proc.returncode == 1 and server.puts() == []
     assert 'Canvas assignment "Backprop Exercise" (10 points):' in proc.stdout
-    assert re.search(r"^  101 lovelaceada: post feedback comment \(\d+ characters\)$",
+    assert re.search(r"^  101 lovelaceada: post feedback comment \(\d+ characters, page attached\)$",
                      proc.stdout, re.M)
     assert f"  102 turingalan: post grade {grade_of(graded, '102'):g} / 10 and feedback" \
         in proc.stdout
@@ -220,10 +220,14 @@ def test_shows_asks_posts_once_and_reports(graded, canvas_server):
     assert server.subs[103]["score"] == 0  # could not be graded: 0, and the comment says why
     for sid in ("101", "102", "103"):
         comment = sent[f"{base}/{sid}"]["comment[text_comment]"][0]
-        text = (graded / "feedback" / f"{sid}.txt").read_text()
+        text = feedback.summary(store.read(graded / "results" / f"{sid}.json"), f"{sid}.html")
         assert comment.startswith(text) and f"[{MARK} " in comment.splitlines()[-1]
-    assert "SyntaxError" in sent[f"{base}/103"]["comment[text_comment]"][0]
-    assert "101: feedback comment posted" in proc.stdout
+        assert len(comment) < 2000 and "`" not in comment  # a summary; the page is attached
+    # the sentence, the line with a caret, under the name the student gave the file
+    broken = sent[f"{base}/103"]["comment[text_comment]"][0]
+    assert "engine.py, line 1" in broken and "hoppergrace_103" not in broken
+    assert "1 | def broken(:" in broken and "FAILED" not in broken and "^" in broken
+    assert "101: feedback comment posted with the page" in proc.stdout
     assert f"102: grade {grade_of(graded, '102'):g} posted, feedback comment posted" in proc.stdout
     assert server.subs[104]["submission_comments"] == [] and server.subs[106]["score"] is None
 

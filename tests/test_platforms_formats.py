@@ -101,13 +101,14 @@ def test_gradebook_csv():
     rows = list(csv.DictReader(io.StringIO(gradebook_csv(results))))
     assert list(rows[0].keys()) == COLUMNS
     assert [r["student_id"] for r in rows] == ["1207", "48213", "abc"]
-    assert rows[0] == {"student_id": "1207", "name": "'=cmd", "score": "4", "max_score": "4", "percent": "100",
+    assert rows[0] == {"student_id": "1207", "name": "'=cmd", "status": "graded", "score": "4", "max_score": "4", "percent": "100",
                        "late": "no", "late_days": "0", "penalty": "0", "misconceptions": "", "error": ""}
     jane = rows[1]
     assert (jane["score"], jane["max_score"], jane["percent"]) == ("2.4", "4", "60")
     assert (jane["late"], jane["late_days"], jane["penalty"]) == ("yes", "1.5", "0.2")
     assert jane["misconceptions"] == "M2-overwrite"
     assert rows[2]["error"] == "invalid syntax line 3" and rows[2]["percent"] == ""
+    assert rows[2]["status"] == "not gradable"
 
 
 def test_prairielearn_results():

@@ -273,3 +273,13 @@ def test_setup_says_clearly_when_the_python_it_needs_is_missing(tmp_path: Path, 
     assert "this autograder needs Python 3.99" in proc.stderr
     assert "found: Python 3." in proc.stderr
     assert not (root / "venv").exists()
+
+
+def test_constraints_pin_only_what_grading_needs(autograder_zip: Path):
+    """The image installs the grading dependencies; Canvas's client (and requests under it) is
+    the `canvas` extra, never pinned into an autograder."""
+    pinned = zipfile.ZipFile(autograder_zip).read("constraints.txt").decode().split()
+    names = {p.split("==")[0] for p in pinned}
+    assert {"numpy", "pytest", "pytest-json-report", "nbformat", "click"} <= names
+    assert not names & {"canvasapi", "requests", "urllib3", "certifi", "arrow"}, pinned
+    assert all("==" in p for p in pinned)

@@ -1,7 +1,10 @@
 """Discovery of hand-ins in Canvas, Moodle and Gradescope downloads, plain folders and zips."""
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import subprocess
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -61,7 +64,8 @@ def test_canvas_names_ids_and_late(canvas_dir: Path, tmp_path: Path):
     s = by_id(subs)
     assert all(x.source == "canvas" for x in subs)
     assert s["48213"].name == "doejane" and not s["48213"].late
-    assert s["48213"].path == canvas_dir / "doejane_48213_9911001_engine.py"
+    assert s["48213"].path.name == "engine.py"  # the student's name for it, not Canvas's
+    assert s["48213"].path.read_text() == "# jane\n"
     assert s["1207"].late and s["88"].late
     assert s["77"].path.suffix == ".ipynb"
 
@@ -203,7 +207,7 @@ def test_gradescope_export(gradescope_zip: Path, tmp_path: Path):
     assert s["nosid@uni.edu"].late and "no SID" in s["nosid@uni.edu"].note
     assert s["stray"].source == "file" and "not listed" in s["stray"].note
     assert jane.student_extra() == {
-        "id": "48213", "name": "Jane Doe", "source": "gradescope", "path": str(jane.path),
+        "id": "48213", "name": "Jane Doe", "source": "gradescope", "path": "submission_201/engine.py",  # as in the download
         "email": "jane@uni.edu", "submitted_at": "2026-12-02T10:15:00.123456-08:00"}
 
 
@@ -306,3 +310,58 @@ def test_unsafe_student_zip_flags_only_that_student(tmp_path: Path):
     assert "rejected" in s["48213"].note and s["48213"].path.suffix == ".zip"
     assert s["1207"].note == ""
     assert not (tmp_path / "evil.py").exists()
+
+
+# --------------------------------------------------------------------------- names in zips
+
+EMILIE = "Émilie du Châtelet"
+
+
+def test_canvas_single_file_keeps_the_students_own_name(tmp_path: Path):
+    d = tmp_path / "dl"
+    write(d / "doejane_1001_555_engine.py")
+    (jane,) = discover(d, workdir=tmp_path / "w")
+    assert jane.path.name == "engine.py"
+
+
+@pytest.mark.skipif(not shutil.which("zip"), reason="Info-ZIP's zip is installed by .ci/run")
+def test_a_moodle_zip_rezipped_by_info_zip_keeps_accented_names(tmp_path: Path):
+    """Info-ZIP on Linux stores UTF-8 names without the UTF-8 flag; read as the zip's legacy
+    code page (cp437) they would be mojibake."""
+    d = tmp_path / "dl"
+    write(d / f"{EMILIE}_4242_assignsubmission_file_" / "engine.py")
+    out = tmp_path / "moodle.zip"
+    subprocess.run(["zip", "-qr", str(out), "."], cwd=d, check=True,
+                   env=dict(os.environ, LC_ALL="C.UTF-8"))
+    assert not any(i.flag_bits & 0x800 for i in zipfile.ZipFile(out).infolist())  # as found
+    (emilie,) = discover(out, workdir=tmp_path / "w")
+    assert (emilie.student_id, emilie.name) == ("4242", EMILIE)
+
+
+def legacy_zip(out: Path, name: bytes, data: bytes) -> Path:
+    """A zip whose one member's name is `name`, raw bytes with the UTF-8 flag off: written
+    under an ASCII placeholder of the same length, then the name's bytes put in its place."""
+    placeholder = b"n" * len(name)
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr(placeholder.decode(), data)
+    raw = out.read_bytes()
+    assert raw.count(placeholder) == 2  # local header and central directory
+    out.write_bytes(raw.replace(placeholder, name))
+    return out
+
+
+def test_a_legacy_cp437_name_is_read_as_cp437(tmp_path: Path):
+    """A name that is not UTF-8 (an old Windows zipper's) falls back to the zip's code page."""
+    name = f"{EMILIE}_77_assignsubmission_file_engine.py".encode("cp437")
+    with pytest.raises(UnicodeDecodeError):
+        name.decode("utf-8")
+    out = legacy_zip(tmp_path / "old.zip", name, ENGINE.encode())
+    (emilie,) = discover(out, workdir=tmp_path / "w")
+    assert (emilie.student_id, emilie.name) == ("77", EMILIE)
+
+
+def test_utf8_without_the_flag_written_by_hand(tmp_path: Path):
+    name = f"{EMILIE}_4242_assignsubmission_file_engine.py".encode()
+    out = legacy_zip(tmp_path / "u.zip", name, ENGINE.encode())
+    (emilie,) = discover(out, workdir=tmp_path / "w")
+    assert (emilie.student_id, emilie.name) == ("4242", EMILIE)

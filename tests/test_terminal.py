@@ -61,8 +61,10 @@ def test_batch_summary_shows_hostile_file_names_inert(tmp_path):
     assert not any(line.startswith("Score") for stream in (proc.stdout, proc.stderr)
                    for line in stream.splitlines())
     report = (tmp_path / "out" / "report.html").read_text()
-    assert "<script>document.title" not in report
-    assert "&lt;script&gt;document.title" in report
+    assert "<script>document.title" not in report  # what it printed is on its own page
+    pages = [p.read_text() for p in (tmp_path / "out" / "feedback").glob("*.html")]
+    assert not any("<script>document.title" in page for page in pages)
+    assert any("&lt;script&gt;document.title" in page for page in pages)
 
 
 def test_pytest_route_shows_printed_text_and_messages_inert(tmp_path):

@@ -30,6 +30,8 @@ class Graded:
     files: dict[str, Path]
     notes: list[str] = field(default_factory=list)
     partial: str = ""
+    changes: list[outputs.Change] | None = None  # what differs from before (None: first run)
+    dry_run: bool = False           # graded in a scratch folder: nothing written in OUT
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Settings:
     published: bool = False         # after_published tests show in student outputs
     isolation: Isolation = Isolation()  # what hand-ins may import; strict or not
     published_values: bool = False  # graded on the suite's values, not each hand-in's own
+    missing_as_zero: bool = False   # a roster's student without a hand-in scores 0 (else blank)
 
     @property
     def due_date(self) -> str | None:
@@ -56,36 +59,76 @@ class Settings:
 
 def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Settings(),
                 resume: bool = False, shard: tuple[int, int] | None = None,
-                progress: bool = True) -> Graded:
-    """Grade every hand-in in SOURCE into OUT."""
+                progress: bool = True, dry_run: bool = False) -> Graded:
+    """Grade every hand-in in SOURCE into OUT; with `dry_run`, into a scratch copy of OUT,
+    to see what would change without writing anything in OUT."""
+    if dry_run:
+        return scratch(out, lambda there: grade_class(source, there, jobs, settings, resume,
+                                                      shard, progress))
+    before = outputs.scores(out / "results")
+    reasons: dict[str, str] = {}
+    graded = _grade_class(source, out, jobs, settings, resume, shard, progress, reasons)
+    graded.changes = outputs.changes(before, graded.results, reasons)
+    return graded
+
+
+def scratch(out: Path, run) -> Graded:
+    """`run(folder)` on a scratch copy of OUT (its results and records), removed after; the
+    changes are what the run would make to OUT."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="grader-dry-run-") as tmp:
+        there = Path(tmp) / "out"
+        there.mkdir()
+        if (out / "results").is_dir():
+            shutil.copytree(out / "results", there / "results")
+        for name in (RUN_FILE, store.TIMES):
+            if (out / name).is_file():
+                shutil.copy2(out / name, there / name)
+        graded = run(there)
+    graded.files, graded.dry_run = {}, True
+    return graded
+
+
+def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume: bool,
+                 shard: tuple[int, int] | None, progress: bool, reasons: dict) -> Graded:
     policy = late_rules.parse_policy(settings.late_penalty)
     column = _column(settings)  # a roster or worksheet that will not do fails before grading
     if settings.worksheet:
         moodle.check_worksheet(settings.worksheet)
-    names = canvas.names(settings.roster) if settings.roster else {}
     results_dir = out / "results"
     notes: list[str] = []
     with unpacked(source) as subs:
         if settings.due:
             _check_times(subs, source)
-        everyone = tasks_for(subs, policy, settings, names)
+        everyone = tasks_for(subs, policy, settings)
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
-        todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
+        todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course,
+                     reasons)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
         codes = {t.student_id: similarity.source(t.path) for t in tasks}  # while unpacked
+        times: dict[str, float] = {}
+
+        def done(task, result):
+            times[task.student_id] = result.execution_time
+            bar(task, result)
+
         try:
-            grade_all(todo, results_dir, jobs, settings.limits, bar,
+            grade_all(todo, results_dir, jobs, settings.limits, done,
                       lambda result: apply(result, settings.course), settings.isolation,
                       settings.course.instances(settings.published_values),
                       visibilities(settings.course))
         finally:
+            store.record_times(out, times)
             if progress:
                 bar.close()
     _record(out, shard or (1, 1), everyone, tasks)
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
     pairs = similar(out, tasks, codes, results_dir, jobs)
-    summaries, paths, unfilled = outputs.write_all(out, files, settings, column, pairs=pairs)
+    summaries, paths, unfilled = outputs.write_all(out, files, settings, column, pairs=pairs,
+                                                   whole_class=shard in (None, (1, 1)))
     paths["similarity"] = out / "similarity.csv"
     return Graded(summaries, paths, notes + unfilled)
 
@@ -109,9 +152,11 @@ def _column(settings: Settings) -> str | None:
     return canvas.assignment_column(settings.roster, settings.assignment)
 
 
-def tasks_for(subs: list[Submission], policy, settings: Settings,
-              names: dict[str, str] | None = None) -> list[Task]:
+def tasks_for(subs: list[Submission], policy, settings: Settings) -> list[Task]:
     inputs = store.inputs()
+    names = canvas.names(settings.roster) if settings.roster else {}
+    sheet = moodle.worksheet_rows(settings.worksheet) if settings.worksheet else {}
+    names.update({pid: row["name"] for pid, row in sheet.items() if row["name"]})
     tasks = []
     for s in subs:
         student = s.student_extra()
@@ -122,12 +167,38 @@ def tasks_for(subs: list[Submission], policy, settings: Settings,
         extra = {"student": student, "content_sha256": store.content_hash(s.path), **inputs,
                  "imports": list(settings.isolation.imports),
                  "values": settings.course.instances(settings.published_values).fingerprint()}
-        if s.late or settings.due_date:
-            extra["late"] = late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
-                                              due=settings.due_date,
-                                              flag_days=settings.flag_late_days)
+        late = lateness(s, policy, settings, sheet)
+        if late:
+            extra["late"] = late
         tasks.append(Task(s.student_id, s.path, extra))
     return tasks
+
+
+def lateness(s: Submission, policy, settings: Settings, sheet: dict) -> dict | None:
+    """The hand-in's ``late`` record from whatever its platform tells: Gradescope's times,
+    Canvas's ``_LATE``, the Moodle worksheet's Status; an "unknown" record when a late rule is
+    set and nothing tells; None when there is nothing to record."""
+    if s.source == "moodle" and s.student_id in sheet:
+        status = sheet[s.student_id]["status"]
+        days = moodle.days_late(status)
+        if days is None:
+            return late_rules.unknown(policy, f"the worksheet's Status \"{status}\" does not "
+                                      "say how late (only Moodle's English statuses are "
+                                      "read)") if policy.fraction else None
+        return late_rules.apply(policy, days > 0, days) if days or policy.fraction else None
+    timed = settings.due_date and s.submitted_at is not None
+    if s.late or timed or settings.due_date and s.source == "canvas":
+        return late_rules.assess(policy, late=s.late, submitted_at=s.submitted_at,
+                                 due=settings.due_date if timed else None,
+                                 flag_days=settings.flag_late_days)
+    if policy.fraction and s.source != "canvas":  # Canvas flags every late file: it is known
+        why = {"moodle": "this participant is not in the worksheet" if sheet else
+               "a Moodle download carries no submission times; pass its grading worksheet "
+               "(--worksheet), whose Status says who was late",
+               "gradescope": "no due date to compare its submission time with (--due, or "
+                             "due in the course file)"}
+        return late_rules.unknown(policy, why.get(s.source) or _NO_TIMES.get(s.source, ""))
+    return None
 
 
 _NO_TIMES = {
@@ -150,11 +221,16 @@ def _check_times(subs: list[Submission], source: Path) -> None:
 
 
 def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
-          notes: list[str], course: Course = Course()) -> list[Task]:
+          notes: list[str], course: Course = Course(), reasons: dict | None = None,
+          ) -> list[Task]:
     """The tasks to grade. With `resume`, a stored result is kept while nothing that decided
     it changed; one whose late penalty, student details or course file changed is updated in
-    place (a test's outcome does not depend on its weight or visibility)."""
+    place (a test's outcome does not depend on its weight or visibility). `reasons` receives
+    why each student's result is graded or updated."""
+    reasons = {} if reasons is None else reasons
     if not resume:
+        for t in tasks:
+            reasons[t.student_id] = "graded (no --resume)"
         return list(tasks)
     todo, regraded, updated = [], Counter(), Counter()
     for t in tasks:
@@ -164,6 +240,7 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
         if why:
             todo.append(t)
             regraded[why] += 1
+            reasons[t.student_id] = why
             continue
         result = store.read(path)
         if not in_order(result, visibilities(course)):
@@ -185,6 +262,7 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
                     result.extra.pop(k)
             store.write(results_dir, t.student_id, result)
             updated[" and ".join(_UPDATED[k] for k in changed)] += 1
+            reasons[t.student_id] = " and ".join(_UPDATED[k] for k in changed) + " changed"
     for why, n in regraded.items():
         notes.append(f"graded {n}: not graded before" if why == "not graded before"
                      else f"re-graded {n}: {why}")
@@ -216,11 +294,21 @@ def _record(out: Path, shard: tuple[int, int], everyone: list[Task], mine: list[
 
 
 def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
-          partial: bool = False) -> Graded:
+          partial: bool = False, dry_run: bool = False) -> Graded:
     """Join the results of a sharded run's folders into one results folder, gradebook, report.
 
     Every shard 1..N must be there exactly once, unless `partial`: then the students of the
-    missing shards are listed as not graded, and every output says the result is partial."""
+    missing shards are listed as not graded, and every output says the result is partial.
+    With `dry_run`, merged into a scratch copy of OUT: what would change, nothing written."""
+    if dry_run:
+        return scratch(out, lambda there: merge(dirs, there, settings, partial))
+    before = outputs.scores(out / "results")
+    graded = _merge(dirs, out, settings, partial)
+    graded.changes = outputs.changes(before, graded.results, {})
+    return graded
+
+
+def _merge(dirs: list[Path], out: Path, settings: Settings, partial: bool) -> Graded:
     column = _column(settings)
     runs = [(d, _read_run(d)) for d in dirs]
     counts = {tuple(r["shard"])[1] for _, r in runs}
@@ -251,6 +339,8 @@ def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
             r = store.read(p)
             if r is not None and r.extra.get("student", {}).get("id") in mine:
                 written.add(store.write(out / "results", r.extra["student"]["id"], r))
+    store.record_times(out, {sid: t for k in sorted(given)
+                             for sid, t in store.read_times(given[k][0]).items()})
     graded = {s for k in given for s in _read_run(given[k][0])["graded"]}
     absent = [sid for sid in everyone if sid not in graded]
     notice = ""

@@ -1,24 +1,25 @@
 """What a graded class leaves in its output folder: gradebook, report, feedback, summary."""
 from __future__ import annotations
 
-import html
 import statistics
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..checking.misconceptions import explain
 from ..platforms import canvas, moodle
-from ..platforms.gradebook import gradebook_csv
+from ..platforms.gradebook import gradebook_csv, has_grade, status
 from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
-from ..results import Result
+from ..results import Result, points
 from ..visibility import for_students
 from . import store
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
               missing: list[Result] = (), notice: str = "", pairs: list = (),
+              whole_class: bool = True,
               ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
     the results' summaries, the paths written and notes on what could not be filled in.
@@ -30,10 +31,12 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
     pages.mkdir(exist_ok=True)
     summaries, files_of, written = [], {}, set()
     title = settings.course.title
+    times = store.read_times(out)
     for path in files:
         result = store.read(path)
         if result is None:
             continue
+        result.execution_time = times.get(_sid(result), 0.0)
         view = for_students(result, settings.due_date, settings.published)
         for suffix, text in ((".html", feedback.page(view, f"{title}: your feedback")),
                              (".txt", feedback.text(view, f"{title}: your feedback"))):
@@ -45,23 +48,61 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         if old.name not in written:
             old.unlink()
     summaries += missing
+    if whole_class:
+        summaries += no_submission(summaries, settings)
     paths = {"gradebook": out / "gradebook.csv", "report": out / "report.html",
              "feedback": pages}
     atomic(paths["gradebook"], gradebook_csv(summaries))
     if settings.roster:
         paths["canvas"] = out / "canvas-import.csv"
-        scores = {_sid(r): None if r.extra.get("missing") else r.score for r in summaries}
+        scores = {_sid(r): None if not has_grade(r) else r.score
+                  for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
         atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
     notes = moodle_files(out, summaries, files_of, settings, paths)
 
-    def full(r: Result) -> Result:
-        return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
+    def link(r: Result) -> str | None:
+        return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
-    atomic(paths["report"], chunks(summaries, f"{title}: grading report", feedback=full,
-                                   notice=notice, pairs=pairs))
+    atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
+                                   link=link, pairs=pairs))
     return summaries, paths, notes
+
+
+def no_submission(results: list[Result], settings) -> list[Result]:
+    """A result for each student of the roster or worksheet who handed in nothing: no tests
+    (blank in every gradebook), or every test failed (0 out of the full maximum) when the
+    instructor asks for zeros (`--missing-as-zero`)."""
+    if settings.roster:
+        listed = canvas.students(settings.roster)
+    elif settings.worksheet:
+        listed = [(pid, row["name"], {pid}) for pid, row in
+                  moodle.worksheet_rows(settings.worksheet).items()]
+    else:
+        return []
+    present = {_sid(r) for r in results}
+    template = next((r for r in results if r.tests and not r.extra.get("error")), None)
+    out = []
+    for sid, name, ids in listed:
+        if ids & present:
+            continue
+        tests = [replace(t, score=0.0, output="", status="failed", extra={})
+                 for t in template.tests] if settings.missing_as_zero and template else []
+        out.append(Result(tests, "", 0.0, {
+            "student": {"id": sid, "name": name,
+                        "source": "roster" if settings.roster else "worksheet"},
+            "no_submission": True}))
+    return out
+
+
+def class_members(results: list[Result]) -> list[Result]:
+    """Who the class mean counts: every student the gradebook gives a grade."""
+    return [r for r in results if has_grade(r)]
+
+
+def percent(r: Result) -> float:
+    return 100 * r.score / r.max_score if r.max_score else 0.0
 
 
 def _sid(r: Result) -> str:
@@ -71,7 +112,7 @@ def _sid(r: Result) -> str:
 def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
                  paths: dict) -> list[str]:
     """For a Moodle class: the feedback zip, and the grading worksheet when one was given."""
-    graded = [r for r in summaries if not r.extra.get("missing")]
+    graded = [r for r in summaries if id(r) in files_of]
     ours = [r for r in graded if r.extra.get("student", {}).get("source") == "moodle"]
     if ours:
         paths["moodle_feedback"] = moodle.feedback_zip(out / "moodle-feedback.zip", [
@@ -79,14 +120,86 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
              out / "feedback" / (files_of[id(r)].stem + ".html")) for r in ours])
     if settings.worksheet:
         grades = {}
-        for r in graded:
-            text = (out / "feedback" / (files_of[id(r)].stem + ".txt")).read_text()
-            grades[_sid(r)] = (r.score, r.max_score, f"<pre>{html.escape(text)}</pre>")
+        for r in graded:  # a short summary in the cell; the page is in the feedback zip
+            view = for_students(store.read(files_of[id(r)]) or r, settings.due_date,
+                                settings.published)
+            grades[_sid(r)] = (r.score, r.max_score, feedback.summary_html(view))
+        for r in summaries:
+            if r.extra.get("no_submission") and r.tests:  # --missing-as-zero
+                grades[_sid(r)] = (0.0, r.max_score, "<p>No submission.</p>")
         text, notes = moodle.fill_worksheet(settings.worksheet, grades)
         paths["moodle_worksheet"] = out / "moodle-grades.csv"
         atomic(paths["moodle_worksheet"], text)
         return notes
     return []
+
+
+@dataclass
+class Change:
+    """One student whose grade a run changed: before and after as the gradebook shows them."""
+    student: str
+    name: str
+    before: str
+    after: str
+    why: str
+
+
+def scores(results_dir: Path) -> dict[str, str]:
+    """Each stored result's grade as the gradebook shows it ("8.8/10", "not gradable"), by
+    student id: what a run is compared with."""
+    out = {}
+    for path in store.result_files(results_dir):
+        r = store.read(path)
+        if r is not None:
+            out[_sid(r)] = _grade(r)
+    return out
+
+
+def _grade(r: Result) -> str:
+    if not has_grade(r):
+        return status(r)
+    text = f"{points(r.score)}/{points(r.max_score)}"
+    return text + (" (not gradable)" if r.extra.get("error") else "")
+
+
+def changes(before: dict[str, str], after: list[Result], why: dict[str, str],
+            ) -> list[Change] | None:
+    """The students whose grade differs from `before` (new ones included), with the reason
+    the run gives (`why`, by student id); None when there was nothing before."""
+    if not before:
+        return None
+    out = []
+    for r in after:
+        sid, now = _sid(r), _grade(r)
+        was = before.get(sid, "no submission" if r.extra.get("no_submission") else "\u2014")
+        if was != now:
+            out.append(Change(sid, str(r.extra.get("student", {}).get("name", "")), was, now,
+                              why.get(sid) or ("no submission" if r.extra.get("no_submission")
+                                               else "merged" if not why else "")))
+    return sorted(out, key=lambda c: (0, int(c.student), "") if c.student.isdigit()
+                  else (1, 0, c.student.lower()))
+
+
+MAX_CHANGES = 60  # rows of the table; the gradebook has every student
+
+
+def change_table(changes: list[Change] | None, dry_run: bool = False) -> list[str]:
+    """The console's table of what a run changed (or, dry, would change), per student; none
+    for a first run, which has nothing to compare with."""
+    if changes is None:
+        return []
+    if not changes:
+        return ["No grade " + ("would change." if dry_run else "changed.")]
+    rows = [("student", "before", "after", "why")] + [
+        (one_line(c.student if c.name in ("", c.student) else f"{c.student} {c.name}")[:40],
+         c.before, c.after, one_line(c.why))
+        for c in changes[:MAX_CHANGES]]
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    head = (f"Would change {_plural(len(changes), 'grade')} (dry run: nothing written):"
+            if dry_run else f"Changed {_plural(len(changes), 'grade')}:")
+    more = len(changes) - MAX_CHANGES
+    return [head] + [f"  {a:<{w[0]}}  {b:>{w[1]}}  {c:>{w[2]}}  {d}" for a, b, c, d in rows] \
+        + ([f"  ... and {more} more (the gradebook has every grade)."] if more > 0 else [])
 
 
 def atomic(path: Path, text) -> None:
@@ -105,18 +218,37 @@ def summary(graded) -> str:
     """The console's account of a run, in whole sentences."""
     results = graded.results
     missing = [r for r in results if r.extra.get("missing")]
-    done = [r for r in results if not r.extra.get("missing")]
+    absent = [r for r in results if r.extra.get("no_submission")]
+    done = [r for r in results if not r.extra.get("missing") and r not in absent]
     ok = [r for r in done if not r.extra.get("error")]
     lines = []
     if graded.partial:
         lines.append(f"PARTIAL: {graded.partial}")
     lines.append(f"Graded {_plural(len(ok), 'hand-in')}; {len(done) - len(ok)} could not be "
                  "graded" + (f"; {len(missing)} not in this merge." if missing else "."))
+    if absent:
+        zero = any(r.tests for r in absent)
+        lines.append(f"No submission from {_plural(len(absent), 'student')} on the "
+                     f"{absent[0].extra['student']['source']}: "
+                     + ("scored 0 (--missing-as-zero)" if zero else
+                        "left blank in the gradebooks (--missing-as-zero scores them 0)")
+                     + ": " + ", ".join(one_line(f"{_sid(r)} {r.extra['student']['name']}")
+                                        for r in absent[:10])
+                     + (f" and {len(absent) - 10} more." if len(absent) > 10 else "."))
     lines += [f"{note[0].upper()}{note[1:]}." for note in graded.notes]
     if ok:
         pct = [100 * r.score / r.max_score if r.max_score else 0.0 for r in ok]
-        lines.append(f"Mean score {statistics.mean(pct):.1f}%, median "
-                     f"{statistics.median(pct):.1f}% (after late penalties).")
+        counted = [percent(r) for r in class_members(results)]
+        lines.append(f"Class mean {statistics.mean(counted):.1f}% over "
+                     f"{_plural(len(counted), 'student')} (hand-ins that could not be graded "
+                     f"count 0); over the {len(ok)} graded hand-ins: mean "
+                     f"{statistics.mean(pct):.1f}%, median {statistics.median(pct):.1f}% "
+                     "(after late penalties).")
+    unknown = [r for r in done if (r.extra.get("late") or {}).get("unknown")]
+    if unknown:
+        lines.append(f"LATENESS UNKNOWN for {_plural(len(unknown), 'hand-in')}: no late penalty "
+                     f"was applied to them ({unknown[0].extra['late']['rule'].split('; ', 1)[-1]}"
+                     ").")
     inferred = [r for r in done if r.extra.get("late", {}).get("inferred")]
     if inferred:
         days = sorted({r.extra["late"]["days"] for r in inferred})
@@ -140,6 +272,7 @@ def summary(graded) -> str:
         lines += [f"  {one_line(sid)}: {one_line(note)}" for sid, note in noted[:10]]
         if len(noted) > 10:
             lines.append(f"  ... and {len(noted) - 10} more (see the results/ folder).")
+    lines += change_table(graded.changes, graded.dry_run)
     labels = {"gradebook": "gradebook", "report": "report", "feedback": "feedback",
               "canvas": "Canvas import", "moodle_worksheet": "Moodle worksheet",
               "moodle_feedback": "Moodle feedback zip"}

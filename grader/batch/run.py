@@ -19,7 +19,7 @@ from typing import Callable
 from .. import __version__
 from ..checking.instance import Instances
 from ..report.terminal import one_line
-from ..results import Result, TestResult
+from ..results import Result, TestResult, points
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import store
@@ -188,7 +188,7 @@ class Progress:
         if self.bar is not None:
             self.bar.update(1)
             return
-        what = result.extra.get("error") or f"{result.score:g}/{result.max_score:g}"
+        what = result.extra.get("error") or f"{points(result.score)}/{points(result.max_score)}"
         rate = self.done / max(time.monotonic() - self.started, 1e-9)
         print(f"[{self.done}/{self.total}] {one_line(task.student_id)}: {one_line(what)} "
               f"({rate:.1f}/s)",

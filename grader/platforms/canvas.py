@@ -31,6 +31,8 @@ import io
 import re
 from pathlib import Path
 
+from ..results import points
+
 IDENTITY_COLUMNS = ("Student", "LastName", "FirstName", "ID", "SIS User ID", "SIS Login ID",
                     "Integration ID", "Root Account", "Section")
 _TITLE_AND_ID = re.compile(r"^(?P<title>.*?)\s*\((?P<id>\d+)\)\s*$")
@@ -49,7 +51,7 @@ def _is_hidden_row(row: list[str]) -> bool:
 
 
 def _fmt(score: float) -> str:
-    return f"{round(float(score), 2):g}"
+    return points(score)
 
 
 def assignment_header(header: list[str], column: str) -> str | None:
@@ -98,23 +100,33 @@ def assignment_column(roster_csv: Path, wanted: str | None = None) -> str:
                      f"assignment columns are: {listed}")
 
 
-def names(roster_csv: Path) -> dict[str, str]:
-    """Each student's name as Canvas shows it ("Lovelace, Ada"), by every id the roster gives
-    them (Canvas user ID, SIS User ID, SIS Login ID)."""
+def students(roster_csv: Path) -> list[tuple[str, str, set[str]]]:
+    """Every student row of the roster: (Canvas user ID, name as Canvas shows it, every id the
+    row gives them), in the roster's order."""
     table, _ = _read_rows(roster_csv)
     header = [h.strip() for h in table[0]]
     id_cols = [header.index(h) for h in ("ID", "SIS User ID", "SIS Login ID") if h in header]
-    out = {}
+    out = []
     for r in table[1:]:
         r = r + [""] * (len(header) - len(r))
         if "Points Possible" in r[0] or _is_hidden_row(r):
             continue
-        name = r[0].strip()
-        if header[0] == "LastName" and "FirstName" in header:
-            name += ", " + r[header.index("FirstName")].strip()
-        for c in id_cols:
-            if r[c].strip():
-                out.setdefault(r[c].strip(), name)
+        ids = [r[c].strip() for c in id_cols if r[c].strip()]
+        if ids:
+            name = r[0].strip()
+            if header[0] == "LastName" and "FirstName" in header:
+                name += ", " + r[header.index("FirstName")].strip()
+            out.append((ids[0], name, set(ids)))
+    return out
+
+
+def names(roster_csv: Path) -> dict[str, str]:
+    """Each student's name as Canvas shows it ("Lovelace, Ada"), by every id the roster gives
+    them (Canvas user ID, SIS User ID, SIS Login ID)."""
+    out = {}
+    for _, name, ids in students(roster_csv):
+        for i in sorted(ids):
+            out.setdefault(i, name)
     return out
 
 

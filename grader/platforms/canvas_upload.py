@@ -13,6 +13,10 @@ The calls (Canvas REST API, as `canvasapi` makes them):
   comments/files`` (name, size) answers an ``upload_url`` and ``upload_params``, the file is POSTed
   there, and its ``id`` goes in the comment.
 
+The comment is the feedback's short summary (`feedback.summary`: the score, each
+misconception once, the failed tests by name; under 2,000 characters), with the full page
+attached unless ``--no-attach-page``.
+
 Every comment ends with a marker holding a hash of its text and grade, so a second run finds
 its own comment among the submission's comments and posts nothing twice; a re-graded hand-in
 gets a new comment, because its text changed.
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from ..batch import store
 from ..report import feedback
+from ..results import points as shown
 
 MARK = "backprop-grader feedback"
 
@@ -54,12 +59,12 @@ def marker(text: str, grade: str) -> str:
 
 
 def _grade(score: float, out_of: float, points: float) -> str:
-    value = score / out_of * points if out_of and points else score
-    return f"{round(value, 2):g}"
+    value = min(score / out_of * points, points) if out_of and points else score
+    return shown(value)
 
 
 def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,
-         attach: bool = False, for_students=lambda r: r) -> Plan:
+         attach: bool = True, for_students=lambda r: r) -> Plan:
     """What posting OUT's results would change in Canvas, found without changing anything.
 
     `for_students` gives what a student may see of a result (`grader.visibility`)."""
@@ -86,7 +91,7 @@ def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,
             result.unknown.append(sid)
             continue
         grade = _grade(r.score, r.max_score, points)
-        text = feedback.text(for_students(r))
+        text = feedback.summary(for_students(r), page=f"{path.stem}.html" if attach else None)
         mark = marker(text, grade)
         posted = any(mark in (c.get("comment") or "")
                      for c in getattr(sub, "submission_comments", None) or [])

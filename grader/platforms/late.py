@@ -11,6 +11,11 @@ Policies (`parse_policy`):
 
     {"late": bool, "days": float, "penalty": fraction 0..1, "rule": str[, "inferred": True]}
 
+When a late rule is set but nothing tells how late a hand-in was (a Moodle download without
+its grading worksheet, loose files), `unknown` records that with ``"unknown": True`` and no
+penalty, and the console, the gradebook (``late`` = ``unknown``) and the report say so: a
+penalty is never skipped in silence.
+
 ``Result.score`` already multiplies by ``1 - penalty``, so nothing else needs changing. A hand-in is
 late when the platform flags it (Canvas ``LATE``, Gradescope metadata) or when it was submitted
 after the due date (`days_late`). When the platform says "late" without saying by how much (Canvas
@@ -95,6 +100,13 @@ def apply(policy: LatePolicy, late: bool, days: float | None, flag_days: float =
             "rule": rule, "inferred": True}
 
 
+def unknown(policy: LatePolicy, why: str) -> dict:
+    """The ``Result.extra["late"]`` dict for a hand-in whose lateness nothing tells: no penalty
+    taken, and every output says that none could be ("unknown": True)."""
+    return {"late": False, "days": 0.0, "penalty": 0.0, "unknown": True,
+            "rule": f"{policy.rule}; not applied: {why}"}
+
+
 def parse_due(text: str | datetime | date) -> datetime:
     """A due date from ``--due``: ``2026-12-01T23:59``, ``2026-12-01 23:59+01:00``, ``2026-12-01``.
 
@@ -144,6 +156,8 @@ def assess(policy: LatePolicy, *, late: bool = False, submitted_at: datetime | N
 def describe(late: dict) -> str:
     """How late, in a few words for a page or a line: "late 2 days, -20%" or, for lateness the
     platform only flagged, "late (flagged, days unknown: charged as 1 day), -10%"."""
+    if late.get("unknown"):
+        return "lateness unknown, no late penalty applied"
     if not late.get("late"):
         return ""
     days = late.get("days", 0)

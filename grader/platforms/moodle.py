@@ -68,6 +68,62 @@ def check_worksheet(path: Path) -> list[str]:
     return names
 
 
+NAME, EMAIL, STATUS = "Full name", "Email address", "Status"
+
+# How Moodle writes a late hand-in's Status (mod/assign/lang/en/assign.php): the grading
+# table joins the submission's status ("Submitted for grading") and, when it came after the
+# due date (or the student's extension), `submittedlate` "Assignment was submitted {$a} late"
+# (`submittedlateshort` "{$a} late" in older versions), {$a} being `format_time` of the delay:
+# its two largest non-zero units, each truncated ("1 day 3 hours", "2 hours 5 mins",
+# "1 year 12 days", "30 secs").
+_LATE = re.compile(r"(?:Assignment was submitted\s+)?(?P<delay>(?:\d+\s+[a-z]+\s*)+?)\s*late\b",
+                   re.IGNORECASE)
+_UNIT = {"year": 365.0, "week": 7.0, "day": 1.0, "hour": 1 / 24, "min": 1 / 1440,
+         "minute": 1 / 1440, "sec": 1 / 86400, "second": 1 / 86400}
+# English statuses that say the hand-in came in time when no "late" part follows.
+_STATUSES = ("submitted for grading", "draft (not submitted)", "no submission", "graded",
+             "not graded", "reopened", "new", "submitted", "released", "in marking",
+             "marking completed", "in review", "ready for release", "not marked",
+             "extension granted", "locked")
+
+
+def worksheet_rows(path: Path) -> dict[str, dict[str, str]]:
+    """Each participant's row of the worksheet: {participant id: {"name", "email", "status"}}."""
+    header, rows, _, _ = _read(path)
+    names = [h.strip() for h in header]
+    at = {c: names.index(c) for c in (IDENTIFIER, NAME, EMAIL, STATUS) if c in names}
+    out = {}
+    for r in rows:
+        r += [""] * (len(names) - len(r))
+        pid = participant(r[at[IDENTIFIER]]) if IDENTIFIER in at else None
+        if pid:
+            out[pid] = {key: r[at[col]].strip() if col in at else ""
+                        for key, col in (("name", NAME), ("email", EMAIL), ("status", STATUS))}
+    return out
+
+
+def days_late(status: str) -> float | None:
+    """How many days late Moodle's Status says a hand-in was: 0 when it says nothing of
+    lateness, None when it cannot be read (another language, a late part not understood).
+
+    Moodle shows only the two largest units, each cut down ("1 day 3 hours" is 27 to 28
+    hours), so this is the least the delay can have been: a hand-in is never charged more than
+    Moodle shows."""
+    text = " ".join(status.split())
+    m = _LATE.search(text)
+    if m:
+        days = 0.0
+        for n, unit in re.findall(r"(\d+)\s+([a-z]+)", m["delay"], re.IGNORECASE):
+            u = unit.lower().removesuffix("s")
+            if u not in _UNIT:
+                return None
+            days += int(n) * _UNIT[u]
+        return days if days > 0 else None
+    parts = [p.strip().lower() for p in re.split(r"\s+-\s+", text) if p.strip()]
+    known = parts and all(p.startswith(_STATUSES) for p in parts)
+    return 0.0 if known else None
+
+
 def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]],
                    ) -> tuple[str, list[str]]:
     """The worksheet at `path` with each participant's grade and feedback comment filled in.
@@ -90,7 +146,7 @@ def fill_worksheet(path: Path, grades: dict[str, tuple[float, float, str]],
         seen.add(pid)
         score, out_of, html = grades[pid]
         top = _number(r[at[MAXIMUM]]) if MAXIMUM in at else None
-        value = score / out_of * top if top and out_of else score
+        value = min(score / out_of * top, top) if top and out_of else score
         r[at[GRADE]] = f"{round(value, 2):.2f}"
         if FEEDBACK in at:
             r[at[FEEDBACK]] = html

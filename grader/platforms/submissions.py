@@ -93,10 +93,12 @@ class Submission:
     source: str = "file"
     note: str = ""
     email: str = ""
+    where: str = ""  # the hand-in's path in the download, the same from run to run
 
     def student_extra(self) -> dict:
         """The ``Result.extra["student"]`` dict for this hand-in."""
-        d = {"id": self.student_id, "name": self.name, "source": self.source, "path": str(self.path)}
+        d = {"id": self.student_id, "name": self.name, "source": self.source,
+             "path": self.where or str(self.path)}
         if self.email:
             d["email"] = self.email
         if self.submitted_at is not None:
@@ -122,6 +124,33 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     return PurePosixPath(*parts)
 
 
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name as its maker meant it. With the UTF-8 flag, `zipfile` has it right;
+    without, `zipfile` reads the legacy code page (cp437), but Info-ZIP on Linux and macOS's
+    Archive Utility write UTF-8 without the flag: their name is Info-ZIP's Unicode Path extra
+    field (0x7075) when there is one, else the raw bytes as UTF-8 when they are valid UTF-8,
+    and cp437 only when they are not."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
+        body, extra = extra[4:4 + size], extra[4 + size:]
+        if kind == 0x7075 and len(body) > 5 and body[0] == 1:
+            try:
+                return body[5:].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:  # not read as cp437 (a name Python wrote itself)
+        return info.filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.filename
+
+
 def extract_zip(zip_path: Path, dest: Path, *, max_total_bytes: int = MAX_TOTAL_BYTES,
                 max_files: int = MAX_FILES) -> Path:
     """Unpack ``zip_path`` into ``dest`` (created) and return ``dest``.
@@ -139,7 +168,7 @@ def extract_zip(zip_path: Path, dest: Path, *, max_total_bytes: int = MAX_TOTAL_
         plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
         declared = 0
         for info in zf.infolist():
-            rel = _safe_member_path(info.filename)
+            rel = _safe_member_path(member_name(info))
             if rel is None:
                 continue
             mode = info.external_attr >> 16
@@ -334,7 +363,20 @@ def discover(source: Path, workdir: Path | None = None) -> list[Submission]:
         subs = _gradescope(root, work)
     else:
         subs = _by_entry(_children(root), work)
+    for s in subs:
+        s.where = _where(s.path, root, work)
     return sorted(subs, key=_natural_key)
+
+
+def _where(path: Path, root: Path, work: _Workdir) -> str:
+    """A hand-in's path as the download names it: relative to the download, or to the work
+    folder's sub-folder it was unpacked or gathered in (whose name is not the same from run
+    to run)."""
+    for base in (root, work._root):
+        if base is not None and Path(path).is_relative_to(base):
+            parts = Path(path).relative_to(base).parts
+            return "/".join(parts[1:] if base == work._root and len(parts) > 1 else parts)
+    return str(path)
 
 
 @contextmanager
@@ -410,8 +452,9 @@ def _canvas_submission(uid: str, files: list[dict], work: _Workdir) -> Submissio
     if len(newest) == 1:
         (base, (_, _, f)), = newest.items()
         path, note = _handin(f["path"], work)
-        if path == f["path"] and path.suffix.lower() in HANDIN_SUFFIXES and base != f["orig"]:
-            # Give the hand-in its original name (engine.py, not engine-1.py).
+        if path == f["path"] and path.suffix.lower() in HANDIN_SUFFIXES:
+            # Give the hand-in the name the student gave it (engine.py, not
+            # doejane_12_345_engine-1.py): feedback names the file by it.
             folder = work.sub(f"canvas-{uid}")
             path = folder / base
             shutil.copy2(f["path"], path)

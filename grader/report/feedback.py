@@ -2,8 +2,14 @@
 
 The page is self-contained (inline CSS, the graphs as inline SVG, no script, a CSP that allows
 nothing else) and fits a phone: the text wraps, and a graph wider than the screen scrolls inside
-its own box while its gradients are also listed in a table that fits. The report draws each
-test with `test_html`, so a test looks the same in the report and on the student's page.
+its own box while its gradients are also listed in a table that fits.
+
+The page and the text say each thing once (`walk`): the misconceptions are numbered at the top
+and each failed test points to its number; a paragraph an earlier test showed becomes a pointer
+to that test; code spans are code (`inline`). A hand-in that cannot be graded gets its sentence
+and the source line with a caret (`excerpt`), no list of failed tests. `summary` is the short
+version for a platform's comment box (a Canvas comment, a Moodle worksheet cell), under 2,000
+characters, with the page attached.
 """
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import re
 from grader.checking.misconceptions import explain
 from grader.platforms.late import describe as describe_late
 from grader.report.svg import esc, fmt, graph, same
-from grader.results import Result, TestResult
+from grader.results import Result, TestResult, points
 
 MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
 CROSS = " \u2717"
@@ -37,6 +43,14 @@ def clip(text) -> str:
     return text
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def inline(text) -> str:
+    """Feedback prose as HTML: escaped, its `code spans` rendered as code."""
+    return _CODE.sub(r"<code>\1</code>", esc(text))
+
+
 def who(result: Result) -> str:
     st = _d(result.extra.get("student"))
     return str(st.get("name") or st.get("id") or "")
@@ -44,14 +58,14 @@ def who(result: Result) -> str:
 
 def headline(result: Result) -> str:
     """ "Score: 91 / 120 (76%)", with the late penalty when there is one."""
-    line = f"Score: {fmt(result.score, 4)} / {fmt(result.max_score, 4)}"
+    line = f"Score: {points(result.score)} / {points(result.max_score)}"
     if result.max_score:
         line += f" ({100 * result.score / result.max_score:.0f}%)"
     late = _d(result.extra.get("late"))
     if late.get("late"):
         line += f"; {describe_late(late)}"
         if result.penalty:
-            line += f" (before the penalty: {fmt(result.raw_score, 4)})"
+            line += f" (before the penalty: {points(result.raw_score)})"
     return line.replace("\u2212", "-")
 
 
@@ -82,33 +96,136 @@ def _failed(result: Result) -> list[TestResult]:
     return [t for t in result.tests if _status(t) != "passed"]
 
 
+# --------------------------------------------------------------------------- each thing once
+
+def paragraphs(output: str) -> list[tuple[str, list[str]]]:
+    """A test's output as (line, the indented lines under it): a sentence, or a line that
+    introduces a listing (a graph's program) or a list ("Likely cause:" and its items)."""
+    out: list[tuple[str, list[str]]] = []
+    for line in clip(output).splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(("  ", "\t")) and out:
+            out[-1][1].append(line)
+        else:
+            out.append((line, []))
+    return out
+
+
+def _cause(head: str, body: list[str], numbers: dict[str, int]) -> list[str] | None:
+    """The misconceptions a "Likely cause:" paragraph names, when every item of it is one the
+    page lists at the top; None for any other paragraph."""
+    if not head.startswith("Likely cause") or not body:
+        return None
+    by_text = {explain(m): m for m in numbers}
+    ids = [by_text.get(line.strip()[2:]) for line in body]
+    return ids if all(ids) else None
+
+
+def walk(result: Result):
+    """Each failed test with what its page says under it, each thing once: a misconception
+    is explained at the top and the test points to it (``("cause", ids)``); a paragraph an
+    earlier test already showed is left out for a pointer to that test (``("seen", name)``);
+    the rest is ``("text", line)`` and ``("code", listing)``."""
+    numbers = {m: i for i, m in enumerate(result.misconceptions, 1)}
+    shown: dict[tuple, str] = {}
+    for t in _failed(result):
+        items: list[tuple[str, object]] = []
+        for head, body in paragraphs(t.output):
+            ids = _cause(head, body, numbers)
+            if ids:
+                items.append(("cause", ids))
+                continue
+            key = (head, *body)
+            if key in shown and shown[key] != t.name:
+                if not items or items[-1] != ("seen", shown[key]):
+                    items.append(("seen", shown[key]))
+                continue
+            shown.setdefault(key, t.name)
+            items.append(("text", head))
+            if body:
+                items.append(("code", "\n".join(body)))
+        yield t, items, numbers
+
+
+def _body_html(lines: list[str]) -> str:
+    """The indented lines under a paragraph: a listing (four spaces) as code, a sentence or a
+    list item (two) as text."""
+    out, code = [], []
+    for line in lines + [""]:
+        if line.startswith("    ") and line.strip():
+            code.append(line[4:])
+            continue
+        if code:
+            out.append(f"<pre>{esc(chr(10).join(code))}</pre>")
+            code = []
+        if line.strip():
+            out.append(f'<p class="explain">{inline(line.strip())}</p>')
+    return "".join(out)
+
+
+def _cause_text(ids: list[str], numbers: dict[str, int]) -> str:
+    named = ", ".join(f"({numbers[m]}) {m}" for m in ids)
+    return f"Likely cause: {named}, explained at the top."
+
+
+def _seen_text(name: str) -> str:
+    return f"(The rest is as under \"{name}\" above.)"
+
+
+def excerpt(result: Result) -> list[str]:
+    """The source line a hand-in could not be loaded at, with a caret under the column."""
+    at = _d(result.extra.get("error_at"))
+    line, text = at.get("line"), at.get("text")
+    if type(line) is not int or not isinstance(text, str):
+        return []
+    text = text.expandtabs(4).rstrip()[:160]
+    gutter = f"{line} | "
+    lines = [gutter + text]
+    column = at.get("column")
+    if type(column) is int and 0 < column <= len(text) + 1:
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^")
+    return lines
+
+
 # --------------------------------------------------------------------------- HTML
 
-def test_html(t: TestResult, draw: bool = True) -> str:
-    """One test: its verdict, its feedback text and, for a failed one, its graph drawn and its
-    gradients listed. Shared by the class report and the student's page."""
+def test_html(t: TestResult, draw: bool = True, items=None, numbers=None) -> str:
+    """One test: its verdict, its feedback (`items` from `walk`, so each thing is said once
+    on a page; else its whole output) and, for a failed one, its graph drawn and its
+    gradients listed."""
     st = _status(t)
     extra = _d(t.extra)
-    ms = extra.get("misconceptions")
-    ms = [str(m) for m in ms] if isinstance(ms, list) else []
+    if items is None:
+        items = [("para", (head, body)) if body else ("text", head)
+                 for head, body in paragraphs(t.output)]
     parts = [
         f'<div class="test {st}"><div class="thead"><span class="badge {st}">{st}</span>'
         f"<span class=\"tname\">{esc(t.name)}</span>"
-        f"<span class=\"num\">{fmt(t.score, 4)} / {fmt(t.max_score, 4)}</span></div>",
+        f"<span class=\"num\">{points(t.score)} / {points(t.max_score)}</span></div>",
     ]
-    if t.output:
-        parts.append(f"<pre>{esc(clip(t.output))}</pre>")
-    for m in ms:
-        parts.append(f'<p class="explain"><span class="tag">{esc(m)}</span> {esc(explain(m))}</p>')
+    for kind, what in items:
+        if kind == "text":
+            parts.append(f'<p class="explain">{inline(what)}</p>')
+        elif kind == "para":
+            head, body = what
+            parts.append(f'<p class="explain">{inline(head)}</p>{_body_html(body)}')
+        elif kind == "code":
+            parts.append(_body_html(what.splitlines()))
+        elif kind == "cause":
+            parts.append('<p class="explain">Likely cause: ' + ", ".join(
+                f'({numbers[m]}) <span class="tag">{esc(m)}</span>' for m in what)
+                + ", explained at the top.</p>")
+        elif kind == "seen":
+            parts.append(f'<p class="explain muted">{esc(_seen_text(what))}</p>')
     g = _d(extra.get("graph"))
     if draw and st != "passed" and g:
         drawing = graph(g)
         if drawing:
-            prog = g.get("program")
-            parts.append('<div class="graphbox"><div class="graphrow">')
-            if prog:
-                parts.append(f"<pre class=\"program\">{esc(prog)}</pre>")
-            parts.append(f'<div class="scroll">{drawing}</div></div>'
+            prog = str(g.get("program") or "")
+            if prog and prog.splitlines()[0] not in t.output:  # the output lists it otherwise
+                parts.append(f'<pre class="program">{esc(prog)}</pre>')
+            parts.append('<div class="graphbox"><div class="scroll">' + drawing + "</div>"
                          '<p class="legend">Each box: a node (label = op) with its forward value; '
                          "under it the gradient expected and the gradient received, "
                          '<span class="mis">red</span> where they differ.</p>')
@@ -134,7 +251,9 @@ main{max-width:820px;margin:0 auto;padding:16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:20px 0 8px}
 .score{font-size:20px;font-weight:700;margin:8px 0}.late{color:var(--warn);font-weight:600}
 .points{background:#fff;border:1px solid var(--line);border-left:4px solid var(--bad);
-border-radius:6px;padding:8px 12px 8px 32px}.points li{margin:4px 0}
+border-radius:6px;padding:8px 12px 8px 36px}.points li{margin:4px 0}
+code{font:13px ui-monospace,Menlo,Consolas,monospace;background:#eef1f4;border-radius:3px;
+padding:0 3px}.muted{color:var(--muted)}
 .test{background:#fff;border:1px solid var(--line);border-left:4px solid var(--ok);
 border-radius:6px;padding:8px 12px;margin:10px 0;min-width:0}
 .test.failed{border-left-color:var(--bad)}
@@ -184,20 +303,23 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
     ]
     error = result.extra.get("error")
     if error:
-        parts.append(f"<p class=\"error\"><strong>Not graded:</strong> {esc(error)}</p>")
-    if result.misconceptions:
-        parts.append("<h2>What the failed tests point to</h2><ul class=\"points\">" + "".join(
-            f"<li>{esc(explain(m))}</li>" for m in result.misconceptions) + "</ul>")
+        parts.append(f"<p class=\"error\"><strong>Not graded:</strong> {inline(error)}</p>")
+        if excerpt(result):
+            parts.append(f"<pre>{esc(chr(10).join(excerpt(result)))}</pre>")
+    if result.misconceptions and not error:
+        parts.append("<h2>What the failed tests point to</h2><ol class=\"points\">" + "".join(
+            f'<li><span class="tag">{esc(m)}</span> {inline(explain(m))}</li>'
+            for m in result.misconceptions) + "</ol>")
     if notes(result) and not error:
         parts.append(f"<h2>Notes from grading</h2><pre>{esc(clip(notes(result)))}</pre>")
     passed = [t for t in result.tests if _status(t) == "passed"]
     if failed and not error:
         parts.append(f"<h2>Failed tests ({len(failed)} of {len(result.tests)})</h2>")
-        parts += [test_html(t) for t in failed]
+        parts += [test_html(t, True, items, numbers) for t, items, numbers in walk(result)]
     if passed:
         parts.append(f"<h2>Passed tests ({len(passed)} of {len(result.tests)})</h2>"
                      "<ul class=\"passed-list\">" + "".join(
-                         f"<li>{esc(t.name)} ({fmt(t.score, 4)} / {fmt(t.max_score, 4)})"
+                         f"<li>{esc(t.name)} ({points(t.score)} / {points(t.max_score)})"
                          f"{_printed(t)}</li>" for t in passed) + "</ul>")
     parts.append("</main></body></html>\n")
     return "".join(parts)
@@ -228,28 +350,90 @@ def gradient_table(t: TestResult) -> list[str]:
 
 
 def text(result: Result, title: str = "Backprop engine: your feedback") -> str:
-    """The page's content as plain text, for platforms that take only text (a Canvas comment)."""
+    """The page's content as plain text, each thing said once like the page."""
     name = who(result)
     lines = [title + (f" for {name}" if name else ""), headline(result)]
-    if result.extra.get("error"):
-        lines += ["", f"Not graded: {result.extra['error']}"]
+    error = result.extra.get("error")
+    if error:
+        lines += ["", f"Not graded: {error}"]
+        lines += ["    " + ln for ln in excerpt(result)]
+        return "\n".join(lines).replace("\u2212", "-") + "\n"
     if result.misconceptions:
         lines += ["", "What the failed tests point to:"]
-        lines += [f"  - {explain(m)}" for m in result.misconceptions]
-    if notes(result) and not result.extra.get("error"):
+        lines += [f"  ({i}) {m}: {explain(m)}" for i, m in enumerate(result.misconceptions, 1)]
+    if notes(result):
         lines += ["", clip(notes(result))]
     failed = _failed(result)
-    passed = len(result.tests) - len(failed)
     if result.tests:
-        lines += ["", f"Passed {passed} of {len(result.tests)} tests."]
-    if not result.extra.get("error"):
-        for t in failed:
-            lines += ["", f"FAILED ({fmt(t.score, 4)} / {fmt(t.max_score, 4)}): {t.name}"]
-            lines += ["  " + ln for ln in clip(t.output).splitlines()]
-            table = gradient_table(t)
-            if table:
-                lines += ["  Gradients:"] + ["    " + ln for ln in table]
+        lines += ["", f"Passed {len(result.tests) - len(failed)} of {len(result.tests)} tests."]
+    for t, items, numbers in walk(result):
+        lines += ["", f"FAILED ({points(t.score)} / {points(t.max_score)}): {t.name}"]
+        for kind, what in items:
+            if kind == "text":
+                lines.append("  " + what)
+            elif kind == "code":
+                lines += what.splitlines()
+            elif kind == "cause":
+                lines.append("  " + _cause_text(what, numbers))
+            elif kind == "seen":
+                lines.append("  " + _seen_text(what))
+        table = gradient_table(t)
+        if table:
+            lines += ["  Gradients:"] + ["    " + ln for ln in table]
     return "\n".join(lines).replace("\u2212", "-") + "\n"
+
+
+SUMMARY_LIMIT = 1800  # characters of the summary: with a Canvas comment's marker, or as a
+#                       Moodle cell's HTML, the box holds under 2,000
+SUMMARY_TESTS = 10    # failed tests named in it; the page has every one
+
+
+def summary(result: Result, page: str | None = "feedback.html",
+            title: str = "Backprop engine: your feedback") -> str:
+    """A short summary for a platform's comment box (a Canvas comment, a Moodle worksheet
+    cell): the score, what the failures point to (each once), the failed tests by name, and
+    where the full page is; under `SUMMARY_LIMIT` characters whatever the hand-in."""
+    name = who(result)
+    lines = [title + (f" for {name}" if name else ""), headline(result)]
+    error = result.extra.get("error")
+    if error:
+        lines += ["", f"Not graded: {clip(error)[:600]}"] + excerpt(result)
+    else:
+        if result.misconceptions:
+            lines += ["", "What the failed tests point to:"]
+            lines += [f"({i}) {explain(m)}" for i, m in enumerate(result.misconceptions, 1)]
+        failed = _failed(result)
+        if result.tests:
+            lines += ["", f"Passed {len(result.tests) - len(failed)} of {len(result.tests)} "
+                          "tests." + (" Failed:" if failed else "")]
+            lines += [f"- {t.name}" for t in failed[:SUMMARY_TESTS]]
+            if len(failed) > SUMMARY_TESTS:
+                lines.append(f"- and {len(failed) - SUMMARY_TESTS} more"
+                             + (", on the attached page." if page else "."))
+    if page and not error:
+        lines += ["", f"Every test, with its graph and gradients, is in the attached page "
+                      f"({page})."]
+    out = _CODE.sub(r"\1", "\n".join(lines)).replace("\u2212", "-")  # no markdown in a box
+    if len(out) > SUMMARY_LIMIT:  # many failed tests or long names: keep the ends
+        tail = "\n".join(lines[-2:])
+        out = out[:SUMMARY_LIMIT - len(tail) - 40].rsplit("\n", 1)[0] + "\n- \u2026\n" + tail
+    return out + "\n"
+
+
+def summary_html(result: Result, page: str = "feedback.html",
+                 title: str = "Backprop engine: your feedback") -> str:
+    """`summary` as HTML, for a platform that shows a comment as HTML (Moodle): one paragraph
+    per block, lines broken as in the text, code spans as code."""
+    text = summary(result, page, title)
+    raw = {explain(m): inline(explain(m)) for m in result.misconceptions}
+    blocks = []
+    for block in text.strip().split("\n\n"):
+        lines = [esc(ln) for ln in block.splitlines()]
+        html = "<br>".join(lines)
+        for plain_, rich in raw.items():  # the explanations keep their code spans
+            html = html.replace(esc(_CODE.sub(r"\1", plain_)), rich)
+        blocks.append(f"<p>{html}</p>")
+    return "".join(blocks)
 
 
 # --------------------------------------------------------------------------- markdown

@@ -1,8 +1,15 @@
 """One self-contained HTML page summarising a batch of graded hand-ins, for the instructor.
 
-No network fetches of any kind: CSS and the one tiny script are inline, the histogram and the
-computation graphs are inline SVG, fonts are the system's. Every string that came from a
-hand-in or a results file is escaped (`svg.esc`); a student's feedback opens in `<details>`.
+In the order an instructor reads it, one function per section: the overview (the class mean
+counting every student the gradebook grades, the mean over graded hand-ins beside it), the
+score distribution, the misconceptions, the students (sortable by name, score or
+misconception; what went wrong folded under each row, with a link to their own page, where
+their graphs are drawn), the tests, the slowest hand-ins. Rendered from summaries
+(`Result.summary()`), so a class of 200 is about 0.2 MB.
+
+No network fetches of any kind: CSS and the one tiny script are inline, the histogram is inline
+SVG, fonts are the system's. Every string that came from a hand-in or a results file is
+escaped (`svg.esc`).
 """
 from __future__ import annotations
 
@@ -10,11 +17,10 @@ import math
 import statistics
 
 from grader.checking.misconceptions import explain
-from grader.results import Result, TestResult
-from grader.report.feedback import clip, test_html
+from grader.platforms.gradebook import has_grade, status
+from grader.report.feedback import inline
 from grader.report.svg import esc, fmt, histogram, num
-
-MAX_GRAPHS = 3      # failed graphs drawn per student
+from grader.results import Result, TestResult, points
 
 
 def _d(x) -> dict:
@@ -32,11 +38,6 @@ def _student(r: Result, i: int) -> tuple[str, str]:
 def _error(r: Result) -> str:
     e = _d(r.extra).get("error")
     return str(e) if e not in (None, "", False) else ""
-
-
-def _late(r: Result) -> dict:
-    late = _d(_d(r.extra).get("late"))
-    return late if late.get("late") else {}
 
 
 def _safe(f, default=0.0) -> float:
@@ -74,65 +75,80 @@ def _mtags(ids: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- sections
+# Each section is a function of the results that returns its HTML; `chunks` lays them out in
+# the order an instructor reads: the class, the misconceptions, the students, the tests.
 
-def _header(results, graded, title) -> str:
-    pcts = [_percent(r) for r in graded]
-    scores = [_safe(lambda r=r: r.score) for r in graded]
+def _card(value: str, label: str, sub: str = "", cls: str = "") -> str:
+    sub = f'<div class="s">{sub}</div>' if sub else ""
+    return (f'<div class="stat {cls}"><div class="v">{value}</div>{sub}'
+            f'<div class="k">{label}</div></div>')
+
+
+def _mean(results) -> tuple[float, float] | None:
+    """(mean percent, mean points) of `results`, None for none."""
+    if not results:
+        return None
+    return (statistics.fmean(_percent(r) for r in results),
+            statistics.fmean(_safe(lambda r=r: r.score) for r in results))
+
+
+def _overview(results, title) -> str:
+    """The numbers an instructor came for: the class mean counting every student the
+    gradebook grades, the mean over graded hand-ins beside it, and who is not in either."""
+    counted = [r for r in results if has_grade(r)]
+    graded = [r for r in results if has_grade(r) and not _error(r)]
+    ungradable = [r for r in counted if _error(r)]
+    absent = [r for r in results if _d(r.extra).get("no_submission")]
+    unknown = [r for r in results if _d(_d(r.extra).get("late")).get("unknown")]
     maxes = {_safe(lambda r=r: r.max_score) for r in graded}
     common = maxes.pop() if len(maxes) == 1 else None
 
-    def stat(label, vals, pvals):
-        if not pvals:
-            return f'<div class="stat"><div class="v">\u2014</div><div class="k">{label}</div></div>'
-        p = f"{fmt(pvals, 3)}%"
-        sub = f'<div class="s">{fmt(vals, 3)} / {fmt(common, 4)} pts</div>' if common else ""
-        return f'<div class="stat"><div class="v">{p}</div>{sub}<div class="k">{label}</div></div>'
+    def mean_card(rs, label):
+        m = _mean(rs)
+        if m is None:
+            return _card("\u2014", label)
+        sub = f"{points(m[1])} / {points(common)} pts" if common else ""
+        return _card(f"{m[0]:.1f}%", label, sub)
 
-    failed = len(results) - len(graded)
     cards = [
-        f'<div class="stat"><div class="v">{len(graded)}</div><div class="k">graded</div></div>',
-        f'<div class="stat{" warn" if failed else ""}"><div class="v">{failed}</div>'
-        f'<div class="k">failed to grade</div></div>',
-        stat("mean", statistics.fmean(scores) if scores else 0,
-             statistics.fmean(pcts) if pcts else None),
-        stat("median", statistics.median(scores) if scores else 0,
-             statistics.median(pcts) if pcts else None),
-        stat("max", max(scores) if scores else 0, max(pcts) if pcts else None),
+        mean_card(counted, f"class mean ({len(counted)} students)"),
+        mean_card(graded, f"mean of {len(graded)} graded hand-ins"),
+        _card(f"{statistics.median(_percent(r) for r in counted):.1f}%" if counted
+              else "\u2014", "class median"),
+        _card(str(len(ungradable)), "could not be graded", cls="warn" if ungradable else ""),
     ]
-    note = ("Mean, median, max and the histogram are over graded hand-ins, after late "
-            "penalties.")
-    return (f"<header><h1>{esc(title)}</h1><p class=\"meta\">{len(results)} hand-ins. {note}</p>"
+    if absent:
+        cards.append(_card(str(len(absent)), "no submission", cls="warn"))
+    if unknown:
+        cards.append(_card(str(len(unknown)), "lateness unknown", cls="warn"))
+    zero = any(r.tests for r in absent)
+    note = [f"{len(results)} students. Scores are after late penalties. The class mean "
+            "counts every student the gradebook grades: a hand-in that could not be graded "
+            "counts 0"
+            + (", and so does a missing one (--missing-as-zero)." if zero else
+               (f"; the {len(absent)} without a submission are left out (their grade is "
+                "blank)." if absent else "."))]
+    if unknown:
+        note.append(f"Lateness unknown for {len(unknown)} hand-in"
+                    f"{'s' if len(unknown) != 1 else ''}: no late penalty was applied to "
+                    f"{'them' if len(unknown) != 1 else 'it'} "
+                    f"({esc(_d(unknown[0].extra['late']).get('rule', ''))}).")
+    return (f"<header><h1>{esc(title)}</h1><p class=\"meta\">{' '.join(note)}</p>"
             f'<div class="stats">{"".join(cards)}</div></header>')
 
 
-def _hist(graded) -> str:
+def _distribution(results) -> str:
+    counted = [r for r in results if has_grade(r)]
     counts = [0] * 10
-    for r in graded:
+    for r in counted:
         counts[min(9, max(0, int(_percent(r) // 10)))] += 1
-    cap = f"Score distribution of {len(graded)} graded hand-ins"
-    return f'<div><h2>Score distribution</h2>{histogram(counts, cap)}</div>'
+    cap = f"Scores of the {len(counted)} students the class mean counts"
+    return f'<section id="distribution"><h2>Score distribution</h2>{histogram(counts, cap)}' \
+           "</section>"
 
 
-def _tests(graded) -> str:
-    stats: dict[str, list[int]] = {}
-    for r in graded:
-        for t in r.tests:
-            s = stats.setdefault(str(t.name), [0, 0])
-            s[1] += 1
-            s[0] += _status(t) == "passed"
-    if not stats:
-        return '<div><h2>Tests</h2><p class="muted">No test results.</p></div>'
-    rows = "".join(
-        f"<tr><td>{esc(name)}</td><td class=\"num\">{p}/{n}</td>"
-        f"<td>{_pbar(p / n if n else 0, 'ok' if p == n else '')}</td></tr>"
-        for name, (p, n) in stats.items()
-    )
-    return ("<div><h2>Tests</h2><table class=\"tests\"><thead><tr><th>test</th>"
-            f"<th class=\"num\">passed</th><th>pass rate</th></tr></thead><tbody>{rows}"
-            "</tbody></table></div>")
-
-
-def _miscs(graded) -> str:
+def _misconceptions_section(results) -> str:
+    graded = [r for r in results if has_grade(r) and not _error(r)]
     count: dict[str, int] = {}
     for r in graded:
         for m in _misconceptions(r):
@@ -143,35 +159,13 @@ def _miscs(graded) -> str:
         n = len(graded)
         rows = "".join(
             f"<tr><td><span class=\"tag\">{esc(m)}</span></td><td class=\"num\">{c}</td>"
-            f"<td>{_pbar(c / n if n else 0, 'bad')}</td><td>{esc(explain(m))}</td></tr>"
-            for m, c in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
-        body = ("<table class=\"miscs\"><thead><tr><th>misconception</th><th class=\"num\">"
-                f"students</th><th></th><th>what it means</th></tr></thead><tbody>{rows}"
-                "</tbody></table>")
-    return f"<section><h2>Misconceptions</h2>{body}</section>"
-
-
-def _attention(results, idx) -> str:
-    slow = sorted(results, key=_time, reverse=True)[:5]
-    slow_rows = "".join(
-        f"<tr><td><a href=\"#s{idx[id(r)]}\">{esc(_student(r, idx[id(r)])[0])}</a></td>"
-        f"<td>{esc(_student(r, idx[id(r)])[1])}</td><td class=\"num\">{fmt(_time(r), 3)} s</td></tr>"
-        for r in slow
-    )
-    failing = [r for r in results if _error(r) or _safe(lambda r=r: r.score) <= 0]
-    fail_rows = "".join(
-        f"<tr><td><a href=\"#s{idx[id(r)]}\">{esc(_student(r, idx[id(r)])[0])}</a></td>"
-        f"<td>{esc(_student(r, idx[id(r)])[1])}</td>"
-        f"<td>{esc(_error(r) or 'score 0')}</td></tr>"
-        for r in failing
-    ) or "<tr><td colspan=\"3\" class=\"muted\">None.</td></tr>"
-    return (
-        "<section class=\"two\"><div><h2>Slowest hand-ins</h2><table><thead><tr><th>id</th>"
-        f"<th>name</th><th class=\"num\">time</th></tr></thead><tbody>{slow_rows}</tbody></table>"
-        "</div><div><h2>Failing hand-ins</h2><table><thead><tr><th>id</th><th>name</th>"
-        f"<th>reason</th></tr></thead><tbody>{fail_rows}</tbody></table></div></section>"
-    )
+            f"<td class=\"bar\">{_pbar(c / n if n else 0, 'bad')}</td><td>{inline(explain(m))}</td>"
+            "</tr>"
+            for m, c in sorted(count.items(), key=lambda kv: (-kv[1], kv[0])))
+        body = ("<div class=\"wide\"><table class=\"miscs\"><thead><tr><th>misconception</th>"
+                "<th class=\"num\">students</th><th class=\"bar\"></th><th>what it means</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table></div>")
+    return f'<section id="misconceptions"><h2>Misconceptions</h2>{body}</section>'
 
 
 TOP_PAIRS = 10
@@ -207,76 +201,112 @@ def _status(t: TestResult) -> str:
         return "failed"
 
 
-def _output(text) -> str:
-    return f"<pre>{esc(clip(text))}</pre>" if text else ""
+def _late_text(r: Result) -> tuple[str, str]:
+    """(what the late cell says, the rule behind it)."""
+    late = _d(_d(r.extra).get("late"))
+    if late.get("unknown"):
+        return "lateness unknown", str(late.get("rule", ""))
+    if not late.get("late"):
+        return "", ""
+    days, pen = num(late.get("days")), num(late.get("penalty"))
+    text = ("late" + (" (inferred)" if late.get("inferred") else "")
+            + (f" {fmt(days, 2)} d" if days is not None else "")
+            + (f", \u2212{fmt(100 * pen, 3)}%" if pen else ""))
+    return text, str(late.get("rule", ""))
 
 
-def _student_row(r: Result, i: int) -> str:
+def _student_row(r: Result, i: int, link) -> str:
+    """One student: the row an instructor scans, and what went wrong folded under it."""
     sid, name = _student(r, i)
-    err = _error(r)
-    late = _late(r)
-    pct = _percent(r)
+    st = status(r)
     ms = _misconceptions(r)
-    if err:
-        score = "<span class=\"badge error\">not graded</span>"
-        pcell = ""
+    pct = _percent(r)
+    if has_grade(r):
+        score = f"{points(_safe(lambda: r.score))} / {points(_safe(lambda: r.max_score))}"
+        pcell = f"{_pbar(pct / 100, 'ok' if pct >= 99.995 else '')}<span>{pct:.1f}%</span>"
+        key = f"{pct:.4f}"
     else:
-        score = f"{fmt(_safe(lambda: r.score), 4)} / {fmt(_safe(lambda: r.max_score), 4)}"
-        pcell = f"{fmt(pct, 3)}%"
-    late_txt = ""
-    if late:
-        days = num(late.get("days"))
-        pen = num(late.get("penalty"))
-        late_txt = ("late" + (" (inferred)" if late.get("inferred") else "")
-                    + (f" {fmt(days, 2)} d" if days is not None else "")
-                    + (f", \u2212{fmt(100 * pen, 3)}%" if pen else ""))
-    tip = f' title="{esc(late.get("rule", ""))}"' if late else ""
-    late_html = f'<span class="badge-late"{tip}>{esc(late_txt)}</span>' if late else ""
-    summary = (
-        f'<summary><span class="c-id" title="{esc(sid)}">{esc(sid)}</span>'
-        f'<span class="c-name" title="{esc(name)}">{esc(name)}</span>'
-        f'<span class="c-score num">{score}</span><span class="c-pct">'
-        f'{_pbar(pct / 100, "ok" if pct >= 99.9999 else "") if not err else ""}'
-        f'<span class="num">{pcell}</span></span>'
-        f'<span class="c-late">{late_html}</span>'
-        f'<span class="c-misc">{_mtags(ms)}</span></summary>'
-    )
-    facts = []
-    if err:
-        facts.append(f"<p class=\"error\"><strong>Could not be graded:</strong> {esc(err)}</p>")
-    info = [f"execution time {fmt(_time(r), 3)} s"]
-    sandbox = _d(r.extra).get("sandbox")  # {"level": ..., "layers": ...}; a name in old results
-    level = sandbox.get("level") if isinstance(sandbox, dict) else sandbox
-    if level:
-        info.append(f"isolation {esc(level)}")
-    if late:
-        info.append(esc(late_txt if not late.get("inferred") else late.get("rule", late_txt)))
-    facts.append('<p class="muted">' + " \u00b7 ".join(info) + "</p>")
-    if r.output:
-        facts.append('<p class="sub">Output of the whole run</p>' + _output(r.output))
-    # A few drawings per student (their first failed graphs) keep a class's page light.
-    drawn = [t for t in r.tests if _status(t) != "passed" and _d(t.extra).get("graph")]
-    drawn = {id(t) for t in drawn[:MAX_GRAPHS]}
-    tests = "".join(test_html(t, id(t) in drawn) for t in r.tests)
-    return (f'<details class="student" id="s{i}">{summary}<div class="feedback">'
-            f"{''.join(facts)}{tests}</div></details>")
+        score, pcell, key = "\u2014", "", "-1"
+    late, rule = _late_text(r)
+    late_html = (f'<span class="late{" unknown" if "unknown" in late else ""}" '
+                 f'title="{esc(rule)}">{esc(late)}</span>') if late else ""
+    failed = [t for t in r.tests if _status(t) != "passed"]
+    more = []
+    if _error(r):
+        more.append(f'<p class="error">{esc(_error(r))}</p>')
+    elif failed and st == "graded":
+        more.append(f"<p>Failed {len(failed)} of {len(r.tests)}: "
+                    + ", ".join(esc(t.name) for t in failed) + "</p>")
+    if not _d(r.extra).get("no_submission"):
+        sandbox = _d(r.extra).get("sandbox")  # {"level", "layers"}; a name in old results
+        level = sandbox.get("level") if isinstance(sandbox, dict) else sandbox
+        more.append(f'<p class="muted">execution time {fmt(_time(r), 3)} s'
+                    + (f" \u00b7 isolation {esc(level)}" if level else "")
+                    + (f" \u00b7 {esc(rule)}" if late else "") + "</p>")
+    href = link(r) if link else None
+    if href:
+        more.append(f'<p><a href="{esc(href)}">feedback page</a> (graphs and gradients)</p>')
+    details = (f"<details><summary>{esc(st)}</summary>{''.join(more)}</details>" if more
+               else esc(st))
+    return (f'<tr id="s{i}" data-score="{key}" data-misc="{esc(" ".join(ms) or "~")}" '
+            f'data-name="{esc(name.casefold() or sid.casefold())}" data-id="{esc(sid)}">'
+            f'<td class="c-id">{esc(sid)}</td><td class="c-name">{esc(name)}</td>'
+            f'<td class="num c-score">{score}</td><td class="c-pct">{pcell}</td>'
+            f'<td class="c-late">{late_html}</td><td class="c-misc">{_mtags(ms)}</td>'
+            f'<td class="c-status st-{st.replace(" ", "-")}">{details}</td></tr>')
 
 
-def _students(results, feedback):
-    """The roster, one student's row at a time (each read through `feedback`)."""
+def _students(results, link=None):
+    """Every student, sortable by name, score or misconception (the inline script), one row
+    at a time; their pictures are on their own feedback pages."""
     order = sorted(range(len(results)),
                    key=lambda i: (_student(results[i], i)[1].casefold(),
                                   _student(results[i], i)[0].casefold(), i))
     yield (
-        "<section><h2>Students</h2><p class=\"tools\"><button type=\"button\" id=\"openall\">"
-        "Expand all</button> <button type=\"button\" id=\"closeall\">Collapse all</button></p>"
-        '<div class="roster"><div class="rhead"><span>id</span><span>name</span>'
-        '<span class="num">score</span><span>percent</span><span>late</span>'
-        "<span>misconceptions</span></div>"
+        '<section id="students"><h2>Students</h2><p class="tools">Sort by '
+        '<button type="button" data-sort="name">name</button> '
+        '<button type="button" data-sort="score">score</button> '
+        '<button type="button" data-sort="misc">misconception</button></p>'
+        '<table class="students"><thead><tr><th>id</th><th>name</th>'
+        '<th class="num">score</th><th>percent</th><th>late</th><th>misconceptions</th>'
+        "<th>status</th></tr></thead><tbody>"
     )
     for i in order:
-        yield _student_row(feedback(results[i]), i)
-    yield "</div></section>"
+        yield _student_row(results[i], i, link)
+    yield "</tbody></table></section>"
+
+
+def _tests(results) -> str:
+    stats: dict[str, list[int]] = {}
+    for r in results:
+        if not has_grade(r) or _error(r):
+            continue
+        for t in r.tests:
+            s = stats.setdefault(str(t.name), [0, 0])
+            s[1] += 1
+            s[0] += _status(t) == "passed"
+    if not stats:
+        return '<section id="tests"><h2>Tests</h2><p class="muted">No test results.</p></section>'
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td class=\"num\">{p}/{n}</td>"
+        f"<td class=\"bar\">{_pbar(p / n if n else 0, 'ok' if p == n else '')}</td></tr>"
+        for name, (p, n) in stats.items()
+    )
+    return ("<section id=\"tests\"><h2>Tests</h2><table class=\"tests\"><thead><tr><th>test</th>"
+            f"<th class=\"num\">passed</th><th class=\"bar\">pass rate</th></tr></thead><tbody>{rows}"
+            "</tbody></table></section>")
+
+
+def _slowest(results) -> str:
+    slow = sorted(range(len(results)), key=lambda i: _time(results[i]), reverse=True)[:5]
+    rows = "".join(
+        f"<tr><td><a href=\"#s{i}\">{esc(_student(results[i], i)[0])}</a></td>"
+        f"<td>{esc(_student(results[i], i)[1])}</td>"
+        f"<td class=\"num\">{fmt(_time(results[i]), 3)} s</td></tr>" for i in slow
+        if not _d(results[i].extra).get("no_submission"))
+    return ("<section id=\"slowest\"><h2>Slowest hand-ins</h2><table><thead><tr><th>id</th>"
+            f"<th>name</th><th class=\"num\">time</th></tr></thead><tbody>{rows}</tbody></table>"
+            "</section>")
 
 
 # --------------------------------------------------------------------------- page
@@ -285,21 +315,20 @@ CSS = """
 :root{--fg:#1d2430;--muted:#5f6b7a;--line:#dde2e8;--bg:#f6f7f9;--card:#fff;--accent:#2f6fb3;
 --ok:#2e8b57;--bad:#c0392b;--warn:#b7791f}
 *{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);
+body{margin:0;background:var(--bg);color:var(--fg);overflow-wrap:anywhere;
 font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1120px;margin:0 auto;padding:24px 28px 48px}
+main{max-width:1120px;margin:0 auto;padding:20px 16px 48px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:16px;margin:0 0 12px;color:#2b3442}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;
-margin:16px 0}
-section.two{display:grid;grid-template-columns:1fr 1fr;gap:28px}
-section.two>div{min-width:0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;
+margin:16px 0;min-width:0}
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
-.sub{font-size:12px;color:var(--muted);margin:8px 0 0;font-weight:600}
-svg.hist{max-width:100%;height:auto}
-.meta,.muted{color:var(--muted)}
+code,.tag,.c-id{font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+code{background:#eef1f4;border-radius:3px;padding:0 4px}
+svg.hist{display:block;max-width:100%;height:auto}
+.meta,.muted{color:var(--muted)}.meta{max-width:72em}
 .stats{display:flex;gap:12px;flex-wrap:wrap;margin-top:12px}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 16px;
-min-width:140px}
+flex:1 1 150px;max-width:260px}
 .stat .v{font-size:22px;font-weight:600}.stat .s{color:var(--muted);font-size:12px}
 .stat .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .stat.warn .v{color:var(--bad)}
@@ -307,90 +336,75 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.pbar{display:inline-block;width:110px;flex:0 0 auto;height:8px;background:#e8ecf1;border-radius:4px;
-overflow:hidden;vertical-align:middle}
+.pbar{display:inline-block;width:90px;max-width:100%;height:8px;background:#e8ecf1;
+border-radius:4px;overflow:hidden;vertical-align:middle;margin-right:6px}
 .pbar>span{display:block;height:100%;background:var(--accent)}
 .pbar.ok>span{background:var(--ok)}.pbar.bad>span{background:var(--bad)}
-.tag{display:inline-block;white-space:nowrap;font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
-background:#fdecea;color:#8e2a20;border-radius:4px;padding:0 6px;margin:1px 4px 1px 0}
+.tag{display:inline-block;white-space:nowrap;background:#fdecea;color:#8e2a20;border-radius:4px;
+padding:0 6px;margin:1px 4px 1px 0}
 svg.hist .bar{fill:var(--accent)}svg.hist .grid{stroke:#eef1f4}
 svg.hist .axis{stroke:#8a95a3}svg.hist text{font-size:12px;fill:var(--fg)}
 svg.hist .tick{fill:var(--muted);font-size:11px}svg.hist .count{font-weight:600}
 svg.hist .label{fill:var(--muted);font-size:12px}
-.tools{margin:0 0 8px}
+.tools{margin:0 0 8px;color:var(--muted)}
 button{font:inherit;font-size:12px;padding:3px 10px;border:1px solid var(--line);border-radius:4px;
-background:#fff;cursor:pointer}
-.rhead,summary{display:grid;grid-template-columns:110px 1.3fr 90px 190px 130px 2fr;gap:10px;
-align-items:center;padding:6px 8px}
-.rhead{font-size:12px;color:var(--muted);font-weight:600;border-bottom:1px solid var(--line)}
-details.student{border-bottom:1px solid var(--line)}
-summary{cursor:pointer;list-style:none}summary::-webkit-details-marker{display:none}
-summary:hover{background:#f3f6fa}details[open]>summary{background:#eef3f9}
-.c-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow:hidden;
-text-overflow:ellipsis;white-space:nowrap}
-.c-id::before{content:"\\25B8";display:inline-block;width:14px;color:var(--muted)}
-details[open] .c-id::before{content:"\\25BE"}
-.c-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.c-pct{display:flex;gap:8px;align-items:center}.c-pct .num{min-width:52px}
-.badge-late{color:var(--warn);font-size:12px;font-weight:600}
-.feedback{padding:8px 12px 16px 24px}
-.badge{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;
-border-radius:4px;padding:1px 6px;letter-spacing:.03em}
-.badge.passed{background:#e3f4ea;color:#1e6b41}.badge.failed{background:#fdecea;color:#8e2a20}
-.badge.error{background:#fdecea;color:#8e2a20}
-.test{border:1px solid var(--line);border-left:4px solid var(--ok);border-radius:6px;
-padding:8px 12px;margin:8px 0;background:#fff}
-.test.failed{border-left-color:var(--bad)}
-.thead{display:flex;gap:10px;align-items:center}.tname{flex:1;font-weight:600}
-pre{background:#f4f6f8;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10px;margin:6px 0;
-white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto;
-font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.explain{margin:6px 0}.error{color:var(--bad)}
+background:#fff;cursor:pointer}button[aria-pressed=true]{background:#e4edf7;border-color:#9dbbe0}
+.c-id{white-space:nowrap}.c-pct{white-space:nowrap}
+.late{color:var(--warn);font-size:12px;font-weight:600}.late.unknown{color:var(--bad)}
+details summary{cursor:pointer;color:var(--accent)}details p{margin:4px 0}
+.st-not-gradable summary,.st-not-gradable,.error{color:var(--bad)}
+.st-no-submission{color:var(--muted)}
 .notice{background:#fdecea;color:#8e2a20;border:1px solid var(--bad);border-radius:8px;
 padding:10px 16px;font-weight:600}
-table.grads{width:auto;margin:6px 0}.grads tr.differs td{color:var(--bad);font-weight:600}
-.graphbox{margin-top:8px}.scroll{overflow-x:auto}
-.graphrow{display:flex;gap:16px;align-items:flex-start}
-pre.program{flex:0 0 auto;min-width:170px;margin:0}
-svg.graph .node rect{fill:#f8fafc;stroke:#7b8794;stroke-width:1.2}
-svg.graph .node.root rect{stroke:#1d2430;stroke-width:2}
-svg.graph .node.bad rect{fill:#fdf1f0;stroke:var(--bad)}
-svg.graph .edge{fill:none;stroke:#9aa5b1;stroke-width:1.3}
-svg.graph .arrowhead{fill:#9aa5b1}
-svg.graph text{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;fill:var(--fg)}
-svg.graph .nlabel{font-weight:700}svg.graph .ndata,svg.graph .gexp{fill:var(--muted)}
-svg.graph .mis{fill:var(--bad);font-weight:700}
-.legend{font-size:12px;color:var(--muted);margin:4px 0 0}.mis{color:var(--bad);font-weight:700}
+@media (max-width:720px){
+ table.students thead,table.miscs thead{display:none}
+ table.students tr,table.miscs tr{display:grid;grid-template-columns:1fr auto;gap:2px 12px;
+  padding:8px 0;border-bottom:1px solid var(--line)}
+ table.students td,table.miscs td{border:0;padding:0 4px}
+ table.miscs td:last-child{grid-column:1/-1}
+ table.students .c-name{font-weight:600}.c-misc,.c-status{grid-column:1/-1}
+ th.bar,td.bar{display:none}
+}
 @media print{section{break-inside:avoid}.tools{display:none}}
 """
 
 JS = """
 (function(){
-  function all(open){
-    var ds=document.querySelectorAll('details.student');
-    for(var i=0;i<ds.length;i++){ds[i].open=open;}
+  var body=document.querySelector('table.students tbody');
+  if(!body){return;}
+  function key(tr,by){
+    if(by==='score'){return -parseFloat(tr.getAttribute('data-score'));}
+    return tr.getAttribute('data-'+by)+' '+tr.getAttribute('data-name');
   }
-  document.getElementById('openall').addEventListener('click',function(){all(true);});
-  document.getElementById('closeall').addEventListener('click',function(){all(false);});
+  var buttons=document.querySelectorAll('button[data-sort]');
+  function sort(by){
+    var rows=Array.prototype.slice.call(body.rows);
+    rows.sort(function(a,b){var x=key(a,by),y=key(b,by);return x<y?-1:x>y?1:0;});
+    for(var i=0;i<rows.length;i++){body.appendChild(rows[i]);}
+    for(var j=0;j<buttons.length;j++){
+      buttons[j].setAttribute('aria-pressed',buttons[j].getAttribute('data-sort')===by);}
+  }
+  for(var i=0;i<buttons.length;i++){
+    buttons[i].addEventListener('click',function(){sort(this.getAttribute('data-sort'));});
+  }
 })();
 """
 
 
 def render(results: list[Result], title: str = "Autodiff assignment: grading report",
-           feedback=None, notice: str = "") -> str:
+           notice: str = "", link=None) -> str:
     """The whole report as one HTML document (a string), with no external resources."""
-    return "".join(chunks(results, title, feedback, notice))
+    return "".join(chunks(results, title, notice, link))
 
 
 def chunks(results: list[Result], title: str = "Autodiff assignment: grading report",
-           feedback=None, notice: str = "", pairs=()):
+           notice: str = "", link=None, pairs=()):
     """The report piece by piece, to write a large class's page without holding it whole.
 
-    `feedback(result)` gives the full result for a student's row when `results` hold only
-    summaries (`Result.summary()`), so a whole class never has to be in memory at once."""
+    `results` may be summaries (`Result.summary()`): the report needs no test's output.
+    `link(result)` gives the address of a student's own feedback page, relative to the
+    report, where their graphs are drawn (the report draws none, so it stays small)."""
     results = list(results)
-    graded = [r for r in results if not _error(r)]
-    idx = {id(r): i for i, r in enumerate(results)}
     yield (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -400,10 +414,11 @@ def chunks(results: list[Result], title: str = "Autodiff assignment: grading rep
     )
     if notice:
         yield f'<p class="notice">{esc(notice)}</p>'
-    yield _header(results, graded, title)
-    yield "".join(['<section class="two">', _hist(graded), _tests(graded), "</section>"])
-    yield _miscs(graded)
-    yield _attention(results, idx)
-    yield _pairs(pairs, results, idx)
-    yield from _students(results, feedback or (lambda r: r))
+    yield _overview(results, title)
+    yield _distribution(results)
+    yield _misconceptions_section(results)
+    yield _pairs(pairs, results, {id(r): i for i, r in enumerate(results)})
+    yield from _students(results, link)
+    yield _tests(results)
+    yield _slowest(results)
     yield f"</main><script>{JS}</script></body></html>\n"

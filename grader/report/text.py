@@ -6,7 +6,8 @@ the screen or start a line where the real score stands.
 """
 from __future__ import annotations
 
-from ..results import Result
+from ..results import Result, points
+from .feedback import excerpt
 from .terminal import one_line, visible
 
 
@@ -14,17 +15,19 @@ def render(result: Result) -> str:
     lines = []
     student = result.extra.get("student", {})
     who = student.get("name") or student.get("id") or result.extra.get("handin", {}).get("file")
-    head = f"Score: {result.score:g} / {result.max_score:g}"
+    head = f"Score: {points(result.score)} / {points(result.max_score)}"
     if result.max_score:
         head += f" ({100 * result.score / result.max_score:.0f}%)"
     if result.penalty:
-        head += f" after a {100 * result.penalty:g}% late penalty (raw {result.raw_score:g})"
+        head += f" after a {100 * result.penalty:g}% late penalty (raw {points(result.raw_score)})"
     lines.append((f"{one_line(who)}: " if who else "") + head)
-    if result.extra.get("error"):
+    if result.extra.get("error"):  # its one sentence and where: no list of failed tests
         lines.append(f"Not graded: {one_line(result.extra['error'])}")
+        lines += ["    " + line for line in excerpt(result)]
+        return visible("\n".join(lines)) + "\n"
     for t in result.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
-        lines.append(f"  {mark}  {t.score:g}/{t.max_score:g}  {one_line(t.name)}")
+        lines.append(f"  {mark}  {points(t.score)}/{points(t.max_score)}  {one_line(t.name)}")
     if result.output and not result.extra.get("error"):
         lines.append("")
         lines += ["  " + line if line else "" for line in result.output.split("\n")]
