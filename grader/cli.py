@@ -276,10 +276,12 @@ def merge(dirs, out, partial, roster, assignment, worksheet, published, **kwargs
     click.echo(summary(merge_dirs(list(dirs), out, settings, partial)))
 
 
-def passed_on(ctx, command, own=("out", "jobs", "config")) -> list[str]:
+def passed_on(ctx, command, own=("out", "jobs", "config"),
+              where=lambda path: str(path.absolute())) -> list[str]:
     """The options given to this command (not left at their defaults) that `command` takes
-    too, but for those the caller sets itself (`own`), as its command line; paths made absolute and the course file named, so that they mean
-    the same on any machine of a cluster, from any folder."""
+    too, but for those the caller sets itself (`own`), as its command line; files named
+    `where` the machines running it find them (absolute paths), and the course file named, so
+    that they mean the same on any machine of a cluster, from any folder."""
     import os
 
     from click.core import ParameterSource
@@ -299,11 +301,11 @@ def passed_on(ctx, command, own=("out", "jobs", "config")) -> list[str]:
             if p.is_flag:
                 args += [flag] if v else []
             else:
-                args += [flag, str(Path(v).absolute()) if p.name == "python" or
-                         isinstance(v, Path) else str(v)]
+                args += [flag, str(Path(v).absolute()) if p.name == "python" else
+                         where(v) if isinstance(v, Path) else str(v)]
     course = find(ctx.params.get("config"))
     if course is not None and "config" in takes:
-        args += ["--config", str(course.absolute())]
+        args += ["--config", where(course)]
     return args
 
 
@@ -342,6 +344,42 @@ def slurm(ctx, source, out, shards, jobs, partition, time_limit, sbatch_args, wa
                    f"{plan.folder}; the gradebook will be {plan.out / 'gradebook.csv'}")
         return
     sys.exit(cluster.wait(plan, submitted, click.echo))
+
+
+@main.command()
+@source_argument
+@out_option
+@click.option("--shards", type=click.IntRange(min=1), required=True,
+              help="How many pods share the class.")
+@click.option("--image", required=True,
+              help="A container image with this kit installed (`grader` on its PATH).")
+@click.option("--claim", required=True, metavar="PVC",
+              help="The PersistentVolumeClaim holding this folder, with SOURCE, OUT and every "
+                   "file named in it.")
+@click.option("--mount", default="/data", show_default=True,
+              help="Where the pods mount the claim.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Workers per pod: the CPUs it asks for.")
+@click.option("--deadline", type=click.IntRange(min=60), default=86400, show_default=True,
+              help="Seconds either Job may take (activeDeadlineSeconds).")
+@grading_options
+@click.pass_context
+def k8s(ctx, source, out, shards, image, claim, mount, jobs, deadline, **kwargs):
+    """Write the Kubernetes Jobs that grade SOURCE: an Indexed Job of SHARDS pods, each
+    `grader batch --shard K/N` into OUT/shards/, and a merge Job into OUT, for
+    `kubectl create -f -`. Run it in the folder the claim holds."""
+    from .batch import k8s as kube
+
+    course = course_from(kwargs, *LIMITS, "late_penalty", "flag_late_days")
+    root = Path.cwd()
+
+    def where(path):
+        return kube.pod_path(path, root, mount)
+
+    spec = kube.Spec(where(source), where(out), shards, image, claim, mount,
+                     passed_on(ctx, batch, where=where), passed_on(ctx, merge, where=where),
+                     jobs, course.limits.memory_mb, deadline)
+    click.echo(kube.to_yaml(kube.manifests(spec)), nl=False)
 
 
 @main.command("canvas-upload")
