@@ -187,12 +187,13 @@ def test_the_job_scripts_quote_every_path_and_keep_the_exit_code(tmp_path):
         assert run.stdout.splitlines() == [
             "batch", str(source), "--out", str(out / "shards" / f"{k}-of-3"), "--shard",
             f"{k}/3", "--resume", "--jobs", "2", "--due", "x y"]
-        assert (plan.folder / f"shard-{k}.exit").read_text() == "3\n"
+        assert slurm.exit_record(plan.folder / f"shard-{k}.exit")["code"] == 3
     run = subprocess.run(["sh", "-c", merge], capture_output=True, text=True, cwd=tmp_path)
     assert run.stdout.splitlines() == [
         "merge", *(str(out / "shards" / f"{k}-of-3") for k in (1, 2, 3)), "--out", str(out),
         "--published"]
-    assert (plan.folder / "merge.exit").read_text() == "3\n"
+    times = slurm.exit_record(plan.folder / "merge.exit")
+    assert times["code"] == 3 and times["start"] <= times["end"]
     assert not (tmp_path / "pwned").exists()
 
 

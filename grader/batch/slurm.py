@@ -66,14 +66,16 @@ def grader_command() -> list[str]:
 
 
 def _script(what: str, command: list[str], exit_file: str, setup: str = "") -> str:
-    """A job script: run `command` (after `setup`), keep its exit code in a file, exit with it."""
+    """A job script: run `command` (after `setup`), keep its exit code and when it started and
+    ended (Unix seconds) in a file, exit with the code."""
     return "\n".join([
         "#!/bin/sh",
         f"# {what}; written by `grader slurm`",
         *([setup] if setup else []),
+        "start=$(date +%s.%N)",
         " ".join(command),
         "code=$?",
-        f"echo $code > {exit_file}",
+        f'echo "$code $start $(date +%s.%N)" > {exit_file}',
         "exit $code",
         ""])
 
@@ -227,8 +229,14 @@ def failed_shards(plan: Plan) -> list[tuple[int, str, list[str]]]:
 
 
 def _exit_code(path: Path) -> int | None:
+    return (exit_record(path) or {}).get("code")
+
+
+def exit_record(path: Path) -> dict | None:
+    """A job script's exit file: its exit code and when it started and ended (Unix seconds)."""
     try:
-        return int(path.read_text().strip())
+        code, start, end = path.read_text().split()
+        return {"code": int(code), "start": float(start), "end": float(end)}
     except (OSError, ValueError):
         return None
 
