@@ -19,6 +19,7 @@ start() {
         return
     fi
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+        apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
     fi
     if [ -e "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
@@ -77,6 +78,9 @@ EOF
 
 stop() {
     [ -e "$CONF" ] && grep -qF "$MARK" "$CONF" || return 0
+    # this cluster's jobs (tests stopped halfway leave some) end with it
+    squeue -h -o %A 2>/dev/null | sort -u | xargs -r scancel 2>/dev/null || true
+    for _ in $(seq 50); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
     for d in slurmd slurmctld; do
         if [ -s "$STATE/$d.pid" ]; then
             pid=$(cat "$STATE/$d.pid")

@@ -343,7 +343,13 @@ def slurm(ctx, source, out, shards, jobs, partition, time_limit, sbatch_args, wa
         click.echo(f"follow them with `squeue -j {submitted.shards},{submitted.merge}`; logs in "
                    f"{plan.folder}; the gradebook will be {plan.out / 'gradebook.csv'}")
         return
-    sys.exit(cluster.wait(plan, submitted, click.echo))
+    try:
+        code = cluster.wait(plan, submitted, click.echo)
+    except KeyboardInterrupt:
+        click.echo(f"stopped waiting; the jobs go on (`squeue -j {submitted.shards},"
+                   f"{submitted.merge}`, `scancel` to stop them)", err=True)
+        code = 130
+    sys.exit(code)
 
 
 @main.command()

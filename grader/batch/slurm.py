@@ -151,32 +151,34 @@ def still_queued(out: Path) -> list[str]:
         jobs = json.loads((Path(out) / "slurm" / "jobs.json").read_text())
     except (OSError, ValueError):
         return []
-    ids = [jobs["shards"], jobs["merge"]]
-    return [i for i in ids if _queued(i)]
+    return [job for job in (jobs["shards"], jobs["merge"]) if states(job)]
 
 
-def _queued(job: str) -> bool:
-    proc = subprocess.run(["squeue", "-h", "-o", "%i", "-j", job], capture_output=True, text=True)
-    # a job Slurm has already forgotten is an error ("Invalid job id"): not queued
-    return proc.returncode == 0 and bool(proc.stdout.strip())
+def states(job: str) -> list[str]:
+    """The states of a job's tasks that Slurm still holds (PENDING, RUNNING...); none once it
+    has ended. Asked one job at a time: squeue refuses a whole list when one of its jobs has
+    been forgotten (without accounting, minutes after it ended)."""
+    proc = subprocess.run(["squeue", "-h", "-r", "-o", "%T", "-j", job], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        if "Invalid job id" in proc.stderr:
+            return []
+        raise RuntimeError(f"squeue failed: {_last_line(proc.stderr)}")
+    return proc.stdout.split()
 
 
 def wait(plan: Plan, submitted: Submitted, say=print, poll: float = 2.0) -> int:
-    """Wait until the merge has run or been cancelled; its exit code, or 1 when it never ran."""
+    """Wait until every shard and the merge have ended (a failed shard cancels the merge while
+    others may still run); the merge's exit code, or 1 when it never ran."""
     shown = None
     while True:
-        proc = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T", "-j",
-                               f"{submitted.shards},{submitted.merge}"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0 and "Invalid job id" not in proc.stderr:
-            raise RuntimeError(f"squeue failed: {_last_line(proc.stderr)}")
-        states = [line.split()[1] for line in proc.stdout.splitlines() if line.strip()]
-        if not states:
+        now = states(submitted.shards) + states(submitted.merge)
+        if not now:
             break
-        now = ", ".join(f"{states.count(s)} {s.lower()}" for s in sorted(set(states)))
-        if now != shown:
-            say(f"waiting: {now}")
-            shown = now
+        line = ", ".join(f"{now.count(s)} {s.lower()}" for s in sorted(set(now)))
+        if line != shown:
+            say(f"waiting: {line}")
+            shown = line
         time.sleep(poll)
     return outcome(plan, say)
 
