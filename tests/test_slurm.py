@@ -151,7 +151,9 @@ def test_every_option_of_batch_reaches_each_shard_with_absolute_paths(tmp_path, 
              "--handin-timeout", "50", "--cell-timeout", "9", "--memory", "700",
              "--max-output", "999", "--sandbox", "strict", "--allow-import", "numpy",
              "--allow-import", "math", "--published", "--python", str(python)]
-    monkeypatch.delenv("GRADER_PYTHON", raising=False)
+    # --python's callback sets GRADER_PYTHON in this process: undone after the test
+    monkeypatch.setenv("GRADER_PYTHON", "")
+    monkeypatch.delenv("GRADER_PYTHON")
     ctx = cli.slurm.make_context("slurm", [".", "--out", "o", "--shards", "2", *given])
     args = cli.passed_on(ctx, cli.batch)
     assert "--out" not in args and "--jobs" not in args
