@@ -80,7 +80,7 @@ def test_a_class_in_four_shards_merges_to_the_batch_gradebook_and_a_rerun_grades
     blocked.parent.mkdir(parents=True)
     blocked.write_text("in the way")
     cmd = [str(GRADER), "slurm", str(source), "--out", str(out), "--shards", str(SHARDS),
-           "--wait", *OPTIONS]
+           "--wait", "--time", "10:00", "--sbatch-arg=--comment=cs101", *OPTIONS]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert first.returncode == 1, first.stdout + first.stderr
     ids = re.search(rf"^submitted shards as job (\d+) \(array 1-{SHARDS}\) and the merge as job "
@@ -116,6 +116,7 @@ def test_a_class_in_four_shards_merges_to_the_batch_gradebook_and_a_rerun_grades
     assert f"merged: {out / 'gradebook.csv'}" in second.stdout
     merge_id = re.search(r"and the merge as job (\d+),", second.stdout)[1]
     assert "JobState=COMPLETED" in job(merge_id) and "ExitCode=0:0" in job(merge_id)
+    assert "TimeLimit=00:10:00" in job(merge_id) and "Comment=cs101" in job(merge_id)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
     for k in (1, 3, 4):
         log = (out / "slurm" / f"shard-{k}.log").read_text()

@@ -99,14 +99,15 @@ def scripts(plan: Plan) -> tuple[str, str]:
     return shard, merge
 
 
-def _sbatch(plan: Plan, *args: str) -> str:
+def _sbatch(plan: Plan, options: list[str], script: Path) -> str:
+    """Submit `script` with `options` and the plan's own; the job id."""
     common = ["--chdir", str(plan.out)]
     if plan.partition:
         common += ["--partition", plan.partition]
     if plan.time:
         common += ["--time", plan.time]
-    proc = subprocess.run(["sbatch", "--parsable", *common, *args[:-1], *plan.sbatch_args,
-                           args[-1]], capture_output=True, text=True)
+    proc = subprocess.run(["sbatch", "--parsable", *common, *options, *plan.sbatch_args,
+                           str(script)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"sbatch refused the job: {_last_line(proc.stderr) or proc.returncode}")
     return proc.stdout.strip().split(";")[0]  # "id" or "id;cluster"
@@ -130,13 +131,13 @@ def submit(plan: Plan) -> Submitted:
         (plan.folder / name).write_text(text)
         (plan.folder / name).chmod(0o755)
     label = plan.out.name or "class"
-    shards = _sbatch(plan, f"--array=1-{plan.shards}", f"--job-name=grader-{label}",
-                     f"--cpus-per-task={plan.jobs}",
-                     f"--output={plan.folder}/shard-%a.log", str(plan.folder / "shard.sh"))
+    shards = _sbatch(plan, [f"--array=1-{plan.shards}", f"--job-name=grader-{label}",
+                            f"--cpus-per-task={plan.jobs}",
+                            f"--output={plan.folder}/shard-%a.log"], plan.folder / "shard.sh")
     try:
-        merge_id = _sbatch(plan, f"--dependency=afterok:{shards}", "--kill-on-invalid-dep=yes",
-                           f"--job-name=grader-{label}-merge",
-                           f"--output={plan.folder}/merge.log", str(plan.folder / "merge.sh"))
+        merge_id = _sbatch(plan, [f"--dependency=afterok:{shards}", "--kill-on-invalid-dep=yes",
+                                  f"--job-name=grader-{label}-merge",
+                                  f"--output={plan.folder}/merge.log"], plan.folder / "merge.sh")
     except RuntimeError:
         subprocess.run(["scancel", shards], capture_output=True)
         raise
