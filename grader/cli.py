@@ -228,10 +228,35 @@ def class_options(f):
     return f
 
 
+def grading_options(f):
+    """What decides a class's grades and outputs besides where they go: the options of
+    `grader batch` that `grader slurm` and `grader k8s` pass on to every shard."""
+    own = [
+        click.option("--late-penalty", metavar="RULE",
+                     help='"10%/day" per started day late, or "20%" flat, for late hand-ins '
+                          '[default: the course file\'s, else none].'),
+        click.option("--due", metavar="DATETIME",
+                     help="Due date (ISO 8601): hand-ins submitted after it are late. Needs a "
+                          "download with submission times (Gradescope)."),
+        click.option("--flag-late-days", type=click.FloatRange(min=0), default=1.0,
+                     show_default=True,
+                     help="Days late to charge a hand-in the platform flags late without a time "
+                          "(Canvas _LATE); outputs mark that lateness as inferred."),
+    ]
+    for option in reversed([*own, class_options, limit_options, python_option,
+                            isolation_options, course_options, values_option]):
+        f = option(f)
+    return f
+
+
+source_argument = click.argument("source", type=click.Path(exists=True, path_type=Path))
+out_option = click.option("--out", type=click.Path(path_type=Path), required=True,
+                          help="Folder for results/, feedback/, gradebook.csv and report.html.")
+
+
 @main.command()
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Folder for results/, feedback/, gradebook.csv and report.html.")
+@source_argument
+@out_option
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel workers [default: cores].")
 @click.option("--resume", is_flag=True,
               help="Keep results whose hand-in, grader, hidden suite, limits and interpreter "
@@ -242,21 +267,7 @@ def class_options(f):
                    "nothing is written in OUT.")
 @click.option("--shard", callback=parse_shard, metavar="K/N",
               help="Grade only shard K of N (by a stable hash of the student id).")
-@click.option("--late-penalty", metavar="RULE",
-              help='"10%/day" per started day late, or "20%" flat, for late hand-ins '
-                   '[default: the course file\'s, else none].')
-@click.option("--due", metavar="DATETIME",
-              help="Due date (ISO 8601): hand-ins submitted after it are late. Needs a download "
-                   "with submission times (Gradescope).")
-@click.option("--flag-late-days", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Days late to charge a hand-in the platform flags late without a time "
-                   "(Canvas _LATE); outputs mark that lateness as inferred.")
-@class_options
-@limit_options
-@python_option
-@isolation_options
-@course_options
-@values_option
+@grading_options
 def batch(source, out, jobs, resume, dry_run, shard, due, roster, assignment, worksheet,
           missing_as_zero, published, published_values, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
@@ -323,6 +334,118 @@ def merge(dirs, out, partial, dry_run, roster, assignment, worksheet, missing_as
                         course=course_from(kwargs), published=published,
                         missing_as_zero=missing_as_zero)
     click.echo(summary(merge_dirs(list(dirs), out, settings, partial, dry_run)))
+
+
+def passed_on(ctx, command, own=("out", "jobs", "config"),
+              where=lambda path: str(path.absolute())) -> list[str]:
+    """The options given to this command (not left at their defaults) that `command` takes
+    too, but for those the caller sets itself (`own`), as its command line; files named
+    `where` the machines running it find them (absolute paths), and the course file named, so
+    that they mean the same on any machine of a cluster, from any folder."""
+    import os
+
+    from click.core import ParameterSource
+
+    from .course import find
+
+    takes = {p.name for p in command.params}
+    args = []
+    for p in ctx.command.params:
+        if not isinstance(p, click.Option) or p.name not in takes or p.name in own or \
+                ctx.get_parameter_source(p.name) not in (ParameterSource.COMMANDLINE,
+                                                         ParameterSource.ENVIRONMENT):
+            continue
+        flag = next(o for o in p.opts if o.startswith("--"))
+        value = ctx.params[p.name] if p.expose_value else os.environ.get("GRADER_PYTHON")
+        for v in (value if p.multiple else [value]):
+            if p.is_flag:
+                args += [flag] if v else []
+            else:
+                args += [flag, str(Path(v).absolute()) if p.name == "python" else
+                         where(v) if isinstance(v, Path) else str(v)]
+    course = find(ctx.params.get("config"))
+    if course is not None and "config" in takes:
+        args += ["--config", where(course)]
+    return args
+
+
+@main.command()
+@source_argument
+@out_option
+@click.option("--shards", type=click.IntRange(min=1), required=True,
+              help="How many array tasks share the class.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Workers per shard: the CPUs each array task asks for.")
+@click.option("--partition", help="Slurm partition [default: the cluster's].")
+@click.option("--time", "time_limit", metavar="T",
+              help="Time limit of each job, as sbatch takes it (e.g. 30:00).")
+@click.option("--sbatch-arg", "sbatch_args", multiple=True, metavar="ARG",
+              help="Another sbatch option for both jobs, e.g. --sbatch-arg=--account=cs101 "
+                   "(repeatable).")
+@click.option("--wait", is_flag=True,
+              help="Return when the merge is done, with its exit code; say which shards and "
+                   "students failed.")
+@grading_options
+@click.pass_context
+def slurm(ctx, source, out, shards, jobs, partition, time_limit, sbatch_args, wait, **kwargs):
+    """Grade SOURCE on a Slurm cluster: one array job of SHARDS `grader batch --shard K/N`
+    runs, each into OUT/shards/, and a merge job into OUT once all have succeeded. Running it
+    again grades only what is missing."""
+    from .batch import slurm as cluster
+
+    course_from(kwargs, *LIMITS, "late_penalty", "flag_late_days")  # a broken file fails here
+    plan = cluster.Plan(source, out, shards, passed_on(ctx, batch), passed_on(ctx, merge), jobs,
+                        partition, time_limit, list(sbatch_args))
+    submitted = cluster.submit(plan)
+    click.echo(f"submitted shards as job {submitted.shards} (array 1-{shards}) and the merge as "
+               f"job {submitted.merge}, to run once every shard has succeeded")
+    if not wait:
+        click.echo(f"follow them with `squeue -j {submitted.shards},{submitted.merge}`; logs in "
+                   f"{plan.folder}; the gradebook will be {plan.out / 'gradebook.csv'}")
+        return
+    try:
+        code = cluster.wait(plan, submitted, click.echo)
+    except KeyboardInterrupt:
+        click.echo(f"stopped waiting; the jobs go on (`squeue -j {submitted.shards},"
+                   f"{submitted.merge}`, `scancel` to stop them)", err=True)
+        code = 130
+    sys.exit(code)
+
+
+@main.command()
+@source_argument
+@out_option
+@click.option("--shards", type=click.IntRange(min=1), required=True,
+              help="How many pods share the class.")
+@click.option("--image", required=True,
+              help="A container image with this kit installed (`grader` on its PATH).")
+@click.option("--claim", required=True, metavar="PVC",
+              help="The PersistentVolumeClaim holding this folder, with SOURCE, OUT and every "
+                   "file named in it.")
+@click.option("--mount", default="/data", show_default=True,
+              help="Where the pods mount the claim.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Workers per pod: the CPUs it asks for.")
+@click.option("--deadline", type=click.IntRange(min=60), default=86400, show_default=True,
+              help="Seconds either Job may take (activeDeadlineSeconds).")
+@grading_options
+@click.pass_context
+def k8s(ctx, source, out, shards, image, claim, mount, jobs, deadline, **kwargs):
+    """Write the Kubernetes Jobs that grade SOURCE: an Indexed Job of SHARDS pods, each
+    `grader batch --shard K/N` into OUT/shards/, and a merge Job into OUT, for
+    `kubectl create -f -`. Run it in the folder the claim holds."""
+    from .batch import k8s as kube
+
+    course = course_from(kwargs, *LIMITS, "late_penalty", "flag_late_days")
+    root = Path.cwd()
+
+    def where(path):
+        return kube.pod_path(path, root, mount)
+
+    spec = kube.Spec(where(source), where(out), shards, image, claim, mount,
+                     passed_on(ctx, batch, where=where), passed_on(ctx, merge, where=where),
+                     jobs, course.limits.memory_mb, deadline)
+    click.echo(kube.to_yaml(kube.manifests(spec)), nl=False)
 
 
 @main.command("canvas-upload")
