@@ -103,6 +103,7 @@ class CookieService(FlaskCookieService):
 def services(request, engine):
     storage = CacheStorage(engine)
     session = SessionService(request)
+    session.set_data_storage(storage)
     session.set_launch_data_lifetime(LAUNCH_SECONDS)
     return dict(session_service=session, cookie_service=CookieService(request),
                 launch_data_storage=storage)
