@@ -308,3 +308,34 @@ def test_add_platform_says_what_is_wrong(tmp_path):
         store.add_platform(engine, issuer="https://lms", client_id="1", deployment_id="d",
                            auth_login_url="https://lms/auth", auth_token_url="https://lms/t",
                            keyset_url="lms/jwks")
+
+
+def test_told_twice_of_a_grading_publishes_it_once(tool, lms):
+    lms.enrol("course-1", "u-1", "Ada Lovelace", [LEARNER])
+    browser = Browser()
+    me = land(browser, lms.launch(browser, "u-1"))
+    told = dict(student=me["id"], course=me["course"], score=5, max_score=10,
+                graded_at=1.7e9, submission=12)
+    assert scores.after_graded(tool.lti, **told) == "sent"
+    assert scores.after_graded(tool.lti, **told) == "sent"   # the service's retry after a restart
+    assert len(lms.scores) == 1
+
+
+def test_a_worker_without_the_key_leaves_the_score_to_the_web_process(tool, lms):
+    import dataclasses
+    lms.enrol("course-1", "u-1", "Ada Lovelace", [LEARNER])
+    browser = Browser()
+    me = land(browser, lms.launch(browser, "u-1"))
+    worker = dataclasses.replace(tool.lti, key=None)
+    why = scores.after_graded(worker, student=me["id"], course=me["course"], score=6,
+                              max_score=10, graded_at=1.7e9, submission=13)
+    assert "web process" in why and lms.scores == []
+    stop = scores.keep_publishing(tool.lti, every=0.05)
+    try:
+        for _ in range(200):
+            if lms.scores:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        stop.set()
+    assert [s["scoreGiven"] for _, s in lms.scores] == [6]

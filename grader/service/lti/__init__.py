@@ -34,7 +34,7 @@ class Assignment:
 @dataclass
 class Lti:
     engine: Engine
-    key: ToolKey
+    key: ToolKey | None             # None: a grading worker without the data dir's key
     assignments: Callable[[], list[Assignment]]
     student_page: str = "/"
     instructor_page: str = "/instructor"

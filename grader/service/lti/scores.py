@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -34,10 +35,12 @@ LINE_ITEM_TAG = "backprop-grader"
 def after_graded(lti: Lti, *, student: str, course: str, score: float, max_score: float,
                  graded_at, submission, attempts_left: int | None = None) -> str | None:
     """Record and publish a graded attempt's counting score; None if the student did not come
-    by LTI, else "sent" or the reason it is still pending."""
+    by LTI, else "sent" or the reason it is still pending (`publish_pending` sends it)."""
     if not record(lti, student=student, course=course, score=score, max_score=max_score,
                   graded_at=graded_at, submission=submission, attempts_left=attempts_left):
         return None
+    if lti.key is None:
+        return "kept for the web process, which holds the tool's key"
     return publish(lti, student, course)
 
 
@@ -45,11 +48,17 @@ def record(lti: Lti, *, student, course, score, max_score, graded_at, submission
            attempts_left=None) -> bool:
     if store.row(lti.engine, store.members, student=student, course=course) is None:
         return False
+    at = timestamp(graded_at)
     with lti.engine.begin() as db:
-        db.execute(insert(store.scores).values(
-            student=student, course=course, submission=str(submission), score=float(score),
-            max_score=float(max_score), graded_at=timestamp(graded_at),
-            activity="Completed" if attempts_left == 0 else "Submitted"))
+        # told twice of the same grading (the service retries its hook after a restart): once
+        if db.execute(select(store.scores.c.id).where(
+                store.scores.c.student == student, store.scores.c.course == course,
+                store.scores.c.submission == str(submission),
+                store.scores.c.graded_at == at)).first() is None:
+            db.execute(insert(store.scores).values(
+                student=student, course=course, submission=str(submission),
+                score=float(score), max_score=float(max_score), graded_at=at,
+                activity="Completed" if attempts_left == 0 else "Submitted"))
     return True
 
 
@@ -97,6 +106,24 @@ def publish_pending(lti: Lti) -> dict:
         who = db.execute(select(store.scores.c.student, store.scores.c.course)
                          .where(store.scores.c.sent_at.is_(None)).distinct()).all()
     return {(s, c): publish(lti, s, c) for s, c in who}
+
+
+def keep_publishing(lti: Lti, every: float = 60.0) -> threading.Event:
+    """Retry pending scores now and every `every` seconds, in a daemon thread, until the
+    returned event is set: an LMS back from an outage gets every score it missed."""
+    stop = threading.Event()
+
+    def loop():
+        while True:
+            try:
+                publish_pending(lti)
+            except Exception:   # a database that is briefly locked: next round
+                log.exception("publishing pending LTI scores")
+            if stop.wait(every):
+                return
+
+    threading.Thread(target=loop, name="lti-scores", daemon=True).start()
+    return stop
 
 
 def _send(lti: Lti, pending) -> None:
