@@ -36,9 +36,10 @@ class Lti:
     engine: Engine
     key: ToolKey | None             # None: a grading worker without the data dir's key
     assignments: Callable[[], list[Assignment]]
-    student_page: str = "/"
+    student_page: str = "/"              # a path, or an endpoint for url_for
     instructor_page: str = "/instructor"
     title: str = "Backprop autograder"
+    sign_in: Callable[[dict], None] | None = None   # starts the session; None: session["user"]
 
 
 class PlatformSession(requests.Session):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from markupsafe import escape
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.deep_link_resource import DeepLinkResource
@@ -83,12 +84,11 @@ def launch():
     user = {"id": f"lti:{platform.id}:{body['sub']}", "name": _name(body, role),
             "role": role, "course": course}
     kind = body.get(CLAIM + "message_type")
-    session.clear()  # a new identity: nothing of the previous one carries over
     if kind == "LtiDeepLinkingRequest":
         if role != "instructor":
             return refuse(403, "only an instructor adds the grader to a course.")
+        _sign_in(user)
         session["lti_deep_link"] = message.get_launch_id()
-        session["user"] = user
         return _picker(message.get_launch_id(), body)
     if kind != "LtiResourceLinkRequest":
         return refuse(400, f"the grader does not take {kind} messages.")
@@ -97,10 +97,19 @@ def launch():
         return refuse(404, "this activity names no assignment the grader serves; the "
                            "instructor adds it again and picks one.")
     _remember(platform, body, course, user, assignment)
-    session["user"] = user
+    _sign_in(user)
     session["assignment"] = assignment.id
     page = lti().instructor_page if role == "instructor" else lti().student_page
-    return redirect(page, 303)
+    return redirect(page if page.startswith("/") else url_for(page), 303)
+
+
+def _sign_in(user: dict) -> None:
+    """A new identity: nothing of the previous session carries over."""
+    if lti().sign_in:
+        lti().sign_in(user)
+    else:
+        session.clear()
+        session["user"] = user
 
 
 def _name(body, role) -> str:
@@ -176,11 +185,16 @@ def deep_link():
     link = message.get_deep_link()
     token = link.get_response_jwt([item])
     url = (message.get_launch_data().get(DL_SETTINGS) or {})["deep_link_return_url"]
-    return (f"<!doctype html><meta charset=utf-8><title>Adding the assignment</title>"
+    nonce = secrets.token_urlsafe(16)
+    page = (f"<!doctype html><meta charset=utf-8><title>Adding the assignment</title>"
             f'<form id=back method=post action="{escape(url)}">'
             f'<input type=hidden name=JWT value="{escape(token)}">'
             f"<noscript><button type=submit>Continue</button></noscript></form>"
-            f"<script>document.getElementById('back').submit()</script>")
+            f"<script nonce={nonce}>document.getElementById('back').submit()</script>")
+    # the one script the page runs, whatever policy the rest of the service sets
+    return page, 200, {"Content-Type": "text/html; charset=utf-8",
+                       "Content-Security-Policy": f"default-src 'none'; script-src "
+                                                  f"'nonce-{nonce}'; frame-ancestors *"}
 
 
 @blueprint.route("/jwks.json")
