@@ -30,7 +30,9 @@ class Tool:
         app = flask.Flask("tool")
         app.secret_key = "test"
         app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
-        self.lti = init_app(app, self.engine, data_dir, lambda: assignments)
+        self.rosters = []
+        self.lti = init_app(app, self.engine, data_dir, lambda: assignments,
+                            roster_seen=lambda course, people: self.rosters.append(people))
 
         @app.get("/")
         def student():
@@ -220,6 +222,7 @@ def test_roster_follows_every_page(tool, lms):
     pid = store.find_platform(tool.engine, lms.issuer, lms.client_id).id
     got = roster.students(tool.lti, me["course"])
     assert sorted(p["id"] for p in got) == [f"lti:{pid}:u-{i}" for i in (1, 2, 3)]
+    assert tool.rosters == [got]   # told to the service at the instructor's launch
     assert roster.roster(tool.lti, "lti:99:nowhere") is None
 
 

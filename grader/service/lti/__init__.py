@@ -40,6 +40,8 @@ class Lti:
     instructor_page: str = "/instructor"
     title: str = "Backprop autograder"
     sign_in: Callable[[dict], None] | None = None   # starts the session; None: session["user"]
+    # the students the platform lists (NRPS), told at each instructor launch: (course, people)
+    roster_seen: Callable[[str, list[dict]], None] | None = None
 
 
 class PlatformSession(requests.Session):

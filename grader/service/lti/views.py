@@ -13,7 +13,7 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 
-from . import PlatformSession, store
+from . import PlatformSession, roster, store
 from .roles import role_of
 from .scores import LINE_ITEM_TAG
 from .tool import Launch, ToolConf, services
@@ -99,8 +99,23 @@ def launch():
     _remember(platform, body, course, user, assignment)
     _sign_in(user)
     session["assignment"] = assignment.id
+    if role == "instructor":
+        _sync_roster(course)
     page = lti().instructor_page if role == "instructor" else lti().student_page
     return redirect(page if page.startswith("/") else url_for(page), 303)
+
+
+def _sync_roster(course: str) -> None:
+    """The platform's roster into the class page (who has not submitted), where offered."""
+    if lti().roster_seen is None:
+        return
+    try:
+        people = roster.students(lti(), course)
+    except Exception as e:  # the class page still opens; the roster waits for the next launch
+        log.warning("NRPS roster of %s not read: %s", course, e)
+        return
+    if people is not None:
+        lti().roster_seen(course, people)
 
 
 def _sign_in(user: dict) -> None:
