@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from .attempts import COUNTS, Policy, duration_text, parse_duration
 from .sandbox.limits import Limits
 
 FILENAME = "grader.toml"
@@ -48,6 +49,7 @@ class Course:
     flag_late_days: float = 1.0
     limits: Limits = Limits()
     allowed_imports: tuple[str, ...] = ("numpy",)
+    submissions: Policy = Policy()         # attempts, cooldown, which counts, extensions
     groups: dict[str, Rule] = field(default_factory=dict)
     tests: dict[str, Rule] = field(default_factory=dict)
     path: Path | None = None               # where the values came from; None: the defaults
@@ -63,6 +65,7 @@ class Course:
                      "flag_days": self.flag_late_days},
             "limits": {key: getattr(self.limits, f) for key, f in LIMIT_KEYS.items()},
             "sandbox": {"allowed_imports": list(self.allowed_imports)},
+            "submissions": self.submissions.values(),
             "groups": {g: _rule(r, "scale") for g, r in sorted(self.groups.items())},
             "tests": {t: _rule(r, "weight") for t, r in sorted(self.tests.items())},
         }
@@ -139,7 +142,7 @@ class _Lines:
                 table = _dotted(header[1])
                 self.at.setdefault(table, n)
                 continue
-            pair = re.match(r"([\w\-.\"' ]+?)\s*=\s*(.*)", line)
+            pair = re.match(r"((?:\"[^\"]*\"|'[^']*'|[\w\-. ])+?)\s*=\s*(.*)", line)
             if pair:
                 key = table + _dotted(pair[1])
                 self.at.setdefault(key, n)
@@ -169,7 +172,9 @@ def _uncomment(line: str) -> str:
 
 
 def _dotted(s: str) -> tuple:
-    return tuple(p.strip().strip("\"'") for p in s.split("."))
+    """`a."b.c".d` -> ("a", "b.c", "d"): quoted parts (an email as a key) keep their dots."""
+    parts = re.findall(r"\s*(\"[^\"]*\"|'[^']*'|[^.]+)\s*(?:\.|$)", s)
+    return tuple(p.strip().strip("\"'") for p in parts)
 
 
 def _number(x) -> bool:
@@ -236,6 +241,23 @@ def _names(x):
     return f"{bad[0]!r} is not a module name" if bad else ""
 
 
+def _duration(x):
+    try:
+        parse_duration(x)
+    except ValueError:
+        return f"must be a duration like \"10m\", \"30s\", \"1h30m\" or \"0\", got {_shown(x)}"
+    return ""
+
+
+def _counts(x):
+    return "" if x in COUNTS else (f"must be one of {', '.join(repr(c) for c in COUNTS)}, "
+                                   f"got {_shown(x)}")
+
+
+def _table(x):
+    return "" if isinstance(x, dict) else f"must be a table of student id = \"date\", got {_shown(x)}"
+
+
 SECTIONS = {
     "assignment": {"title": _string, "points": _at_least(0), "visibility": _visibility,
                    "forward_needs_gradient": _boolean},
@@ -244,10 +266,12 @@ SECTIONS = {
                "cell_timeout": _at_least(0, True), "memory": _at_least(1),
                "max_output": _at_least(0), "max_file": _at_least(0)},
     "sandbox": {"allowed_imports": _names},
+    "submissions": {"attempts": _at_least(0), "cooldown": _duration, "counts": _counts,
+                    "extensions": _table},
 }
 RULES = {"groups": {"scale": _at_least(0), "visibility": _visibility},
          "tests": {"weight": _at_least(0), "visibility": _visibility}}
-_INTEGERS = {"memory", "max_output", "max_file"}
+_INTEGERS = {"memory", "max_output", "max_file", "attempts"}
 
 
 class _Reader:
@@ -280,7 +304,7 @@ class _Reader:
                 self.fail((k,), f"unknown section `{k}`; expected one of: "
                           + ", ".join([*SECTIONS, *RULES]))
         s = {k: self.table((k,), data.get(k, {}), keys) for k, keys in SECTIONS.items()}
-        a, late, lim = s["assignment"], s["late"], s["limits"]
+        a, late, lim, sub = s["assignment"], s["late"], s["limits"], s["submissions"]
         d = Course()
         limits = replace(d.limits, **{LIMIT_KEYS[k]: v for k, v in lim.items()})
         groups = self.rules("groups", data.get("groups", {}), suite_groups(), "scale")
@@ -292,7 +316,21 @@ class _Reader:
             late_penalty=late.get("penalty", d.late_penalty), due=late.get("due", d.due),
             flag_late_days=float(late.get("flag_days", d.flag_late_days)), limits=limits,
             allowed_imports=tuple(s["sandbox"].get("allowed_imports", d.allowed_imports)),
-            groups=groups, tests=tests)
+            submissions=self.submissions(sub, d.submissions), groups=groups, tests=tests)
+
+    def submissions(self, sub: dict, d: Policy) -> Policy:
+        extensions = {}
+        for student, date in sub.get("extensions", {}).items():
+            if hasattr(date, "isoformat"):  # a TOML date or date-time, written bare
+                date = date.isoformat()
+            if not isinstance(date, str) or not date or _due(date):
+                self.fail(("submissions", "extensions", student),
+                          f"the extension for `{student}` must be a date like "
+                          f"\"2026-12-08T23:59\" (ISO 8601), got {_shown(date)}")
+            extensions[student] = date
+        return Policy(attempts=sub.get("attempts", d.attempts),
+                      cooldown=parse_duration(sub.get("cooldown", d.cooldown)),
+                      counts=sub.get("counts", d.counts), extensions=extensions)
 
     def rules(self, section: str, value, known, weight_key: str) -> dict[str, Rule]:
         if not isinstance(value, dict):
@@ -398,6 +436,18 @@ def template() -> str:
         "[sandbox]",
         f"allowed_imports = {_toml(list(d.allowed_imports))}  # packages hand-ins may import "
         "besides the standard library",
+        "",
+        "# Attempts, applied by the Gradescope autograder and the submission service: an",
+        "# attempt that does not count is graded and shown, and says why it does not count.",
+        "[submissions]",
+        f"attempts = {d.submissions.attempts}  # how many attempts may count; 0: unlimited",
+        f"cooldown = {_toml(duration_text(d.submissions.cooldown))}  # after an attempt that "
+        "counts, the next counts only this much later: \"10m\", \"30s\", \"1h\"; \"0\" none",
+        f"counts = {_toml(d.submissions.counts)}  # whose score is the student's: \"last\" "
+        "(the latest that counts) or \"best\"",
+        "# Per-student due dates, by student id (an email as Gradescope or the LMS gives it,",
+        "# or a login): e.g. \"ada@example.edu\" = \"2026-12-08T23:59\"",
+        "[submissions.extensions]",
         "",
         "# Each group is a file of hidden tests. `scale` multiplies the points of every test in",
         "# it (0: the group counts nothing); `visibility` is its tests' Gradescope visibility:",

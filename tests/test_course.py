@@ -245,7 +245,8 @@ def test_init_writes_every_key_and_it_loads_back_to_the_defaults(tmp_path):
     text = (tmp_path / "grader.toml").read_text()
     for key in ("title", "points", "visibility", "forward_needs_gradient", "penalty", "due",
                 "flag_days", "test_timeout", "handin_timeout", "cell_timeout", "memory",
-                "max_output", "max_file", "allowed_imports", "scale"):
+                "max_output", "max_file", "allowed_imports", "scale", "attempts", "cooldown",
+                "counts"):
         assert f"\n{key} = " in text, key
     assert sum(line.startswith("test_") and "= { weight = " in line
                for line in text.splitlines()) == len(plan(default))
