@@ -429,6 +429,40 @@ def token(data, db, student, instructor, course, name):
     click.echo(Service(data=data, db=db).open(grading=False).token(user))
 
 
+@main.group()
+def lti():
+    """LTI 1.3: the learning platforms that launch the service."""
+
+
+@lti.command("add-platform")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--db", metavar="URL", default="", help="As given to `grader serve`.")
+@click.option("--issuer", metavar="ISS", required=True,
+              help="The platform's issuer (Canvas: https://canvas.instructure.com).")
+@click.option("--client-id", metavar="ID", required=True,
+              help="The tool's client id on the platform (Canvas: the developer key's id).")
+@click.option("--deployment-id", metavar="DEP", required=True,
+              help="The deployment's id (give the command again for another deployment).")
+@click.option("--auth-login-url", metavar="URL", required=True,
+              help="The platform's OIDC authorization endpoint.")
+@click.option("--auth-token-url", metavar="URL", required=True,
+              help="The platform's OAuth2 token endpoint (for grades and rosters).")
+@click.option("--keyset-url", metavar="URL", required=True,
+              help="The platform's public keys (JWKS).")
+def add_platform(data, db, **platform):
+    """Register a learning platform (or a new deployment of one); a running service takes
+    it at its next launch, no restart."""
+    from .service.lti.store import add_platform as add
+    from .service.service import Service
+
+    try:
+        added = add(Service(data=data, db=db).open(grading=False).store.engine, **platform)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    click.echo(f"grader: platform {added.issuer} (client id {added.client_id}) registered "
+               f"with deployment {platform['deployment_id']}", err=True)
+
+
 from .materials.cli import materials  # noqa: E402  (click only: cheap to import)
 
 main.add_command(materials)

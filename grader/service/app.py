@@ -48,6 +48,8 @@ def create_app(service: Service) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
+    from .lti.wiring import install
+    install(app, service)
 
     @app.get("/")
     def home():

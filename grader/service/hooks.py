@@ -15,5 +15,8 @@ from datetime import datetime
 def after_graded(service, *, student: str, course: str, score: float, maximum: float,
                  at: datetime, submission: int) -> None:
     """The student `student` of `course` now has `score` out of `maximum` (their counting
-    score), as of `at`, after their attempt `submission` was graded. Nothing by default."""
-    return None
+    score), as of `at`, after their attempt `submission` was graded: to the LMS's gradebook
+    for a student who came by an LTI launch (AGS), kept and retried if the LMS is down."""
+    from .lti.wiring import after_graded as publish
+    publish(service, student=student, course=course, score=score, maximum=maximum, at=at,
+            submission=submission)

@@ -30,6 +30,7 @@ class Service:
     isolation: Isolation = field(default_factory=Isolation)
     store: Store | None = None
     queue: object = None
+    closing: list = field(default_factory=list)   # what integrations stop when it closes
 
     def open(self, grading: bool = True) -> "Service":
         """Make the data folder and the database; with `grading`, start the queue (and, for the
@@ -72,5 +73,7 @@ class Service:
         return self.store.make_token(user)
 
     def close(self) -> None:
+        for stop in self.closing:
+            stop()
         if self.queue is not None:
             self.queue.stop()

@@ -1,0 +1,60 @@
+"""LTI in `grader serve`: the blueprint on the service's app, its hook, its roster.
+
+The service grades one assignment, the course file's; Deep Linking offers it. A launch signs
+in through the service's own `auth.login` (its session, its CSRF token, its list of people);
+an instructor's launch brings the platform's roster into that list; after every graded
+attempt the hook publishes the counting score.
+"""
+from __future__ import annotations
+
+from . import Assignment, Lti, init_app, keys, scores, store
+
+ASSIGNMENT_ID = "assignment"
+
+
+def assignments(service) -> list[Assignment]:
+    from ...scoring import plan
+    from ...course import suite
+
+    course = service.course
+    points = course.points
+    if points <= 0:   # the tests' own weights: their sum, each case of a test counted
+        weights = plan(course)
+        points = sum(weights[f"test_{t.group}::{t.name}"][0] * t.cases for t in suite())
+    return [Assignment(ASSIGNMENT_ID, course.title, float(points))]
+
+
+def install(app, service) -> Lti:
+    """Offer LTI on `app`: the tables and the tool's key made if missing, the blueprint, and
+    pending scores retried every minute until the service closes."""
+    from ..auth import login
+    from ..store import User
+
+    def sign_in(user: dict) -> None:
+        login(User(user["id"], user["name"], user["role"], user["course"]))
+
+    def roster_seen(course: str, people: list[dict]) -> None:
+        for p in people:
+            service.store.see(User(p["id"], p["name"], "student", course))
+
+    lti = init_app(app, service.store.engine, service.data, lambda: assignments(service),
+                   student_page="student.home", instructor_page="instructor.home",
+                   title=service.course.title, sign_in=sign_in, roster_seen=roster_seen)
+    stop = scores.keep_publishing(lti)
+    service.closing.append(stop.set)
+    return lti
+
+
+def after_graded(service, *, student, course, score, maximum, at, submission) -> str | None:
+    """The service's hook: the counting score to the platform, for a student who came by LTI.
+    In a grading worker without the data dir's key, it is kept for the web process."""
+    engine = service.store.engine
+    store.create(engine)
+    if store.row(engine, store.members, student=student, course=course) is None:
+        return None
+    lti = Lti(engine=engine, key=keys.load(service.data), assignments=lambda: [])
+    allowed = service.course.submissions.attempts
+    graded = sum(1 for r in service.store.history(course, student) if r["status"] == "done")
+    return scores.after_graded(lti, student=student, course=course, score=score,
+                               max_score=maximum, graded_at=at, submission=submission,
+                               attempts_left=max(0, allowed - graded) if allowed else None)
