@@ -1,0 +1,127 @@
+"""LTI 1.3 end to end: a real `grader serve` (waitress, its own process) launched by the LMS
+emulator over HTTP: the platform registered with `grader lti add-platform` while the server
+runs, Deep Linking, a student's upload through the launch's session, the counting score in
+the LMS's gradebook, the platform's roster on the class page, a replayed launch refused by
+another server process on the same database."""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import pytest
+
+pytest.importorskip("pylti1p3")
+from lms import INSTRUCTOR, LEARNER, LMS, Browser  # noqa: E402
+from servicekit import GRADER, MAXIMUM, Server, handin  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lms():
+    platform = LMS()
+    yield platform
+    platform.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, lms):
+    data = tmp_path_factory.mktemp("lti") / "data"
+    server = Server(data, "--jobs", "1").start()
+    lms.register_tool(server.base)
+    yield server
+    server.stop()
+
+
+def add_platform(data, lms):
+    args = [str(GRADER), "lti", "add-platform", "--data", str(data)]
+    for key, value in lms.platform().items():
+        args += ["--" + key.replace("_", "-"), value]
+    subprocess.run(args, check=True, capture_output=True, text=True)
+
+
+def wait_for(what, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError("not in time")
+
+
+def upload(browser, base, data, csrf=None):
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    return browser.post(base + "/api/v1/submissions", files={"file": ("engine.py", data)},
+                        headers=headers)
+
+
+def graded(browser, base, sid):
+    def done():
+        body = browser.get(f"{base}/api/v1/submissions/{sid}").json()
+        return body if body["status"] in ("done", "failed") else None
+    return wait_for(done, 300)
+
+
+def test_launch_upload_and_the_score_reaches_the_lms(served, lms):
+    base = served.base
+    # before the platform is registered, the server refuses its launches ...
+    assert Browser().get(base + "/lti/login", params={
+        "iss": lms.issuer, "login_hint": "t-1", "client_id": lms.client_id}).status_code == 400
+    add_platform(served.data, lms)   # ... and takes them after, with no restart
+    for who in (("t-1", "Alan Turing", [INSTRUCTOR]), ("u-1", "Ada Lovelace", [LEARNER]),
+                ("u-2", "Grace Hopper", [LEARNER])):
+        lms.enrol("course-1", *who)
+
+    teacher = Browser()
+    picker = lms.launch(teacher, "t-1", deep_linking=True)
+    assert picker.status_code == 200 and "Backprop engine" in picker.text
+    assert teacher.submit(teacher.submit(picker, assignment="assignment")).text == "added"
+    link = next(iter(lms.links))
+    lineitem = lms.links[link]["lineitem"]
+    assert lms.lineitems[lineitem]["scoreMaximum"] == MAXIMUM   # the gradebook column's points
+
+    ada = Browser()
+    launched = lms.launch(ada, "u-1", link=link)
+    assert launched.status_code == 303 and launched.headers["Location"].endswith("/student")
+    page = ada.get(base + "/student")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+    assert upload(ada, base, handin("stub-tanh")).status_code == 403   # no CSRF token
+    sent = upload(ada, base, handin("stub-tanh"), csrf)
+    assert sent.status_code == 202, sent.text
+    first = graded(ada, base, sent.json()["id"])
+    result = first["result"]
+    assert first["status"] == "done" and 0 < result["score"] < result["max_score"]
+
+    score = wait_for(lambda: lms.gradebook.get((lineitem, "u-1")))
+    assert score["scoreGiven"] / score["scoreMaximum"] == result["score"] / result["max_score"]
+    assert score["activityProgress"] == "Submitted"
+    assert score["gradingProgress"] == "FullyGraded"
+
+    # the last attempt counts (no [submissions] table): the full score replaces it
+    second = graded(ada, base, upload(ada, base, handin("reference"), csrf).json()["id"])
+    assert second["result"]["score"] == second["result"]["max_score"]
+    wait_for(lambda: lms.gradebook[(lineitem, "u-1")]["scoreGiven"]
+             == lms.gradebook[(lineitem, "u-1")]["scoreMaximum"])
+    assert {url for url, _ in lms.scores} == {lineitem}
+
+    # the instructor's launch brings the roster: Grace never opened the tool, yet is missing
+    teacher = Browser()
+    opened = lms.launch(teacher, "t-1", link=link)
+    assert opened.headers["Location"].endswith("/instructor")
+    missing = teacher.get(base + "/instructor").text.split('id="missing"')[1]
+    assert "Grace Hopper" in missing and "Ada Lovelace" not in missing
+
+
+def test_replay_refused_by_another_server_on_the_same_database(served, lms):
+    add_platform(served.data, lms)
+    lms.enrol("course-1", "u-3", "Emmy Noether", [LEARNER])
+    emmy = Browser()
+    assert lms.launch(emmy, "u-3").status_code == 303
+    other = Server(served.data, "--jobs", "1").start()
+    try:
+        action, fields = emmy.last_form
+        replay = Browser().post(action.replace(served.base, other.base), data=fields,
+                                allow_redirects=False)
+        assert replay.status_code == 401 and "Nonce" in replay.text
+    finally:
+        other.stop()
