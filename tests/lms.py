@@ -63,6 +63,7 @@ class LMS:
         self.links = {}            # resource link id -> {"context", "title", "custom", "lineitem"}
         self.deep_link_responses = []
         self.fail_scores = 0       # answer this many score posts with 503
+        self.keyset_requests = 0
         self.app = self._app()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -72,6 +73,11 @@ class LMS:
 
     def close(self):
         self.server.shutdown()
+
+    def rotate_key(self):
+        """A new signing key, the old one gone from the JWKS (as platforms rotate)."""
+        self.key = JWK.generate(kty="RSA", size=2048)
+        self.kid = self.key.thumbprint()
 
     # --- what the instructor types into the tool, and what the platform knows of the tool ---
     def platform(self) -> dict:
@@ -127,6 +133,7 @@ class LMS:
 
         @app.get("/jwks")
         def jwks():
+            self.keyset_requests += 1
             public = json.loads(self.key.export_public())
             return {"keys": [dict(public, kid=self.kid, alg="RS256", use="sig")]}
 
@@ -324,7 +331,11 @@ class LMS:
                 claims[LTI + "custom"] = link["custom"]
             if link["lineitem"]:
                 ags["lineitem"] = link["lineitem"]
-        claims.update(m["claims"])
+        for name, value in m["claims"].items():   # None: the claim left out
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
         key = m["sign_with"] or self.key
         kid = self.kid if m["sign_with"] is None else m["sign_with"].thumbprint()
         token = jwt.encode(claims, key.export_to_pem(private_key=True, password=None),

@@ -256,6 +256,25 @@ def test_expired_token_is_refused(tool, lms):
     assert "expired" in r.text.lower()
 
 
+def test_token_without_iat_is_refused(tool, lms):
+    _refused(tool, lms, claims={"iat": None})
+
+
+def test_a_clock_a_little_ahead_is_taken(tool, lms):
+    import time
+    r = lms.launch(Browser(), "u-5", claims={"iat": int(time.time()) + 5})
+    assert r.status_code == 303
+
+
+def test_platform_keys_are_remembered_and_a_rotation_is_followed(tool, lms):
+    for _ in range(2):
+        assert lms.launch(Browser(), "u-5").status_code == 303
+    assert lms.keyset_requests == 1
+    lms.rotate_key()
+    assert lms.launch(Browser(), "u-5").status_code == 303   # the new kid: asked again
+    assert lms.keyset_requests == 2
+
+
 def test_unknown_deployment_is_refused(tool, lms):
     _refused(tool, lms, claims={
         "https://purl.imsglobal.org/spec/lti/claim/deployment_id": "not-registered"})

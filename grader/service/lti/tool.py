@@ -5,11 +5,14 @@ several processes cannot use, is here:
 - `ToolConf` reads the platform and its deployments from the database on every launch;
 - `CacheStorage` keeps states, nonces and launches in `lti_cache`, not in one process's memory
   or in a cookie, and takes a nonce by deleting it: a replayed launch is refused everywhere;
-- `Launch` checks the audience (pylti1p3 turns PyJWT's check off and reads `aud[0]` only) and
-  takes the nonce only once the signature holds, so a forged token cannot burn a real one.
+- `Launch` checks the audience (pylti1p3 turns PyJWT's check off and reads `aud[0]` only),
+  requires `exp` and `iat` (with a few seconds for clocks that differ), takes the nonce only
+  once the signature holds (a forged token cannot burn a real one), and remembers a platform's
+  keys for a while, asking again at once for a key it has not seen (a rotation).
 """
 from __future__ import annotations
 
+import jwt
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskSessionService
 from pylti1p3.deployment import Deployment
 from pylti1p3.exception import LtiException
@@ -22,6 +25,8 @@ from . import store
 from .keys import ToolKey
 
 LAUNCH_SECONDS = 3600         # a launch's claims stay usable this long (Deep Linking's return)
+KEYSET_SECONDS = 600          # a platform's public keys are asked for again after this long
+CLOCK_SKEW = 10               # seconds a platform's clock may be ahead or behind ours
 
 
 class ToolConf(ToolConfAbstract):
@@ -110,6 +115,31 @@ def services(request, engine):
 
 
 class Launch(FlaskMessageLaunch):
+    def __init__(self, request, tool_config, engine=None, **kwargs):
+        super().__init__(request, tool_config, **kwargs)
+        if engine is not None:   # None: a launch restored from the cache, checked already
+            self.set_public_key_caching(CacheStorage(engine), KEYSET_SECONDS)
+
+    def get_public_key(self):
+        try:
+            return super().get_public_key()
+        except LtiException:
+            if self._public_key_cache_data_storage is None:
+                raise
+            # a key the remembered set lacks: the platform may have rotated its keys
+            self._public_key_cache_data_storage = None
+            self._registration.set_key_set(None)
+            return super().get_public_key()
+
+    def validate_jwt_signature(self):
+        public_key, alg = self.get_public_key()
+        try:
+            jwt.decode(self._get_id_token(), public_key, algorithms=[alg], leeway=CLOCK_SKEW,
+                       options={"verify_aud": False, "require": ["exp", "iat"]})
+        except jwt.InvalidTokenError as e:
+            raise LtiException(f"Can't decode id_token: {e}") from e
+        return self
+
     def get_client_id(self):
         body = self._get_jwt_body()
         aud = body.get("aud")

@@ -45,7 +45,7 @@ def refuse(status: int, why: str):
 
 def _launch_request():
     req = FlaskRequest()
-    return req, Launch(req, ToolConf(lti().engine, lti().key),
+    return Launch(req, ToolConf(lti().engine, lti().key), lti().engine,
                        requests_session=PlatformSession(), **services(req, lti().engine))
 
 
@@ -64,7 +64,7 @@ def login():
 def launch():
     if request.form.get("error"):   # the platform's auth endpoint answered with an OIDC error
         return refuse(400, f"the platform refused the login ({request.form.get('error')}).")
-    _, message = _launch_request()
+    message = _launch_request()
     try:
         message.validate()
     except LtiException as e:
