@@ -39,6 +39,7 @@ class Warm:
     def __init__(self, limits: Limits, isolation: Isolation):
         self.limits, self.isolation = limits, isolation
         self.ctx = mp.get_context("forkserver")  # a clean, single-threaded parent to fork from
+        self.ctx.set_forkserver_preload(["grader.runner"])  # pytest imported once, there
         self.proc = self.conn = None
         self.ready = False
 
