@@ -64,6 +64,7 @@ class LMS:
         self.deep_link_responses = []
         self.fail_scores = 0       # answer this many score posts with 503
         self.keyset_requests = 0
+        self.pages = {}            # course pages framing a launch, by message hint
         self.app = self._app()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -100,26 +101,34 @@ class LMS:
                             "lineitem": None}
 
     # --- a launch, the way a browser makes it ------------------------------------------------
-    def launch(self, browser, user: str, *, link="link-1", deep_linking=False, context=None,
-               claims=None, tamper=False, sign_with=None, name="Ada Lovelace", roles=None,
-               resubmit=0):
-        """Login initiation, the auth redirect and the form post to the tool; the tool's
-        answer to the post (redirects not followed). `claims` overrides the id_token's."""
+    def login_initiation(self, user: str, *, link="link-1", deep_linking=False, context=None,
+                         claims=None, tamper=False, sign_with=None, name="Ada Lovelace",
+                         roles=None) -> dict:
+        """What the platform sends the tool's login initiation URL for this launch; the
+        id_token the auth endpoint signs is made as the arguments say (`claims` overrides)."""
         hint = uuid.uuid4().hex
         ctx = context or (self.links.get(link, {}).get("context", "course-1"))
         self.hints[hint] = dict(user=user, link=link, deep_linking=deep_linking, context=ctx,
                                 claims=claims or {}, tamper=tamper, sign_with=sign_with,
                                 name=name, roles=roles or self._roles(ctx, user))
-        answer = browser.get(self.tool["login"], params={
-            "iss": self.issuer, "login_hint": user, "target_link_uri": self.tool["launch"],
-            "lti_message_hint": hint, "client_id": self.client_id,
-            "lti_deployment_id": self.deployment_id})
+        return {"iss": self.issuer, "login_hint": user, "target_link_uri": self.tool["launch"],
+                "lti_message_hint": hint, "client_id": self.client_id,
+                "lti_deployment_id": self.deployment_id}
+
+    def launch(self, browser, user: str, **how):
+        """Login initiation, the auth redirect and the form post to the tool, as a browser
+        makes them; the tool's answer to the post (redirects not followed)."""
+        answer = browser.get(self.tool["login"], params=self.login_initiation(user, **how))
         action, fields = form(answer)
         browser.last_form = (action, fields)
-        response = browser.post(action, data=fields, allow_redirects=False)
-        for _ in range(resubmit):
-            response = browser.post(action, data=fields, allow_redirects=False)
-        return response
+        return browser.post(action, data=fields, allow_redirects=False)
+
+    def course_page(self, user: str, **how) -> str:
+        """A page of the LMS framing the tool, as a course page does: the frame starts the
+        launch with an auto-submitting form; open it in a real browser."""
+        params = self.login_initiation(user, **how)
+        self.pages[params["lti_message_hint"]] = params
+        return f"{self.url}/course/{params['lti_message_hint']}"
 
     def _roles(self, context, user):
         for m in self.members.get(context, []):
@@ -130,6 +139,20 @@ class LMS:
     # --- the platform's endpoints ------------------------------------------------------------
     def _app(self):
         app = Flask("lms")
+
+        @app.get("/course/<hint>")
+        def course(hint):
+            return (f"<!doctype html><title>Backprop 101</title><h1>Backprop 101</h1>"
+                    f'<iframe id=tool name=tool src="/start/{hint}" width=1100 height=800'
+                    f' allow="clipboard-write"></iframe>')
+
+        @app.get("/start/<hint>")
+        def start(hint):
+            params = self.pages.pop(hint)
+            fields = "".join(f'<input type=hidden name="{k}" value="{v}">'
+                             for k, v in params.items())
+            return (f'<form method=post action="{self.tool["login"]}">{fields}</form>'
+                    f"<script>document.forms[0].submit()</script>")
 
         @app.get("/jwks")
         def jwks():

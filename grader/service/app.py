@@ -37,6 +37,8 @@ def create_app(service: Service) -> Flask:
         # framed by an LMS on another site: the cookie must travel in a third-party frame
         SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_NAME="grader_session",
+        # a browser blocking third-party cookies keeps a partitioned one for the LMS's frame
+        SESSION_COOKIE_PARTITIONED=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=service.upload + 64 * 1024,  # the file and its form around it
         MAX_FORM_MEMORY_SIZE=service.upload + 64 * 1024,

@@ -97,12 +97,15 @@ class SessionService(FlaskSessionService):
 
 class CookieService(FlaskCookieService):
     """The OIDC state cookie, sent back by the platform's cross-site form post: it must be
-    `SameSite=None`, hence `Secure` (browsers hold 127.0.0.1 and localhost secure)."""
+    `SameSite=None`, hence `Secure` (browsers hold 127.0.0.1 and localhost secure), and
+    `Partitioned` (CHIPS): a browser that blocks third-party cookies still keeps it for the
+    LMS's frame the launch happens in."""
 
     def update_response(self, response):
         for key, data in self._cookie_data_to_set.items():
             response.set_cookie(key, data["value"], max_age=data["exp"], path="/",
-                                secure=True, httponly=True, samesite="None")
+                                secure=True, httponly=True, samesite="None",
+                                partitioned=True)
 
 
 def services(request, engine):
