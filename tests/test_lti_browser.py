@@ -1,43 +1,24 @@
 """A real Chromium opens the grader the way a course does: inside a frame of an LMS page on
 another site (the LMS on 127.0.0.1, the tool on localhost). The launch's state cookie and the
-session cookie must travel in that third-party frame (SameSite=None; Secure), the page's CSRF
+session cookie must travel in that third-party frame (SameSite=None; Secure; Partitioned, which
+a browser blocking third-party cookies needs), the page's CSRF
 token must carry the upload, and the score must reach the LMS's gradebook."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
 pytest.importorskip("pylti1p3")
 from lms import LEARNER, LMS  # noqa: E402
-from servicekit import GRADER, MAXIMUM, Server, handin  # noqa: E402
+from servicekit import MAXIMUM, Server, handin  # noqa: E402
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-if not (CHROMIUM and DRIVER) and os.environ.get("CI") != "true":
-    pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
+# the Chromium fixture of the service's browser test (which skips without chromium-driver)
+from test_service_browser import browser  # noqa: E402,F401
+from test_lti_service import add_platform  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-@pytest.fixture
-def browser():
-    assert CHROMIUM and DRIVER, "chromium and chromium-driver are not installed"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1200,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=DriverService(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_a_student_in_the_lms_frame_uploads_and_the_score_reaches_the_lms(browser, tmp_path):
@@ -46,10 +27,7 @@ def test_a_student_in_the_lms_frame_uploads_and_the_score_reaches_the_lms(browse
     try:
         tool = f"http://localhost:{server.port}"   # another site than the LMS's 127.0.0.1
         lms.register_tool(tool)
-        args = [str(GRADER), "lti", "add-platform", "--data", str(server.data)]
-        for key, value in lms.platform().items():
-            args += ["--" + key.replace("_", "-"), value]
-        subprocess.run(args, check=True, capture_output=True)
+        add_platform(server.data, lms)
         lms.enrol("course-1", "u-1", "Ada Lovelace", [LEARNER])
 
         browser.get(lms.course_page("u-1"))

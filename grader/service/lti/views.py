@@ -98,7 +98,6 @@ def launch():
                            "instructor adds it again and picks one.")
     _remember(platform, body, course, user, assignment)
     _sign_in(user)
-    session["assignment"] = assignment.id
     if role == "instructor":
         _sync_roster(course)
     page = lti().instructor_page if role == "instructor" else lti().student_page
@@ -171,7 +170,7 @@ def _picker(launch_id: str, body):
         f'{" checked" if i == 0 else ""}> {escape(a.title)} ({a.points:g} points)</label>'
         for i, a in enumerate(lti().assignments()))
     return (f"<!doctype html><meta charset=utf-8><title>Add an assignment</title>"
-            f"<h1>Add an assignment of {escape(lti().title)}</h1>"
+            f"<h1>{escape(lti().title)}: the assignment to add</h1>"
             f'<form method=post action="{url_for(".deep_link")}">'
             f'<input type=hidden name=launch value="{escape(launch_id)}">'
             f"<ul>{items}</ul><button type=submit>Add</button></form>")
