@@ -30,6 +30,7 @@ from jwcrypto.jwk import JWK
 from werkzeug.serving import make_server
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 LEARNER = LIS + "membership#Learner"
 INSTRUCTOR = LIS + "membership#Instructor"
@@ -103,14 +104,16 @@ class LMS:
     # --- a launch, the way a browser makes it ------------------------------------------------
     def login_initiation(self, user: str, *, link="link-1", deep_linking=False, context=None,
                          claims=None, tamper=False, sign_with=None, name="Ada Lovelace",
-                         roles=None) -> dict:
+                         roles=None, data="platform-data-42") -> dict:
         """What the platform sends the tool's login initiation URL for this launch; the
-        id_token the auth endpoint signs is made as the arguments say (`claims` overrides)."""
+        id_token the auth endpoint signs is made as the arguments say (`claims` overrides;
+        `data`, Deep Linking's opaque value, None for none)."""
         hint = uuid.uuid4().hex
         ctx = context or (self.links.get(link, {}).get("context", "course-1"))
         self.hints[hint] = dict(user=user, link=link, deep_linking=deep_linking, context=ctx,
                                 claims=claims or {}, tamper=tamper, sign_with=sign_with,
-                                name=name, roles=roles or self._roles(ctx, user))
+                                name=name, roles=roles or self._roles(ctx, user),
+                                data=data)
         return {"iss": self.issuer, "login_hint": user, "target_link_uri": self.tool["launch"],
                 "lti_message_hint": hint, "client_id": self.client_id,
                 "lti_deployment_id": self.deployment_id}
@@ -277,17 +280,18 @@ class LMS:
                 claims = self._tool_jwt(request.form.get("JWT", ""), self.issuer)
             except Exception as e:
                 abort(400, f"the deep linking response does not verify: {e}")
+            data = request.args.get("data")   # the settings' data, echoed if there was one
             checks = {"iss": self.client_id, LTI + "message_type": "LtiDeepLinkingResponse",
-                      LTI + "version": "1.3.0", LTI + "deployment_id": self.deployment_id,
-                      "https://purl.imsglobal.org/spec/lti-dl/claim/data": "platform-data-42"}
+                      LTI + "version": "1.3.0", LTI + "deployment_id": self.deployment_id}
             for k, v in checks.items():
                 if claims.get(k) != v:
                     abort(400, f"{k} must be {v!r}, not {claims.get(k)!r}")
+            if (DL + "data" in claims) != bool(data) or claims.get(DL + "data", data) != data:
+                abort(400, f"the data claim must be {data!r} and only when given")
             if not claims.get("nonce"):
                 abort(400, "no nonce")
             self.deep_link_responses.append(claims)
-            for item in claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/content_items",
-                                   []):
+            for item in claims.get(DL + "content_items", []):
                 if item.get("type") != "ltiResourceLink":
                     abort(400, "only ltiResourceLink items were asked for")
                 link = "link-" + uuid.uuid4().hex[:8]
@@ -342,11 +346,14 @@ class LMS:
         }
         if m["deep_linking"]:
             claims[LTI + "message_type"] = "LtiDeepLinkingRequest"
-            claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
-                "deep_link_return_url": self.url + "/deep_link_return",
+            data = m["data"]
+            claims[DL + "deep_linking_settings"] = {
+                "deep_link_return_url": self.url + "/deep_link_return"
+                + (f"?data={data}" if data else ""),
                 "accept_types": ["ltiResourceLink"],
                 "accept_presentation_document_targets": ["iframe", "window"],
-                "accept_multiple": False, "auto_create": True, "data": "platform-data-42"}
+                "accept_multiple": False, "auto_create": True,
+                **({"data": data} if data else {})}
         else:
             claims[LTI + "message_type"] = "LtiResourceLinkRequest"
             claims[LTI + "resource_link"] = {"id": m["link"], "title": link["title"]}

@@ -97,6 +97,7 @@ def test_config_json_is_canvas_format(tool):
     assert c["oidc_initiation_url"] == tool.url + "/lti/login"
     assert c["target_link_uri"] == tool.url + "/lti/launch"
     assert c["public_jwk_url"] == tool.url + "/lti/jwks.json"
+    assert c["redirect_uris"] == [c["target_link_uri"]]
     for scope in ("lineitem", "result.readonly", "score"):
         assert f"https://purl.imsglobal.org/spec/lti-ags/scope/{scope}" in c["scopes"]
     canvas = c["extensions"][0]
@@ -200,6 +201,15 @@ def test_deep_linking_places_the_chosen_assignment(tool, lms):
     (url, s), = lms.scores
     assert url == lms.links[link]["lineitem"] and len(lms.lineitems) == 1
     assert s["scoreGiven"] / s["scoreMaximum"] == 3 / 4
+
+
+def test_deep_linking_without_data_returns_none(tool, lms):
+    browser = Browser()
+    picker = lms.launch(browser, "t-1", deep_linking=True, roles=[INSTRUCTOR],
+                        data=None)
+    assert browser.submit(browser.submit(picker, assignment="backprop")).text == "added"
+    assert "https://purl.imsglobal.org/spec/lti-dl/claim/data" not in \
+        lms.deep_link_responses[0]
 
 
 def test_deep_linking_choice_needs_the_launch_session(tool, lms):

@@ -25,6 +25,7 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+DL_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
 AGS_SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
               "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
               "https://purl.imsglobal.org/spec/lti-ags/scope/score"]
@@ -197,7 +198,10 @@ def deep_link():
             .set_lineitem(LineItem().set_score_maximum(chosen.points).set_label(chosen.title)
                           .set_resource_id(chosen.id).set_tag(LINE_ITEM_TAG)))
     link = message.get_deep_link()
-    token = link.get_response_jwt([item])
+    claims = link.get_message_jwt([item])
+    if claims.get(DL_DATA) is None:   # returned only when the request had one, never as null
+        claims.pop(DL_DATA, None)
+    token = link.encode_jwt(claims)
     url = (message.get_launch_data().get(DL_SETTINGS) or {})["deep_link_return_url"]
     nonce = secrets.token_urlsafe(16)
     page = (f"<!doctype html><meta charset=utf-8><title>Adding the assignment</title>"
@@ -228,6 +232,8 @@ def config():
         "oidc_initiation_url": url_for(".login", _external=True),
         "target_link_uri": launch_url,
         "public_jwk_url": url_for(".jwks", _external=True),
+        "redirect_uris": [launch_url],          # read by Canvas's newer registrations
+        "privacy_level": "public",              # (they read it here, older ones below)
         "scopes": AGS_SCOPES + [NRPS_SCOPE],
         "extensions": [{
             "platform": "canvas.instructure.com",
