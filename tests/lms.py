@@ -21,7 +21,6 @@ import time
 import uuid
 from datetime import datetime
 from html import unescape
-from urllib.parse import urlencode
 
 import jwt
 import requests

@@ -3,20 +3,17 @@ waitress on 127.0.0.1: launches, roles, Deep Linking, AGS scores, NRPS roster, a
 launches a tool must refuse."""
 from __future__ import annotations
 
-import json
 import stat
 import threading
 from datetime import datetime, timedelta, timezone
 
+import flask
 import pytest
+from lms import ADMINISTRATOR, INSTRUCTOR, LEARNER, LMS, MENTOR, TEACHING_ASSISTANT, Browser
+from sqlalchemy import create_engine, select
+from waitress import create_server, wasyncore
 
-flask = pytest.importorskip("flask")
-pytest.importorskip("pylti1p3")
-from sqlalchemy import create_engine, select  # noqa: E402
-from waitress import create_server, wasyncore  # noqa: E402
-
-from grader.service.lti import Assignment, init_app, keys, roster, scores, store  # noqa: E402
-from lms import ADMINISTRATOR, INSTRUCTOR, LEARNER, LMS, MENTOR, TEACHING_ASSISTANT, Browser  # noqa: E402,E501
+from grader.service.lti import Assignment, init_app, keys, roster, scores, store
 
 ASSIGNMENTS = [Assignment("backprop", "Backprop engine", 10.0),
                Assignment("chain", "Chain rule warm-up", 4.0)]

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-pytest.importorskip("pylti1p3")
-from lms import LEARNER, LMS  # noqa: E402
-from servicekit import MAXIMUM, Server, handin  # noqa: E402
-
+from lms import LEARNER, LMS
+from servicekit import MAXIMUM, Server, handin
+from test_lti_service import add_platform
 # the Chromium fixture of the service's browser test (which skips without chromium-driver)
-from test_service_browser import browser  # noqa: E402,F401
-from test_lti_service import add_platform  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from test_service_browser import browser  # noqa: F401
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def test_a_student_in_the_lms_frame_uploads_and_the_score_reaches_the_lms(browser, tmp_path):

@@ -10,10 +10,8 @@ import subprocess
 import time
 
 import pytest
-
-pytest.importorskip("pylti1p3")
-from lms import INSTRUCTOR, LEARNER, LMS, Browser  # noqa: E402
-from servicekit import GRADER, MAXIMUM, Server, handin  # noqa: E402
+from lms import INSTRUCTOR, LEARNER, LMS, Browser
+from servicekit import GRADER, MAXIMUM, Server, handin
 
 
 @pytest.fixture(scope="module")
