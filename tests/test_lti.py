@@ -309,6 +309,33 @@ def test_replay_is_refused_by_another_process_of_the_service(tmp_path, tool, lms
         other.close()
 
 
+def test_a_class_launching_at_once(tmp_path, lms):
+    """Thirty students open the same link in the same second (the start of a lab): every
+    launch lands, on the service's own SQLite settings."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.service.store import engine_for, sqlite_url
+    t = Tool(tmp_path, engine=engine_for(sqlite_url(tmp_path)))
+    try:
+        lms.register_tool(t.url)
+        lms.add_link("link-1", custom={"assignment": "backprop"})
+        store.add_platform(t.engine, **lms.platform())
+
+        def one(i):
+            lms.enrol("course-1", f"u-{i}", f"Student {i}", [LEARNER])
+            browser = Browser()
+            return land(browser, lms.launch(browser, f"u-{i}"))["id"]
+
+        with ThreadPoolExecutor(30) as pool:
+            ids = list(pool.map(one, range(30)))
+        assert len(set(ids)) == 30
+        with t.engine.connect() as db:
+            assert len(db.execute(select(store.members)).all()) == 30
+            assert len(db.execute(select(store.links)).all()) == 1
+    finally:
+        t.close()
+
+
 def test_a_link_naming_no_assignment(tool, lms):
     lms.add_link("bare")
     r = lms.launch(Browser(), "u-1", link="bare")

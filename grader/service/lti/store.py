@@ -9,11 +9,13 @@ its row, which one process only can do.
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         and_, delete, insert, select, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
@@ -161,10 +163,10 @@ def has_deployment(engine: Engine, pid: int, deployment_id: str) -> bool:
 
 def cache_set(engine: Engine, key: str, value, seconds: float) -> None:
     now = time.time()
-    with engine.begin() as db:
-        db.execute(delete(cache).where((cache.c.key == key) | (cache.c.expires < now)))
-        db.execute(insert(cache).values(key=key, value=json.dumps(value),
-                                        expires=now + seconds))
+    upsert(engine, cache, {"key": key}, {"value": json.dumps(value), "expires": now + seconds})
+    if random.randrange(64) == 0:   # now and then, what has expired goes
+        with engine.begin() as db:
+            db.execute(delete(cache).where(cache.c.expires < now))
 
 
 def cache_get(engine: Engine, key: str):
@@ -185,13 +187,14 @@ def cache_take(engine: Engine, key: str) -> bool:
 # --- links, courses, members ---------------------------------------------------------------
 
 def upsert(engine: Engine, table: Table, keys: dict, values: dict) -> None:
-    where = and_(*(table.c[k] == v for k, v in keys.items()))
+    """Insert the row, or update its `values` if one with these `keys` is there: in one
+    statement, so that two launches of one link at the same moment both succeed."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[engine.dialect.name]
+    statement = dialect.insert(table).values(**keys, **values)
+    statement = (statement.on_conflict_do_update(index_elements=list(keys), set_=values)
+                 if values else statement.on_conflict_do_nothing(index_elements=list(keys)))
     with engine.begin() as db:
-        if db.execute(select(*table.primary_key.columns).where(where)).first():
-            if values:
-                db.execute(update(table).where(where).values(**values))
-        else:
-            db.execute(insert(table).values(**keys, **values))
+        db.execute(statement)
 
 
 def row(engine: Engine, table: Table, **keys):
