@@ -88,6 +88,7 @@ regrades = sa.Table(  # a regrade's results, kept apart until the instructor app
 )
 
 ROLES = ("student", "instructor")
+BUSY_SECONDS = 15.0  # how long SQLite waits for another writer before the request fails
 LOST = ("the grader's worker process died twice while grading this hand-in, so it was not "
         "graded; it costs no attempt: please tell your instructor")
 
@@ -116,7 +117,8 @@ def engine_for(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS,
+                                                     "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(conn, record):
