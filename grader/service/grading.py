@@ -94,9 +94,10 @@ class _Heartbeat:
         self.thread.join()
 
 
-def grade_submission(service, warm, sid: int) -> str:
+def grade_submission(service, warm, sid: int, then=None) -> str:
     """Claim, grade and store one submission; what became of it: "done", "failed", "queued"
-    (its grader died: grade it again), or "" (someone else holds or finished it)."""
+    (its grader died: grade it again), or "" (someone else holds or finished it). A graded
+    one is then notified (`then(sid)`, by default `notify` here and now)."""
     store = service.store
     claim = store.claim(sid)
     if claim is None:
@@ -111,7 +112,7 @@ def grade_submission(service, warm, sid: int) -> str:
         return ""
     if error:
         return "failed"
-    notify(service, sid)
+    (then or (lambda sid: notify(service, sid)))(sid)
     return "done"
 
 
