@@ -4,7 +4,6 @@ the hostile code prints reaches another student, and the service keeps answering
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 

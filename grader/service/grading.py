@@ -6,11 +6,9 @@ Also what every view shows of a student's attempts: their numbers and whether ea
 """
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -164,11 +162,3 @@ def regrade_submission(service, warm, run: str, sid: int) -> None:
     else:
         store.regrade_done(run, sid, stored(result), result.extra.get("error"))
 
-
-def result_of(service, sid: int) -> Result | None:
-    raw = service.store.results([sid]).get(sid)
-    return None if raw is None else Result.from_json(json.loads(raw))
-
-
-def now() -> float:
-    return time.time()

@@ -236,7 +236,9 @@ def job(sid: int) -> None:
 def regrade_job(run: str, sid: int) -> None:
     from .grading import regrade_submission
 
-    regrade_submission(_worker_state["service"], _worker_state["warm"], run, sid)
+    service = _worker_state["service"]
+    service.reload_course()  # a regrade follows a change to it
+    regrade_submission(service, _worker_state["warm"], run, sid)
 
 
 def work(service, burst: bool = False) -> None:
