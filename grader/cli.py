@@ -335,13 +335,15 @@ def service_options(f):
     f = click.option("--db", metavar="URL", default="",
                      help="postgresql://USER:PASS@HOST/NAME [default: SQLite in DATA].")(f)
     return click.option("--data", type=click.Path(file_okay=False, path_type=Path),
-                        required=True, help="The service's folder (its SQLite database, "
-                                            "keys).")(f)
+                        help="The service's folder (its SQLite database, keys); needed "
+                             "unless --db is given.")(f)
 
 
 def make_service(data, db, queue_url, kwargs, **more):
     from .service.service import Service
 
+    if data is None and not db:
+        raise click.UsageError("give --data DIR (SQLite in it), or --db postgresql://...")
     course = course_from(kwargs, *LIMITS)
     return Service(data=data, db=db, queue_url=queue_url, course=course,
                    course_path=course.path, published=kwargs.pop("published", False),
@@ -382,7 +384,8 @@ def serve(data, db, queue_url, host, port, jobs, threads, rate, check_file, **kw
 
     def ready(server):
         click.echo(f"grader: serving http://{host}:{server.effective_port}/ "
-                   f"(data in {data}; {'grading on ' + queue_url if queue_url else 'grading here'})",
+                   f"({'data in ' + str(data) if not db else 'data in the --db database'}; "
+                   f"{'grading on the --queue workers' if queue_url else 'grading here'})",
                    err=True)
     try:
         run_server(app, host, port, service.upload, threads, ready)
@@ -410,7 +413,7 @@ def worker(data, db, queue_url, burst, **kwargs):
 
 
 @main.command()
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--db", metavar="URL", default="", help="As given to `grader serve`.")
 @click.option("--student", metavar="ID", help="The student's id.")
 @click.option("--instructor", metavar="ID", help="The instructor's id.")
@@ -425,6 +428,8 @@ def token(data, db, student, instructor, course, name):
 
     if bool(student) == bool(instructor):
         raise click.UsageError("give exactly one of --student ID and --instructor ID")
+    if data is None and not db:
+        raise click.UsageError("give --data DIR (SQLite in it), or --db postgresql://...")
     user = User(student or instructor, name, "student" if student else "instructor", course)
     click.echo(Service(data=data, db=db).open(grading=False).token(user))
 

@@ -247,6 +247,10 @@ def test_the_course_policy_decides_which_attempt_counts_and_the_hook_hears_it(
         assert [b["attempt"] for b in (first, second, third)] == [1, 2, 3]
         assert [b["counts"] for b in (first, second, third)] == [True, True, False]
         assert "does not count" in third["verdict"]
+        for _ in range(600):  # the hook runs just after the result is stored
+            if len(heard) == 3:
+                break
+            time.sleep(0.05)
         assert [h["submission"] for h in heard] == [first["id"], second["id"], third["id"]]
         # best of the attempts that count: the first, whatever came after
         assert {(h["score"], h["maximum"]) for h in heard} == {(MAXIMUM, MAXIMUM)}
@@ -311,3 +315,44 @@ def test_healthz_and_a_page_without_a_session(app):
     c = app.test_client()
     assert c.get("/healthz").status_code == 200
     assert c.get("/", base_url=BASE).status_code == 401
+
+
+def test_a_locked_database_is_a_clear_error_and_nothing_half_stored(tmp_path, monkeypatch):
+    import sqlite3
+
+    from grader.service import store
+    monkeypatch.setattr(store, "BUSY_SECONDS", 0.5)
+    service = start(tmp_path)
+    try:
+        api = Api(create_app(service), service, ADA)
+        before = len(service.store.history("ml101"))
+        lock = sqlite3.connect(tmp_path / "data" / "grader.db", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            r = api.upload(handin("reference"))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert r.status_code == 503 and "locked" in r.json["error"]
+        assert len(service.store.history("ml101")) == before  # refused, not half stored
+        assert api.upload(handin("reference")).status_code == 202
+    finally:
+        service.close()
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path):
+    """SQLite's page limit stands in for a full disk: both fail a write with SQLITE_FULL."""
+    import sqlalchemy as sa
+    service = start(tmp_path)
+    try:
+        api = Api(create_app(service), service, ADA)
+        pages = service.store.engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
+        for engine in (service.store.engine, service.store.durable):
+            sa.event.listen(engine, "connect", lambda conn, _: conn.execute(
+                f"PRAGMA max_page_count = {pages + 2}"))
+            engine.dispose()
+        r = api.upload(handin("reference") * 20)
+        assert r.status_code == 503 and "full" in r.json["error"], r.json
+        assert service.store.history("ml101") == []
+    finally:
+        service.close()

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from servicekit import MAXIMUM, Server, handin, token
+from servicekit import MAXIMUM, Client, Server, handin, token
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER) and os.environ.get("CI") != "true":
@@ -105,6 +105,13 @@ def test_the_instructor_opens_the_class_page(browser, server):
     table = browser.find_element(By.ID, "class").text
     assert "ada" in table and "Never Did" in table
     assert "Never Did" in browser.find_element(By.ID, "missing").text
+    # the class is live: a student who hands in now appears with no reload
+    browser.execute_script("window.notReloaded = true")
+    late = Client(server.base, token(server.data, "--student", "latecomer"))
+    late.wait(late.upload(handin("reference"))[1]["id"])
+    WebDriverWait(browser, 60).until(
+        lambda d: "latecomer" in d.find_element(By.ID, "class").text)
+    assert browser.execute_script("return window.notReloaded") is True
     browser.find_element(By.LINK_TEXT, "ada").click()
     WebDriverWait(browser, 30).until(lambda d: "/instructor/students/ada" in d.current_url)
     assert "counts" in browser.find_element(By.ID, "attempts").text

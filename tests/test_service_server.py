@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 
 import pytest
 
@@ -102,3 +101,20 @@ def test_ten_uploads_a_minute_are_taken_with_no_submissions_table(server):
     client = Client(server.base, token(server.data, "--student", "busy"))
     codes = [client.upload(handin("binary"))[0] for _ in range(10)]
     assert codes == [202] * 10
+
+
+def test_no_secret_reaches_the_log_or_the_database(server):
+    import sqlite3
+    tok = token(server.data, "--student", "secretive")
+    client = Client(server.base, tok)
+    client.upload(handin("stub"))
+    client.request("GET", "/api/v1/submissions/999999")
+    Client(server.base, tok + "x").request("GET", "/api/v1/submissions")
+    db = sqlite3.connect(server.data / "grader.db")
+    key = db.execute("SELECT value FROM settings WHERE key = 'session_key'").fetchone()[0]
+    stored = b"".join(str(r).encode() for r in db.execute("SELECT * FROM tokens"))
+    db.close()
+    log = server.output()
+    assert tok not in log and key not in log
+    assert tok.encode() not in stored  # only its hash is kept
+    assert oct((server.data).stat().st_mode & 0o777) == "0o700"

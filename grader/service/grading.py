@@ -6,11 +6,9 @@ Also what every view shows of a student's attempts: their numbers and whether ea
 """
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,9 +92,10 @@ class _Heartbeat:
         self.thread.join()
 
 
-def grade_submission(service, warm, sid: int) -> str:
+def grade_submission(service, warm, sid: int, then=None) -> str:
     """Claim, grade and store one submission; what became of it: "done", "failed", "queued"
-    (its grader died: grade it again), or "" (someone else holds or finished it)."""
+    (its grader died: grade it again), or "" (someone else holds or finished it). A graded
+    one is then notified (`then(sid)`, by default `notify` here and now)."""
     store = service.store
     claim = store.claim(sid)
     if claim is None:
@@ -111,7 +110,7 @@ def grade_submission(service, warm, sid: int) -> str:
         return ""
     if error:
         return "failed"
-    notify(service, sid)
+    (then or (lambda sid: notify(service, sid)))(sid)
     return "done"
 
 
@@ -163,11 +162,3 @@ def regrade_submission(service, warm, run: str, sid: int) -> None:
     else:
         store.regrade_done(run, sid, stored(result), result.extra.get("error"))
 
-
-def result_of(service, sid: int) -> Result | None:
-    raw = service.store.results([sid]).get(sid)
-    return None if raw is None else Result.from_json(json.loads(raw))
-
-
-def now() -> float:
-    return time.time()

@@ -94,6 +94,7 @@ class LocalQueue:
         self.ids: stdlib_queue.PriorityQueue = stdlib_queue.PriorityQueue()
         self.threads: list[threading.Thread] = []
         self.warm: list[Warm] = []
+        self.graded: stdlib_queue.Queue = stdlib_queue.Queue()  # to notify, off the graders
 
     def put(self, sid: int, priority: int = 0) -> None:
         self.ids.put((priority, sid))
@@ -115,6 +116,16 @@ class LocalQueue:
                                  name=f"grader-{i}")
             t.start()
             self.threads.append(t)
+        self.notifier = threading.Thread(target=self._notify, daemon=True, name="notifier")
+        self.notifier.start()
+
+    def _notify(self) -> None:
+        from .grading import notify
+        while (sid := self.graded.get()) is not None:
+            try:
+                notify(self.service, sid)
+            except Exception:  # told again after a restart
+                log.exception("notifying submission %s", sid)
 
     def _loop(self, warm: Warm) -> None:
         from .grading import grade_submission, regrade_submission
@@ -125,7 +136,7 @@ class LocalQueue:
             try:
                 if isinstance(sid, tuple):
                     regrade_submission(self.service, warm, *sid)
-                elif grade_submission(self.service, warm, sid) == "queued":
+                elif grade_submission(self.service, warm, sid, self.graded.put) == "queued":
                     self.put(sid)  # its grader died once: once more
             except Exception:  # the database went away: the row stays queued or running
                 log.exception("grading submission %s", sid)
@@ -138,6 +149,9 @@ class LocalQueue:
             self.ids.put((2, None))
         for t in self.threads:
             t.join(5)
+        self.graded.put(None)
+        if getattr(self, "notifier", None):
+            self.notifier.join(5)
         for w in self.warm:
             w.stop()
 
@@ -222,7 +236,9 @@ def job(sid: int) -> None:
 def regrade_job(run: str, sid: int) -> None:
     from .grading import regrade_submission
 
-    regrade_submission(_worker_state["service"], _worker_state["warm"], run, sid)
+    service = _worker_state["service"]
+    service.reload_course()  # a regrade follows a change to it
+    regrade_submission(service, _worker_state["warm"], run, sid)
 
 
 def work(service, burst: bool = False) -> None:

@@ -17,7 +17,7 @@ UPLOAD = MAX_BYTES  # the largest hand-in; the request may carry a little more (
 
 @dataclass
 class Service:
-    data: Path
+    data: Path | None              # None: everything is in --db
     db: str = ""                    # "": SQLite in `data`
     queue_url: str = ""             # "": in-process; redis://...: RQ
     course: Course = field(default_factory=Course)
@@ -35,9 +35,10 @@ class Service:
     def open(self, grading: bool = True) -> "Service":
         """Make the data folder and the database; with `grading`, start the queue (and, for the
         embedded default, its graders) and queue again whatever was left unfinished."""
-        self.data = Path(self.data)
-        self.data.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.data, 0o700)  # uploads, tokens' hashes, the session key
+        if self.data is not None:
+            self.data = Path(self.data)
+            self.data.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.data, 0o700)  # uploads, tokens' hashes, the session key
         self.store = Store(self.db or sqlite_url(self.data))
         self.store.create()
         if self.queue_url:

@@ -11,7 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, redirect, render_template, request, send_file,
+from flask import (Blueprint, Response, abort, redirect, render_template, request,
                    url_for)
 
 from ...batch import store as batch_store
