@@ -87,9 +87,9 @@ class LMS:
                     deployment_id=self.deployment_id, auth_login_url=self.url + "/auth",
                     auth_token_url=self.url + "/token", keyset_url=self.url + "/jwks")
 
-    def register_tool(self, base: str):
+    def register_tool(self, base: str, keyset: str | None = None):
         self.tool = {"login": base + "/lti/login", "launch": base + "/lti/launch",
-                     "jwks": base + "/lti/jwks.json"}
+                     "jwks": keyset or base + "/lti/jwks.json"}
 
     def enrol(self, context: str, user_id: str, name: str, roles: list[str], status="Active"):
         self.members.setdefault(context, []).append(

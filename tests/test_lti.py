@@ -28,7 +28,7 @@ class Tool:
         app.secret_key = "test"
         app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
         self.rosters = []
-        self.lti = init_app(app, self.engine, data_dir, lambda: assignments,
+        self.lti = init_app(app, self.engine, keys.load_or_make(data_dir), lambda: assignments,
                             roster_seen=lambda course, people: self.rosters.append(people))
 
         @app.get("/")
@@ -87,6 +87,28 @@ def test_key_pair_is_made_once_kept_private_and_served(tmp_path, tool):
     served = Browser().get(tool.url + "/lti/jwks.json").json()
     assert served == {"keys": [key.jwk]}
     assert "d" not in served["keys"][0] and "p" not in served["keys"][0]  # public half only
+
+
+def test_processes_with_keys_of_their_own_sign_what_the_platform_can_check(tmp_path, lms):
+    """Two web processes on one database, each with its data dir and so its own key: the
+    platform asked one of them for the keys, the other signs the score's token request."""
+    engine = create_engine(f"sqlite:///{tmp_path}/service.db")
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a, b = Tool(tmp_path / "a", engine=engine), Tool(tmp_path / "b", engine=engine)
+    try:
+        assert a.lti.key.kid != b.lti.key.kid
+        lms.register_tool(b.url, keyset=a.url + "/lti/jwks.json")
+        lms.add_link("link-1", custom={"assignment": "backprop"})
+        store.add_platform(engine, **lms.platform())
+        lms.enrol("course-1", "u-1", "Ada Lovelace", [LEARNER])
+        browser = Browser()
+        me = land(browser, lms.launch(browser, "u-1"))
+        assert scores.after_graded(b.lti, student=me["id"], course=me["course"], score=3,
+                                   max_score=4, graded_at=1.7e9, submission=1) == "sent"
+        served = {k["kid"] for k in Browser().get(a.url + "/lti/jwks.json").json()["keys"]}
+        assert served == {a.lti.key.kid, b.lti.key.kid}
+    finally:
+        a.close(), b.close()
 
 
 def test_config_json_is_canvas_format(tool):

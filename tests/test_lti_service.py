@@ -30,8 +30,8 @@ def served(tmp_path_factory, lms):
     server.stop()
 
 
-def add_platform(data, lms):
-    args = [str(GRADER), "lti", "add-platform", "--data", str(data)]
+def add_platform(data, lms, *more):
+    args = [str(GRADER), "lti", "add-platform", "--data", str(data), *more]
     for key, value in lms.platform().items():
         args += ["--" + key.replace("_", "-"), value]
     subprocess.run(args, check=True, capture_output=True, text=True)

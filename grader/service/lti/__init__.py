@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import requests
 from sqlalchemy.engine import Engine
 
 from . import store
-from .keys import ToolKey, load_or_make
+from .keys import ToolKey
 
 HTTP_SECONDS = 15    # for every request to a platform: a stalled LMS never holds a thread
 
@@ -52,12 +51,13 @@ class PlatformSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-def init_app(app, engine: Engine, data_dir: Path, assignments: Callable[[], list[Assignment]],
+def init_app(app, engine: Engine, key: ToolKey, assignments: Callable[[], list[Assignment]],
              **pages) -> Lti:
-    """Create the tables and the key if missing, register the blueprint; the `Lti` in use."""
+    """Create the tables if missing, register the blueprint; the `Lti` in use."""
     from .views import blueprint
     store.create(engine)
-    lti = Lti(engine=engine, key=load_or_make(data_dir), assignments=assignments, **pages)
+    store.add_tool_key(engine, key.jwk)
+    lti = Lti(engine=engine, key=key, assignments=assignments, **pages)
     app.extensions["lti"] = lti
     app.register_blueprint(blueprint)
     return lti

@@ -2,7 +2,8 @@
 
 The platform checks the tool's signatures (the client assertion of the AGS and NRPS token
 request, the Deep Linking response) against the JWKS the tool serves, so the key must outlive
-restarts: it lives in the service's data dir, `lti-key.pem`, readable by its owner only.
+restarts: it lives in the service's data dir, `lti-key.pem`, readable by its owner only (a
+service run with `--db` and no data dir keeps it in its database instead; see `wiring`).
 """
 from __future__ import annotations
 
@@ -26,9 +27,6 @@ class ToolKey:
     def kid(self) -> str:
         return self.jwk["kid"]
 
-    def jwks(self) -> dict:
-        return {"keys": [self.jwk]}
-
 
 def load_or_make(data_dir: Path) -> ToolKey:
     """The key in `data_dir`, made there (mode 0600, written whole or not at all) if missing."""
@@ -46,16 +44,25 @@ def load(data_dir: Path) -> ToolKey | None:
         return None
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o600)  # a copy restored with looser modes is tightened again
-    key = JWK.from_pem(path.read_bytes())
+    return from_pem(path.read_text())
+
+
+def from_pem(pem: str) -> ToolKey:
+    key = JWK.from_pem(pem.encode())
     public = json.loads(key.export_public())
     public.update(kid=key.thumbprint(), alg="RS256", use="sig")
     return ToolKey(private_pem=key.export_to_pem(private_key=True, password=None).decode(),
                    public_pem=key.export_to_pem().decode(), jwk=public)
 
 
+def new_pem() -> str:
+    return JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True,
+                                                           password=None).decode()
+
+
 def _make(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None)
+    pem = new_pem().encode()
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -108,7 +108,7 @@ def publish_pending(lti: Lti) -> dict:
     return {(s, c): publish(lti, s, c) for s, c in who}
 
 
-def keep_publishing(lti: Lti, every: float = 60.0) -> threading.Event:
+def keep_publishing(lti: Lti, every: float = 15.0) -> threading.Event:
     """Retry pending scores now and every `every` seconds, in a daemon thread, until the
     returned event is set: an LMS back from an outage gets every score it missed."""
     stop = threading.Event()
@@ -155,9 +155,9 @@ def _line_item(lti: Lti, service, link, max_score: float) -> str:
     url = found.get_id()
     if not url:
         raise LookupError("the platform's line item has no id")
-    store.upsert(lti.engine, store.links, {"platform_id": link["platform_id"],
-                                           "resource_link_id": link["resource_link_id"]},
-                 {"lineitem": url})
+    store.update_row(lti.engine, store.links, {"platform_id": link["platform_id"],
+                                               "resource_link_id": link["resource_link_id"]},
+                     {"lineitem": url})
     return url
 
 

@@ -90,6 +90,16 @@ scores = Table(
 )
 
 
+# The public halves of the tool's keys: each process signs with the private key of its own
+# data dir, and the JWKS any of them serves lists every key, so the platform can check a
+# signature whichever process made it and whichever one it asked for the keys.
+tool_keys = Table(
+    "lti_tool_key", metadata,
+    Column("kid", String(255), primary_key=True),
+    Column("jwk", Text, nullable=False),
+)
+
+
 def create(engine: Engine) -> None:
     metadata.create_all(engine)
 
@@ -159,6 +169,16 @@ def has_deployment(engine: Engine, pid: int, deployment_id: str) -> bool:
             deployments.c.deployment_id == deployment_id)).first() is not None
 
 
+def add_tool_key(engine: Engine, jwk: dict) -> None:
+    upsert(engine, tool_keys, {"kid": jwk["kid"]}, {"jwk": json.dumps(jwk)})
+
+
+def tool_jwks(engine: Engine) -> dict:
+    with engine.connect() as db:
+        return {"keys": [json.loads(r.jwk) for r in db.execute(
+            select(tool_keys.c.jwk).order_by(tool_keys.c.kid))]}
+
+
 # --- the cache of short-lived values -------------------------------------------------------
 
 def cache_set(engine: Engine, key: str, value, seconds: float) -> None:
@@ -195,6 +215,12 @@ def upsert(engine: Engine, table: Table, keys: dict, values: dict) -> None:
                  if values else statement.on_conflict_do_nothing(index_elements=list(keys)))
     with engine.begin() as db:
         db.execute(statement)
+
+
+def update_row(engine: Engine, table: Table, keys: dict, values: dict) -> None:
+    with engine.begin() as db:
+        db.execute(update(table).where(and_(*(table.c[k] == v for k, v in keys.items())))
+                   .values(**values))
 
 
 def row(engine: Engine, table: Table, **keys):

@@ -148,11 +148,8 @@ def _remember(platform, body, course, user, assignment):
     ags = body.get(AGS_CLAIM) or {}
     store.upsert(engine, store.links, {"platform_id": platform.id, "resource_link_id": link},
                  {"course": course, "assignment": assignment.id, "title": assignment.title,
-                  "ags": json.dumps(ags)})
-    if ags.get("lineitem"):
-        store.upsert(engine, store.links,
-                     {"platform_id": platform.id, "resource_link_id": link},
-                     {"lineitem": ags["lineitem"]})
+                  "ags": json.dumps(ags),
+                  **({"lineitem": ags["lineitem"]} if ags.get("lineitem") else {})})
     nrps = (body.get(NRPS_CLAIM) or {}).get("context_memberships_url")
     store.upsert(engine, store.contexts, {"course": course},
                  {"platform_id": platform.id, **({"memberships_url": nrps} if nrps else {})})
@@ -217,7 +214,8 @@ def deep_link():
 
 @blueprint.route("/jwks.json")
 def jwks():
-    return lti().key.jwks()
+    """Every process's public key (see `store.tool_keys`)."""
+    return store.tool_jwks(lti().engine)
 
 
 @blueprint.route("/config.json")

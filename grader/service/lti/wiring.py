@@ -10,6 +10,18 @@ from __future__ import annotations
 from . import Assignment, Lti, init_app, keys, scores, store
 
 ASSIGNMENT_ID = "assignment"
+KEY_SETTING = "lti_key"
+
+
+def tool_key(service, make: bool = True) -> keys.ToolKey | None:
+    """The tool's key: in the data dir; with no data dir (`--db` alone), in the database,
+    which every process of the service then shares. `make`: made if missing (the web
+    process); else None if missing (a grading worker)."""
+    if service.data is not None:
+        return keys.load_or_make(service.data) if make else keys.load(service.data)
+    pem = (service.store.setting(KEY_SETTING, keys.new_pem) if make
+           else service.store.get_setting(KEY_SETTING))
+    return keys.from_pem(pem) if pem else None
 
 
 def assignments(service) -> list[Assignment]:
@@ -26,7 +38,7 @@ def assignments(service) -> list[Assignment]:
 
 def install(app, service) -> Lti:
     """Offer LTI on `app`: the tables and the tool's key made if missing, the blueprint, and
-    pending scores retried every minute until the service closes."""
+    pending scores retried every 15 seconds until the service closes."""
     from ..auth import login
     from ..store import User
 
@@ -37,7 +49,7 @@ def install(app, service) -> Lti:
         for p in people:
             service.store.see(User(p["id"], p["name"], "student", course))
 
-    lti = init_app(app, service.store.engine, service.data, lambda: assignments(service),
+    lti = init_app(app, service.store.engine, tool_key(service), lambda: assignments(service),
                    student_page="student.home", instructor_page="instructor.home",
                    title=service.course.title, sign_in=sign_in, roster_seen=roster_seen)
     stop = scores.keep_publishing(lti)
@@ -52,7 +64,10 @@ def after_graded(service, *, student, course, score, maximum, at, submission) ->
     store.create(engine)
     if store.row(engine, store.members, student=student, course=course) is None:
         return None
-    lti = Lti(engine=engine, key=keys.load(service.data), assignments=lambda: [])
+    key = tool_key(service, make=False)
+    if key is not None:
+        store.add_tool_key(engine, key.jwk)
+    lti = Lti(engine=engine, key=key, assignments=lambda: [])
     allowed = service.course.submissions.attempts
     graded = sum(1 for r in service.store.history(course, student) if r["status"] == "done")
     return scores.after_graded(lti, student=student, course=course, score=score,
