@@ -44,12 +44,6 @@ def refuse(status: int, why: str):
     return body, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
-def _launch_request():
-    req = FlaskRequest()
-    return Launch(req, ToolConf(lti().engine, lti().key), lti().engine,
-                       requests_session=PlatformSession(), **services(req, lti().engine))
-
-
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     """OIDC third-party initiated login: back to the platform's auth endpoint with a nonce."""
@@ -65,7 +59,9 @@ def login():
 def launch():
     if request.form.get("error"):   # the platform's auth endpoint answered with an OIDC error
         return refuse(400, f"the platform refused the login ({request.form.get('error')}).")
-    message = _launch_request()
+    req = FlaskRequest()
+    message = Launch(req, ToolConf(lti().engine, lti().key), lti().engine,
+                     requests_session=PlatformSession(), **services(req, lti().engine))
     try:
         message.validate()
     except LtiException as e:
@@ -187,9 +183,13 @@ def deep_link():
     if chosen is None:
         return refuse(400, "pick one of the assignments listed.")
     req = FlaskRequest()
-    message = Launch.from_cache(f"{launch_id}", req, ToolConf(lti().engine, lti().key),
-                                requests_session=PlatformSession(),
-                                **services(req, lti().engine))
+    try:
+        message = Launch.from_cache(launch_id, req, ToolConf(lti().engine, lti().key),
+                                    requests_session=PlatformSession(),
+                                    **services(req, lti().engine))
+    except LtiException:
+        return refuse(410, "this choice came more than an hour after the launch; add the "
+                           "activity again from the course.")
     item = (DeepLinkResource().set_url(url_for(".launch", _external=True))
             .set_title(chosen.title).set_custom_params({"assignment": chosen.id})
             .set_lineitem(LineItem().set_score_maximum(chosen.points).set_label(chosen.title)

@@ -11,6 +11,7 @@ from . import Assignment, Lti, init_app, keys, scores, store
 
 ASSIGNMENT_ID = "assignment"
 KEY_SETTING = "lti_key"
+_created: set[int] = set()
 
 
 def tool_key(service, make: bool = True) -> keys.ToolKey | None:
@@ -61,7 +62,9 @@ def after_graded(service, *, student, course, score, maximum, at, submission) ->
     """The service's hook: the counting score to the platform, for a student who came by LTI.
     In a grading worker without the data dir's key, it is kept for the web process."""
     engine = service.store.engine
-    store.create(engine)
+    if id(engine) not in _created:   # a worker may start before any web process made them
+        store.create(engine)
+        _created.add(id(engine))
     if store.row(engine, store.members, student=student, course=course) is None:
         return None
     key = tool_key(service, make=False)
