@@ -414,9 +414,16 @@ class Browser(requests.Session):
         self.cookies.set_policy(_LocalIsSecure())
         self.last_form = None
 
+    # requests copies the jar into one with the default policy, for a request and for each
+    # redirect it follows; the Cookie header is asked of ours instead
     def prepare_request(self, request):
-        # requests copies the jar into one with the default policy; ask ours instead
-        prepared = super().prepare_request(request)
+        return self._cookie_header(super().prepare_request(request))
+
+    def rebuild_auth(self, prepared, response):
+        super().rebuild_auth(prepared, response)
+        self._cookie_header(prepared)
+
+    def _cookie_header(self, prepared):
         prepared.headers.pop("Cookie", None)
         header = requests.cookies.get_cookie_header(self.cookies, prepared)
         if header:

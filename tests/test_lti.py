@@ -395,8 +395,13 @@ def test_told_twice_of_a_grading_publishes_it_once(tool, lms):
     told = dict(student=me["id"], course=me["course"], score=5, max_score=10,
                 graded_at=1.7e9, submission=12)
     assert scores.after_graded(tool.lti, **told) == "sent"
-    assert scores.after_graded(tool.lti, **told) == "sent"   # the service's retry after a restart
+    # the service's retry after a restart, a moment later: nothing new to say
+    assert scores.after_graded(tool.lti, **dict(told, graded_at=1.7e9 + 1)) == "sent"
     assert len(lms.scores) == 1
+    # a regrade of the same attempt: a new score, later, replaces the first
+    scores.after_graded(tool.lti, **dict(told, score=8, graded_at=1.7e9 + 60))
+    assert [s["scoreGiven"] for _, s in lms.scores] == [5, 8]
+    assert lms.gradebook[(lms.scores[0][0], "u-1")]["scoreGiven"] == 8
 
 
 def test_a_worker_without_the_key_leaves_the_score_to_the_web_process(tool, lms):

@@ -123,3 +123,42 @@ def test_replay_refused_by_another_server_on_the_same_database(served, lms):
         assert replay.status_code == 401 and "Nonce" in replay.text
     finally:
         other.stop()
+
+
+def test_a_regrade_applied_reaches_the_lms(tmp_path, lms):
+    """The instructor rescales the assignment and applies a regrade: the new counting score
+    replaces the old one in the LMS (the same attempt, a newer score)."""
+    (tmp_path / "grader.toml").write_text("[assignment]\npoints = 0\n")
+    server = Server(tmp_path / "data", "--jobs", "1", cwd=tmp_path).start()
+    try:
+        lms.register_tool(server.base)
+        add_platform(server.data, lms)
+        for who in (("t-9", "Alan Turing", [INSTRUCTOR]), ("u-9", "Ada Lovelace", [LEARNER])):
+            lms.enrol("course-9", *who)
+        lms.add_link("link-9", context="course-9")
+        ada = Browser()
+        lms.launch(ada, "u-9", link="link-9")
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"',
+                         ada.get(server.base + "/student").text).group(1)
+        sid = upload(ada, server.base, handin("stub-tanh"), csrf).json()["id"]
+        first = graded(ada, server.base, sid)["result"]
+        wait_for(lambda: any(k[1] == "u-9" for k in lms.gradebook))
+        key = next(k for k in lms.gradebook if k[1] == "u-9")
+        assert lms.gradebook[key]["scoreMaximum"] == first["max_score"] == MAXIMUM
+
+        (tmp_path / "grader.toml").write_text("[assignment]\npoints = 10\n")
+        prof = Browser()
+        lms.launch(prof, "t-9", link="link-9")
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"',
+                         prof.get(server.base + "/instructor").text).group(1)
+        preview = prof.post(server.base + "/instructor/regrade", data={"csrf_token": csrf})
+        assert preview.status_code == 200, preview.text
+        wait_for(lambda: 'id="pending"' not in prof.get(preview.url).text, 300)
+        applied = prof.post(preview.url.rstrip("/") + "/apply", data={"csrf_token": csrf})
+        assert applied.status_code == 200, applied.text
+        wait_for(lambda: lms.gradebook[key]["scoreMaximum"] == 10)
+        now, regraded = lms.gradebook[key], graded(ada, server.base, sid)["result"]
+        assert regraded["max_score"] == 10 and regraded["score"] != first["score"]
+        assert now["scoreGiven"] / now["scoreMaximum"] == regraded["score"] / 10
+    finally:
+        server.stop()

@@ -7,8 +7,9 @@ After every graded attempt of a student who came by LTI, `record` keeps the scor
 - `scoreGiven / scoreMaximum` is the counting score over the assignment's maximum;
 - `activityProgress` is `Submitted` while the student may submit again and `Completed` once no
   attempt is left; `gradingProgress` is `FullyGraded`, since the grader's result is final;
-- `timestamp` is when the attempt was graded, with sub-second precision: the platform keeps
-  the latest, so scores sent out of order never roll a grade back.
+- `timestamp` is when the counting score was worked out (a regrade's is newer than the
+  attempt's grading), with sub-second precision: the platform keeps the latest, so scores
+  sent out of order never roll a grade back.
 """
 from __future__ import annotations
 
@@ -46,19 +47,20 @@ def after_graded(lti: Lti, *, student: str, course: str, score: float, max_score
 
 def record(lti: Lti, *, student, course, score, max_score, graded_at, submission,
            attempts_left=None) -> bool:
+    """Keep the score to publish, unless it says what the last one kept said already (the
+    service tells its hook again after a restart)."""
     if store.row(lti.engine, store.members, student=student, course=course) is None:
         return False
-    at = timestamp(graded_at)
+    values = dict(score=float(score), max_score=float(max_score),
+                  activity="Completed" if attempts_left == 0 else "Submitted")
     with lti.engine.begin() as db:
-        # told twice of the same grading (the service retries its hook after a restart): once
-        if db.execute(select(store.scores.c.id).where(
-                store.scores.c.student == student, store.scores.c.course == course,
-                store.scores.c.submission == str(submission),
-                store.scores.c.graded_at == at)).first() is None:
+        last = db.execute(select(store.scores).where(
+            store.scores.c.student == student, store.scores.c.course == course)
+            .order_by(store.scores.c.id.desc())).first()
+        if last is None or any(getattr(last, k) != v for k, v in values.items()):
             db.execute(insert(store.scores).values(
                 student=student, course=course, submission=str(submission),
-                score=float(score), max_score=float(max_score), graded_at=at,
-                activity="Completed" if attempts_left == 0 else "Submitted"))
+                graded_at=timestamp(graded_at), **values))
     return True
 
 

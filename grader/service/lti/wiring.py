@@ -7,6 +7,8 @@ attempt the hook publishes the counting score.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from . import Assignment, Lti, init_app, keys, scores, store
 
 ASSIGNMENT_ID = "assignment"
@@ -73,6 +75,9 @@ def after_graded(service, *, student, course, score, maximum, at, submission) ->
     lti = Lti(engine=engine, key=key, assignments=lambda: [])
     allowed = service.course.submissions.attempts
     graded = sum(1 for r in service.store.history(course, student) if r["status"] == "done")
+    # the score's time is now, when it was worked out, not `at`: after a regrade the same
+    # attempt's new score must be newer than its first, or the platform keeps the first
     return scores.after_graded(lti, student=student, course=course, score=score,
-                               max_score=maximum, graded_at=at, submission=submission,
+                               max_score=maximum, graded_at=datetime.now(timezone.utc),
+                               submission=submission,
                                attempts_left=max(0, allowed - graded) if allowed else None)
