@@ -102,6 +102,20 @@ format_option = click.option(
          "prairielearn: PrairieLearn's external grader results.")
 
 
+metadata_option = click.option(
+    "--gradescope-metadata", "metadata", type=click.Path(dir_okay=False, path_type=Path),
+    help="Gradescope's submission_metadata.json: judge this hand-in as one attempt by the "
+         "course file's [submissions] (run_autograder passes it).")
+
+
+def as_attempt(result, metadata: Path | None, course):
+    """The result judged as one attempt of a student's, when Gradescope's metadata is given."""
+    if metadata is None:
+        return result
+    from .platforms.gradescope import read_metadata, with_attempt
+    return with_attempt(result, read_metadata(metadata), course)
+
+
 def echo_result(result, fmt: str, course, published: bool) -> None:
     """Gradescope's results carry every test with its visibility; the other formats are what
     the student sees now (`grader.visibility`)."""
@@ -131,7 +145,8 @@ def main():
 @python_option
 @isolation_options
 @course_options
-def grade(path, fmt, published, **kwargs):
+@metadata_option
+def grade(path, fmt, published, metadata, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
     from .sandbox.client import Sandbox
 
@@ -143,7 +158,11 @@ def grade(path, fmt, published, **kwargs):
     from .sandbox.client import warn_if_weak
     from .scoring import apply
 
-    result = apply(grade_one(path, limits, sandbox=sandbox), course)
+    from .scoring import visibilities
+
+    result = apply(grade_one(path, limits, sandbox=sandbox, visibility=visibilities(course)),
+                   course)
+    result = as_attempt(result, metadata, course)
     warn_if_weak(result.extra.get("sandbox"))
     echo_result(result, fmt, course, published)
     global _exit_at_once
@@ -154,7 +173,8 @@ def grade(path, fmt, published, **kwargs):
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @format_option
 @course_options
-def convert(report, fmt, published, **kwargs):
+@metadata_option
+def convert(report, fmt, published, metadata, **kwargs):
     """Turn the JSON report of `pytest --pyargs grader.suite --handin PATH --json-report
     --json-report-file REPORT` into the results `grader grade` prints, scored by the course
     file."""
@@ -164,7 +184,7 @@ def convert(report, fmt, published, **kwargs):
     result = read(report)
     # the limits are those the pytest run graded under, whatever the course file says now
     course = course_from(kwargs).with_options(**result.extra.get("limits", {}))
-    echo_result(apply(result, course), fmt, course, published)
+    echo_result(as_attempt(apply(result, course), metadata, course), fmt, course, published)
 
 
 def parse_shard(ctx, param, value):

@@ -17,6 +17,7 @@ from .reasons import cell_error, load_errors, no_value
 from .results import Result, TestResult
 from .sandbox.client import Fault, Sandbox
 from .sandbox.limits import Limits
+from .visibility import PRINTED, test_id
 
 
 class Grading:
@@ -28,6 +29,8 @@ class Grading:
         self.printed = ""             # what it printed before it failed to load
         self.notes: list[str] = []    # cells that failed while loading (grading goes on)
         self.outcomes: dict[str, TestResult] = {}
+        self.ran: list[str] = []      # the tests recorded, in the order they ran
+        self.loading = ("", 0)        # what it printed while loading (text, bytes dropped)
         self.opened = False
         self._checker: Checker | None = None
 
@@ -69,6 +72,7 @@ class Grading:
             self.printed = self.handin.output
             return False
         self._checker = Checker(self.handin.ask, h.cells)  # one per hand-in: it keeps its probes
+        self.loading = self.handin.printed()
         return True
 
     def checker(self) -> Checker | None:
@@ -79,10 +83,19 @@ class Grading:
         return self._checker
 
     def record(self, item, excinfo) -> None:
-        """A test's outcome, from its first failing phase or its call."""
-        if item.nodeid not in self.outcomes:
-            self.outcomes[item.nodeid] = (test_result(item, excinfo) if self.error is None
-                                          else not_graded(item, self.error))
+        """A test's outcome, from its first failing phase or its call, with what the hand-in
+        printed while it ran (and the order it ran in: `extra["ran"]`)."""
+        if item.nodeid in self.outcomes:
+            return
+        if self.error is not None:
+            self.outcomes[item.nodeid] = not_graded(item, self.error)
+            return
+        test = test_result(item, excinfo)
+        test.extra["ran"] = len(self.ran)
+        if self.handin is not None:
+            with_printed(test, *self.handin.printed())
+        self.outcomes[item.nodeid] = test
+        self.ran.append(item.nodeid)
 
     def finish(self, items) -> Result:
         """Close the hand-in; the result over `items`, in their order."""
@@ -90,9 +103,12 @@ class Grading:
             return well_formed(unloadable(items, self.error, self.extra, self.started,
                                           self.printed, self.notes))
         self.handin.close()
+        if self.ran:  # what it printed after its last test (at exit, say) goes with that test
+            with_printed(self.outcomes[self.ran[-1]], *self.handin.printed(),
+                         when="after its last test")
         tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
         result = Result(tests, "", time.monotonic() - self.started, self.extra)
-        result.output = _output(result, self.handin, self.notes)
+        result.output = _output(result, *self.loading, self.notes)
         return well_formed(result)
 
 
@@ -102,7 +118,7 @@ def test_result(item, excinfo) -> TestResult:
     doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
     name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
     # Which test this is, for the course file's weights and visibility (`grader.scoring`).
-    test = {"test": f"{item.module.__name__.rsplit('.', 1)[-1]}::{item.originalname}"}
+    test = {"test": test_id(item)}
     if excinfo is None:
         return TestResult(name, points, points, "Passed.", extra=test)
     err = excinfo.value
@@ -122,8 +138,27 @@ def not_graded(item, reason: str) -> TestResult:
     return TestResult(t.name, 0.0, t.max_score, f"Not graded: {reason}", extra=t.extra)
 
 
-def _output(result: Result, handin, notes: list[str]) -> str:
-    """The top of the student's feedback: what the failures mean, then what their code said."""
+PRINTED_CAP = 2000  # characters of a test's printed output shown with it
+
+
+def with_printed(test: TestResult, text: str, dropped: int,
+                 when: str = "during this test") -> None:
+    """What the hand-in printed while `test` ran, under the test's own feedback (capped): it
+    is shown exactly where the test is, never with another test's visibility.
+    `extra["printed"]` counts the characters."""
+    if not text and not dropped:
+        return
+    more = max(len(text) - PRINTED_CAP, 0)
+    shown = text[:PRINTED_CAP] + (f"\n[{more} more characters not shown]" if more else "")
+    if dropped:
+        shown += f"\n[output cut: {dropped} more bytes were not kept]"
+    test.output = f"{test.output}{PRINTED} {when}:\n{shown}".lstrip()
+    test.extra["printed"] = test.extra.get("printed", 0) + len(text)
+
+
+def _output(result: Result, printed: str, dropped: int, notes: list[str]) -> str:
+    """The top of the student's feedback: what the failures mean, then what their code printed
+    while loading (what it printed during a test is that test's)."""
     parts = []
     if result.misconceptions:
         parts.append("What the failed tests point to:\n" + "\n".join(
@@ -131,10 +166,10 @@ def _output(result: Result, handin, notes: list[str]) -> str:
     if notes:
         parts.append("While loading your code (grading went on):\n  "
                      + "\n  ".join(notes))
-    if handin.output:
-        parts.append("Your code printed:\n" + handin.output)
-    if handin.dropped:
-        parts.append(f"[output cut: {handin.dropped} more bytes were not kept]")
+    if printed:
+        parts.append("Your code printed while loading:\n" + printed)
+    if dropped:
+        parts.append(f"[output cut: {dropped} more bytes were not kept]")
     return "\n\n".join(parts)
 
 

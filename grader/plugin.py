@@ -142,13 +142,24 @@ class OneHandin:
         self.grading = Grading(path, Sandbox(limits, isolation), limits)
         config.stash[GRADING] = self.grading
         self.result = None
+        self.teaching: list = []  # the items in teaching order
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        """Tests shown sooner run first (see `grader.runner.shown_first`); the result lists
+        them in teaching order."""
+        from .scoring import visibilities
+        from .visibility import shown_first
+
+        self.teaching = list(items)
+        items[:] = shown_first(items, visibilities(self.course))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self, session):
         # before any reporter's own session-finish (pytest-json-report writes its file there)
         try:
             if self.grading.opened:
-                ran = [item for item in session.items if item.nodeid in self.grading.outcomes]
+                ran = [item for item in self.teaching if item.nodeid in self.grading.outcomes]
                 from .scoring import apply
 
                 self.result = apply(self.grading.finish(ran), self.course)

@@ -21,6 +21,7 @@ from .plugin import GRADING
 from .results import Result
 from .sandbox.client import Sandbox
 from .sandbox.limits import Limits
+from .visibility import shown_first
 
 SUITE = Path(__file__).with_name("suite")
 INI = SUITE / "pytest.ini"
@@ -36,8 +37,9 @@ class Job:
 
 class GradingPlugin:
     def __init__(self, jobs: Iterable[Job], emit: Callable[[Job, Result], None], limits: Limits,
-                 sandbox: Sandbox | None = None):
+                 sandbox: Sandbox | None = None, visibility: dict[str, str] | None = None):
         self.jobs, self.emit, self.limits = jobs, emit, limits
+        self.visibility = visibility or {}
         self.sandbox = sandbox or Sandbox(limits)
         self.failure: Exception | None = None
 
@@ -68,8 +70,9 @@ class GradingPlugin:
         grading = Grading(job.path, self.sandbox, self.limits, job.extra)
         config.stash[GRADING] = grading
         if grading.open():
-            for i, item in enumerate(items):
-                runtestprotocol(item, nextitem=items[i + 1] if i + 1 < len(items) else None,
+            order = shown_first(items, self.visibility)
+            for i, item in enumerate(order):
+                runtestprotocol(item, nextitem=order[i + 1] if i + 1 < len(order) else None,
                                 log=False)
         return grading.finish(items)
 
@@ -94,14 +97,16 @@ def pytest_args() -> list[str]:
 
 
 def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
-        limits: Limits = Limits(), sandbox: Sandbox | None = None) -> None:
+        limits: Limits = Limits(), sandbox: Sandbox | None = None,
+        visibility: dict[str, str] | None = None) -> None:
     """Grade every job in one pytest session; `emit` receives each result as soon as it is done.
 
     `sandbox` may be one the caller launched early (see `Sandbox.launch`); it is closed when the
-    run ends."""
+    run ends. `visibility` (test id -> visibility, `grader.scoring.visibilities`) sets the
+    order the tests run in (`grader.visibility.shown_first`); results list them in teaching order."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
-    plugin = GradingPlugin(jobs, emit, limits, sandbox)
+    plugin = GradingPlugin(jobs, emit, limits, sandbox, visibility)
     try:
         code = pytest.main(pytest_args(), plugins=[plugin])
     finally:
@@ -113,9 +118,10 @@ def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
 
 
 def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
-          sandbox: Sandbox | None = None) -> Result:
+          sandbox: Sandbox | None = None, visibility: dict[str, str] | None = None) -> Result:
     results = []
-    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox)
+    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox,
+        visibility)
     return results[0]
 
 

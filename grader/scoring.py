@@ -39,6 +39,11 @@ def plan(course: Course) -> dict[str, tuple[float, str]]:
     return out
 
 
+def visibilities(course: Course) -> dict[str, str]:
+    """Each hidden test's visibility by its id: what grading orders the tests by."""
+    return {test: visibility for test, (_, visibility) in plan(course).items()}
+
+
 def _group(t: TestResult) -> str:
     """The group of a result's test (its module without `test_`), as the runner recorded it."""
     return str(t.extra.get("test", "")).partition("::")[0].removeprefix("test_")

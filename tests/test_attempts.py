@@ -2,7 +2,11 @@
 count, whose score is the student's, per-student due dates), on timelines worked out by hand."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +156,111 @@ def test_a_wrong_submissions_key_names_its_line(tmp_path, text, error):
     with pytest.raises(CourseError) as e:
         course(tmp_path, text)
     assert str(e.value) == "grader.toml, " + error
+
+
+# --------------------------------------------------------------------------- on Gradescope
+
+ROOT = Path(__file__).resolve().parents[1]
+GRADER = Path(sys.executable).with_name("grader")
+RAW, FORWARD = 123.0, 10.0  # the suite's points; what an untouched stub earns
+
+
+def grade(*args, cwd):
+    proc = subprocess.run([str(GRADER), "grade", *map(str, args)], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """Real results of the stub and of a syntax error, as earlier submissions carry them."""
+    d = tmp_path_factory.mktemp("earlier")
+    (d / "broken.py").write_text("class Value(:\n")
+    return {"stub": json.loads(grade(ROOT / "assignments" / "engine.py", cwd=d)),
+            "broken": json.loads(grade(d / "broken.py", cwd=d))}
+
+
+def metadata(tmp_path, created_at, previous, email="ada@example.edu"):
+    """submission_metadata.json as Gradescope writes it (its documented fields)."""
+    m = {"id": 123456, "created_at": created_at,
+         "assignment": {"due_date": "2026-12-01T23:59:00.000000-08:00", "group_size": None,
+                        "group_submission": False, "id": 25828, "course_id": 1234,
+                        "late_due_date": None, "release_date": "2026-11-01T00:00:00-08:00",
+                        "title": "Backprop", "total_points": "123.0"},
+         "submission_method": "upload",
+         "users": [{"email": email, "id": 1234, "name": "Ada"}],
+         "previous_submissions": [{"submission_time": t, "score": r["score"], "results": r}
+                                  for t, r in previous]}
+    path = tmp_path / "submission_metadata.json"
+    path.write_text(json.dumps(m))
+    return path
+
+
+def test_an_attempt_over_the_limit_is_graded_but_keeps_the_counting_score(tmp_path, earlier):
+    (tmp_path / "grader.toml").write_text('[submissions]\nattempts = 2\n')
+    stub = earlier["stub"]
+    meta = metadata(tmp_path, "2026-12-01T10:00:00-08:00",
+                    [("2026-12-01T09:00:00-08:00", stub), ("2026-12-01T09:10:00-08:00", stub),
+                     ("2026-12-01T09:05:00-08:00", earlier["broken"])])  # no attempt
+    data = json.loads(grade(ROOT / "solutions" / "engine.py", "--gradescope-metadata", meta,
+                            cwd=tmp_path))
+    assert sum(t["score"] for t in data["tests"]) == RAW  # graded, and shown
+    assert data["score"] == FORWARD                      # but the last that counts stays
+    a = data["extra_data"]["attempt"]
+    assert (a["number"], a["counts"], a["own"], a["score"], a["from_attempt"]) == \
+           (3, False, RAW, FORWARD, 2)
+    assert data["output"].startswith(
+        "Attempt 3 of 2: graded, but it does not count: all 2 attempts that count are used; "
+        "your score is 10/123, from attempt 2, the last that counts.")
+    text = grade(ROOT / "solutions" / "engine.py", "--gradescope-metadata", meta,
+                 "--format", "text", cwd=tmp_path)
+    assert "Attempt 3 of 2: graded, but it does not count" in text
+
+
+def test_best_and_cooldown_on_gradescope(tmp_path, earlier):
+    (tmp_path / "grader.toml").write_text(
+        '[submissions]\ncooldown = "30m"\ncounts = "best"\n')
+    stub = earlier["stub"]
+    ref = ROOT / "solutions" / "engine.py"
+    soon = metadata(tmp_path, "2026-12-01T09:29:59Z", [("2026-12-01T09:00:00Z", stub)])
+    data = json.loads(grade(ref, "--gradescope-metadata", soon, cwd=tmp_path))
+    assert data["score"] == FORWARD and not data["extra_data"]["attempt"]["counts"]
+    assert ("cooldown: next attempt counts from 2026-12-01 09:30 UTC; your score is 10/123"
+            in data["output"])
+    later = metadata(tmp_path, "2026-12-01T09:30:00Z", [("2026-12-01T09:00:00Z", stub)])
+    data = json.loads(grade(ref, "--gradescope-metadata", later, cwd=tmp_path))
+    assert data["score"] == RAW and data["extra_data"]["attempt"]["counts"]
+    assert data["output"].startswith("Attempt 2: counts.")
+    # a worse attempt after a better one: best keeps the better
+    best = metadata(tmp_path, "2026-12-01T11:00:00Z", [("2026-12-01T09:00:00Z", stub),
+                                                       ("2026-12-01T10:00:00Z", data)])
+    worse = json.loads(grade(ROOT / "assignments" / "engine.py", "--gradescope-metadata", best,
+                             cwd=tmp_path))
+    assert worse["score"] == RAW and worse["extra_data"]["attempt"]["own"] == FORWARD
+    assert "your score is 123/123, from attempt 2, the best that counts." in worse["output"]
+
+
+def test_an_upload_that_cannot_be_graded_uses_no_attempt(tmp_path, earlier):
+    (tmp_path / "grader.toml").write_text('[submissions]\nattempts = 1\n')
+    (tmp_path / "broken.py").write_text("class Value(:\n")
+    meta = metadata(tmp_path, "2026-12-01T10:00:00Z", [("2026-12-01T09:00:00Z", earlier["stub"])])
+    data = json.loads(grade(tmp_path / "broken.py", "--gradescope-metadata", meta, cwd=tmp_path))
+    assert data["score"] == FORWARD and sum(t["max_score"] for t in data["tests"]) == RAW
+    assert data["extra_data"]["attempt"]["number"] is None
+    assert data["output"].startswith("This upload could not be graded, so it uses no attempt; "
+                                     "your score is 10/123, from attempt 1")
+
+
+def test_an_extension_moves_the_late_rule_for_that_student_only(tmp_path, earlier):
+    (tmp_path / "grader.toml").write_text(
+        '[late]\npenalty = "10%/day"\ndue = "2026-12-01T23:59Z"\n'
+        '[submissions.extensions]\n"Ada@Example.edu" = "2026-12-05T23:59Z"\n')
+    ref = ROOT / "solutions" / "engine.py"
+    # 2026-12-01T23:59 to 2026-12-03T12:00 is 1.5 days: 2 started days, -20%
+    for email, late, score in (("ada@example.edu", False, RAW), ("bob@example.edu", True,
+                                                                 RAW * 0.8)):
+        meta = metadata(tmp_path, "2026-12-03T12:00:00Z", [], email=email)
+        data = json.loads(grade(ref, "--gradescope-metadata", meta, cwd=tmp_path))
+        assert data["extra_data"]["late"]["late"] is late
+        assert data["score"] == pytest.approx(score)

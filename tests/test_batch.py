@@ -894,14 +894,14 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
 
     real_run = grader.runner.run
 
-    def dying_run(jobs, emit, limits, sandbox=None):
+    def dying_run(jobs, emit, limits, sandbox=None, visibility=None):
         def guarded():
             for job in jobs:
                 if job.path.name == "crash.py":
                     time.sleep(0.5)  # mid-hand-in: its "start" has reached the parent
                     os._exit(70)
                 yield job
-        real_run(guarded(), emit, limits, sandbox)
+        real_run(guarded(), emit, limits, sandbox, visibility)
 
     monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
     tasks = []
@@ -941,13 +941,13 @@ def _grade_all_with_a_sudden_death(base: Path) -> None:
     os.setsid()  # one process group for the test to clean up
     real_run = grader.runner.run
 
-    def dying_run(jobs, emit, limits, sandbox=None):
+    def dying_run(jobs, emit, limits, sandbox=None, visibility=None):
         def guarded():
             for job in jobs:
                 if job.path.name == "crash.py":
                     os._exit(70)
                 yield job
-        real_run(guarded(), emit, limits, sandbox)
+        real_run(guarded(), emit, limits, sandbox, visibility)
 
     grader.runner.run = dying_run
     tasks = [Task(sid, put(base / "src" / sid / name, code("reference")), {})

@@ -90,6 +90,18 @@ def test_run_autograder_stores_grader_output(tmp_path: Path, autograder_zip: Pat
     assert not (root / "results" / "results.json.part").exists()
 
 
+def test_run_autograder_passes_the_submission_metadata(tmp_path: Path, autograder_zip: Path):
+    """Attempts are judged from Gradescope's submission_metadata.json, next to submission/."""
+    root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
+    env = _fake_grader(tmp_path / "bin", 'echo "{\\"score\\": 0, \\"tests\\": [], \\"output\\": \\"$*\\"}"\n')
+    _run(root, env)
+    assert "--gradescope-metadata" not in json.loads((root / "results" / "results.json").read_text())["output"]
+    (root / "submission_metadata.json").write_text("{}")
+    _run(root, env)
+    assert json.loads((root / "results" / "results.json").read_text())["output"] == \
+        f"grade --gradescope-metadata {root}/submission_metadata.json {root}/submission"
+
+
 def test_run_autograder_reports_a_crash_as_zero(tmp_path: Path, autograder_zip: Path):
     root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
     env = _fake_grader(tmp_path / "bin", 'echo "Traceback: boom"; exit 3\n')

@@ -213,11 +213,13 @@ def test_a_handin_folder_conftest_never_runs(tmp_path):
 
 def test_every_option_of_grader_grade_is_a_pytest_option_too(tmp_path):
     """The limits, sandbox settings and course file of `grader grade` (all its options but
-    what its student-facing output shows) can be given to the pytest route as well."""
-    from grader.cli import grade
+    what its student-facing output shows, which `grader convert` takes) can be given to the
+    pytest route as well."""
+    from grader.cli import convert, grade
 
+    shaping = {flag for p in convert.params if isinstance(p, click.Option) for flag in p.opts}
     settings = {flag for p in grade.params if isinstance(p, click.Option) for flag in p.opts
-                if flag.startswith("--") and flag not in ("--format", "--published")}
+                if flag.startswith("--") and flag not in shaping - {"--config"}}
     assert {o.flag for o in OPTIONS} <= settings
     pytest_help = pytest_route("--help", cwd=tmp_path).stdout
     for flag in sorted(settings | {"--handin"}):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 
 from mutants import MUTANTS
 from servicekit import MAXIMUM, handin
+from test_hidden_output import COURSE as HIDING_COURSE
+from test_hidden_output import HOSTILE as PRINT_EVERYTHING
+from test_hidden_output import RANK, allowed, forbidden, found, numbers  # noqa: F401 (fixture)
 
 from grader.course import load
 from grader.service import hooks
@@ -356,3 +360,27 @@ def test_a_full_disk_is_a_clear_error(tmp_path):
         assert service.store.history("ml101") == []
     finally:
         service.close()
+
+
+
+def test_nothing_of_a_held_back_test_reaches_the_student_through_the_service(tmp_path, numbers):
+    """The hand-in that prints every number it is given (tests/hostile/print_everything.py),
+    under the course file of tests/test_hidden_output.py: the student's API answer and feedback
+    page hold no number only a held-back test gave it; the instructor's result does."""
+    service = start(tmp_path, course=course_file(tmp_path, HIDING_COURSE))
+    try:
+        app = create_app(service)
+        api = Api(app, service, ADA)
+        r = api.upload(handin("reference") + b"\n" + PRINT_EVERYTHING.read_bytes())
+        body = api.wait(r.json["id"])
+        assert body["status"] == "done"
+        page = api.client.get(f"/student/submissions/{body['id']}/feedback", base_url=BASE,
+                              headers=api.headers).text
+        full = json.dumps(Api(app, service, PROF).get(body["id"]).json)
+    finally:
+        service.close()
+    bad = forbidden(numbers, RANK["visible"])
+    for shown in (json.dumps(body), page):
+        assert not found(shown, bad)
+        assert found(shown, allowed(numbers, RANK["visible"]))  # it does print
+    assert found(full, bad)  # the leak is real: the instructor's view holds it

@@ -69,7 +69,7 @@ class Workers:
 
     def start(self, n: int = 1):
         for _ in range(n):
-            log = open(self.tmp / f"worker-{len(self.procs)}.log", "wb")
+            log = open(self.tmp / f"worker-{uuid.uuid4().hex[:8]}.log", "wb")
             self.procs.append(subprocess.Popen(
                 [str(GRADER), "worker", "--db", self.db, "--queue", self.queue],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
@@ -136,3 +136,69 @@ def test_a_killed_worker_hand_in_is_graded_by_another(tmp_path, db, queue):
     finally:
         workers.stop()
         server.stop()
+
+
+def test_killing_the_web_process_or_a_worker_at_random_loses_nothing(tmp_path, db, queue):
+    import random
+    import threading
+
+    from grader.service.store import LOST
+
+    rng = random.Random(6)
+    server = [Server(tmp_path / "data", "--db", db, "--queue", queue).start()]
+    port, base = server[0].port, server[0].base
+    workers = Workers(tmp_path, db, queue).start(2)
+    tok = token(tmp_path / "data", "--db", db, "--student", "ada")
+    kinds = ["reference", "add-overwrite", "stub", "syntax"]
+    accepted: dict[int, str] = {}
+    stop = threading.Event()
+
+    def upload():
+        i = 0
+        while not stop.is_set():
+            kind = kinds[i % len(kinds)]
+            try:
+                code, body = Client(base, tok).upload(handin(kind))
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if code == 202:
+                accepted[body["id"]] = kind
+                i += 1
+            time.sleep(0.3)
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    try:
+        for _ in range(4):  # bounded: four kills at random moments
+            time.sleep(rng.uniform(1, 5))
+            if rng.random() < 0.5:
+                server[0].kill()
+                again = Server(tmp_path / "data", "--db", db, "--queue", queue)
+                again.port, again.base = port, base
+                server[0] = again.start()
+            else:
+                victim = workers.procs.pop(rng.randrange(len(workers.procs)))
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait()
+                workers.start(1)
+        stop.set()
+        uploader.join()
+        client = Client(base, tok)
+        assert len(accepted) >= 8
+        for sid, kind in accepted.items():
+            body = client.wait(sid, timeout=600)
+            if kind == "syntax":
+                assert body["status"] == "failed" and "line" in body["error"]
+            elif body["status"] == "failed":
+                assert body["error"] == LOST  # its worker was killed twice while grading it
+            else:
+                assert (body["result"]["score"] == MAXIMUM) == (kind == "reference"), body
+        numbers = [s["attempt"] for s in client.request("GET", "/api/v1/submissions")[1]
+                   ["submissions"] if s["attempt"] is not None]
+        assert numbers == list(range(1, len(numbers) + 1))
+    finally:
+        stop.set()
+        uploader.join()
+        workers.stop()
+        server[0].stop()

@@ -14,8 +14,9 @@ from ..course import Course
 from ..results import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
-from ..scoring import apply
-from . import outputs, store
+from ..scoring import apply, visibilities
+from ..visibility import in_order
+from . import outputs, similarity, store
 from .run import Progress, Task, grade_all, in_shard
 
 RUN_FILE = "run.json"  # which shard of which class an output folder holds
@@ -70,17 +71,34 @@ def grade_class(source: Path, out: Path, jobs: int = 1, settings: Settings = Set
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
         todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
+        codes = {t.student_id: similarity.source(t.path) for t in tasks}  # while unpacked
         try:
             grade_all(todo, results_dir, jobs, settings.limits, bar,
-                      lambda result: apply(result, settings.course), settings.isolation)
+                      lambda result: apply(result, settings.course), settings.isolation,
+                      visibilities(settings.course))
         finally:
             if progress:
                 bar.close()
     _record(out, shard or (1, 1), everyone, tasks)
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
-    summaries, paths, unfilled = outputs.write_all(out, files, settings, column)
+    pairs = similar(out, tasks, codes, results_dir, jobs)
+    summaries, paths, unfilled = outputs.write_all(out, files, settings, column, pairs=pairs)
+    paths["similarity"] = out / "similarity.csv"
     return Graded(summaries, paths, notes + unfilled)
+
+
+def similar(out: Path, tasks: list[Task], codes: dict[str, str], results_dir: Path,
+            jobs: int = 1):
+    """similarity.csv: the pairs of this run's hand-ins worth a human look (see similarity)."""
+    handins = []
+    for t in tasks:
+        result = store.read(results_dir / store.filename(t.student_id))
+        handins.append(similarity.Handin(t.student_id, codes.get(t.student_id, ""),
+                                         similarity.failures(result) if result else {}))
+    found = similarity.pairs(handins, jobs=jobs)
+    similarity.write_csv(out / "similarity.csv", found)
+    return found
 
 
 def _column(settings: Settings) -> str | None:
@@ -145,6 +163,10 @@ def _plan(tasks: list[Task], results_dir: Path, limits: Limits, resume: bool,
             regraded[why] += 1
             continue
         result = store.read(path)
+        if not in_order(result, visibilities(course)):
+            todo.append(t)
+            regraded["the course file now holds back tests that ran before tests it shows"] += 1
+            continue
         changed = [k for k in ("late", "student")
                    if _details(result.extra.get(k)) != _details(t.extra.get(k))]
         if result.extra.get("course") != course.record():

@@ -18,7 +18,7 @@ from . import store
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
-              missing: list[Result] = (), notice: str = "",
+              missing: list[Result] = (), notice: str = "", pairs: list = (),
               ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
     the results' summaries, the paths written and notes on what could not be filled in.
@@ -60,7 +60,7 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         return (store.read(files_of[id(r)]) or r) if id(r) in files_of else r
 
     atomic(paths["report"], chunks(summaries, f"{title}: grading report", feedback=full,
-                                   notice=notice))
+                                   notice=notice, pairs=pairs))
     return summaries, paths, notes
 
 

@@ -40,7 +40,8 @@ def in_shard(student_id: str, shard: tuple[int, int] | None) -> bool:
     return h % n == k - 1
 
 
-def _worker(conn, limits: Limits, settings: Isolation) -> None:
+def _worker(conn, limits: Limits, settings: Isolation,
+            visibility: dict[str, str] | None = None) -> None:
     """Ask the parent for a hand-in, grade it, send the result back; until told to stop."""
     _die_with_parent()
     from ..runner import Job, run
@@ -58,7 +59,7 @@ def _worker(conn, limits: Limits, settings: Isolation) -> None:
         conn.send(("done", result.to_json()))
 
     try:
-        run(jobs(), emit, limits, Sandbox(limits, settings))
+        run(jobs(), emit, limits, Sandbox(limits, settings), visibility)
     except Exception as e:  # one line, like the CLI; the parent decides what it means
         print(f"grader: worker: {e}", file=sys.stderr)
         sys.exit(1)
@@ -77,9 +78,11 @@ def _die_with_parent() -> None:
 def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
               on_result: Callable[[Task, Result], None],
               score: Callable[[Result], Result] = lambda r: r,
-              settings: Isolation = Isolation()) -> None:
+              settings: Isolation = Isolation(),
+              visibility: dict[str, str] | None = None) -> None:
     """Grade `tasks` with `jobs` workers; `score` each result (the course file's weights),
-    write and report it as it arrives.
+    write and report it as it arrives. `visibility` orders each hand-in's tests (see
+    `grader.visibility.shown_first`).
 
     The parent hands each worker one task at a time over the worker's own pipe, so it always
     knows which hand-in a worker holds: a worker that dies (its pipe closes) costs only that one."""
@@ -97,7 +100,8 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
 
     def start_worker():
         mine, theirs = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(theirs, limits, settings), daemon=True)
+        p = ctx.Process(target=_worker, args=(theirs, limits, settings, visibility),
+                        daemon=True)
         p.start()
         theirs.close()
         holding[mine], procs[mine] = None, p

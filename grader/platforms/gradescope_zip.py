@@ -21,7 +21,9 @@ What `build` writes:
   zip is built: the image gets what the instructor ran, not what the index serves that day.
   (Pins rather than bundled wheels: pip cannot resolve another Python version's conditional
   dependencies, so wheels for the image could only be chosen on the image itself.)
-* ``run_autograder``: runs ``grader grade $AUTOGRADER_ROOT/submission`` and stores its standard
+* ``run_autograder``: runs ``grader grade $AUTOGRADER_ROOT/submission`` (with
+  ``--gradescope-metadata $AUTOGRADER_ROOT/submission_metadata.json`` when Gradescope gave one,
+  so the course file's ``[submissions]`` rules judge the attempt) and stores its standard
   output as ``results/results.json``; if that is not a JSON object (the grader crashed), it writes a
   0-point results file whose ``output`` says so, so students see a message instead of Gradescope's
   generic failure.
@@ -111,6 +113,9 @@ fi
 COURSE=()
 if [ -f "$ROOT/source/grader.toml" ]; then
     COURSE=(--config "$ROOT/source/grader.toml")
+fi
+if [ -f "$ROOT/submission_metadata.json" ]; then  # attempts: [submissions] in grader.toml
+    COURSE+=(--gradescope-metadata "$ROOT/submission_metadata.json")
 fi
 
 status=0

@@ -197,10 +197,21 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
     if passed:
         parts.append(f"<h2>Passed tests ({len(passed)} of {len(result.tests)})</h2>"
                      "<ul class=\"passed-list\">" + "".join(
-                         f"<li>{esc(t.name)} ({fmt(t.score, 4)} / {fmt(t.max_score, 4)})</li>"
-                         for t in passed) + "</ul>")
+                         f"<li>{esc(t.name)} ({fmt(t.score, 4)} / {fmt(t.max_score, 4)})"
+                         f"{_printed(t)}</li>" for t in passed) + "</ul>")
     parts.append("</main></body></html>\n")
     return "".join(parts)
+
+
+def _printed(t: TestResult) -> str:
+    """What a passed test's output shows of the hand-in's own printing, folded."""
+    from ..visibility import PRINTED
+
+    _, found, rest = t.output.partition(PRINTED)
+    if not found:
+        return ""
+    return (f"<details><summary>what your code printed</summary>"
+            f"<pre>{esc(clip(PRINTED.strip() + rest))}</pre></details>")
 
 
 # --------------------------------------------------------------------------- plain text

@@ -174,6 +174,32 @@ def _attention(results, idx) -> str:
     )
 
 
+TOP_PAIRS = 10
+
+
+def _pairs(pairs, results, idx) -> str:
+    """The most similar pairs of hand-ins (similarity.csv has them all): a pointer, no verdict."""
+    if not pairs:
+        return ""
+    anchor = {_student(r, idx[id(r)])[0]: idx[id(r)] for r in results}
+
+    def who(sid):
+        return (f'<a href="#s{anchor[sid]}">{esc(sid)}</a>' if sid in anchor else esc(sid))
+    rows = "".join(
+        f"<tr><td>{who(p.a)}</td><td>{who(p.b)}</td><td class=\"num\">{p.similarity:.2f}</td>"
+        f"<td class=\"num\">{p.code:.2f}</td><td class=\"num\">{p.failures:.2f}</td>"
+        f"<td>{esc('; '.join(p.failed_alike[:3]) + (' ...' if len(p.failed_alike) > 3 else ''))}"
+        f"</td><td><code>{esc(p.excerpt)}</code></td></tr>" for p in pairs[:TOP_PAIRS])
+    return ("<section><h2>Similar hand-ins</h2><p class=\"muted\">The pairs that share most of "
+            "what the rest of the class does not: code beyond the handed-out skeleton and the "
+            "lecture (wrong code weighs more than the known right answer) and the same rare "
+            "failures. A pointer for a human to compare the two, never a verdict: "
+            "similarity.csv lists every pair.</p><table><thead><tr><th>student</th>"
+            "<th>student</th><th class=\"num\">similarity</th><th class=\"num\">code</th>"
+            "<th class=\"num\">failures</th><th>failed alike</th><th>longest shared code</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></section>")
+
+
 def _status(t: TestResult) -> str:
     try:
         return t.status
@@ -357,7 +383,7 @@ def render(results: list[Result], title: str = "Autodiff assignment: grading rep
 
 
 def chunks(results: list[Result], title: str = "Autodiff assignment: grading report",
-           feedback=None, notice: str = ""):
+           feedback=None, notice: str = "", pairs=()):
     """The report piece by piece, to write a large class's page without holding it whole.
 
     `feedback(result)` gives the full result for a student's row when `results` hold only
@@ -378,5 +404,6 @@ def chunks(results: list[Result], title: str = "Autodiff assignment: grading rep
     yield "".join(['<section class="two">', _hist(graded), _tests(graded), "</section>"])
     yield _miscs(graded)
     yield _attention(results, idx)
+    yield _pairs(pairs, results, idx)
     yield from _students(results, feedback or (lambda r: r))
     yield f"</main><script>{JS}</script></body></html>\n"

@@ -232,6 +232,7 @@ class Handin:
         self.limits = sandbox.limits
         self.test_seconds = self.limits.test_seconds
         self.output, self.dropped = "", 0
+        self.shown, self.shown_dropped = 0, 0  # how much of it `printed` has handed out
         self.started = time.monotonic()
         self.alive = False
         self.next_id = 0
@@ -359,6 +360,10 @@ class Handin:
 
     def _ended(self, frame: dict) -> None:
         self._hang_up()
+        self._keep(frame)
+
+    def _keep(self, frame: dict) -> None:
+        """Output the host passed on (in an `ended` or `output` event), within the limit."""
         room = self.limits.output_bytes - len(self.output)
         text = frame.get("output", "")
         self.output += text[:max(room, 0)]
@@ -374,6 +379,28 @@ class Handin:
         if self.data is not None:
             self.data.sock.close()
             self.data = None
+
+    # -- what it printed
+
+    def printed(self) -> tuple[str, int]:
+        """What the hand-in printed since the last call (text kept, bytes dropped): asked after
+        an answer, all it wrote before answering (see host.Output.take). A host that does not
+        answer is replaced, and the hand-in with it."""
+        if self.alive:
+            try:
+                _write(self.sandbox.ctl, {"op": "output"}, time.monotonic() + HOST_SECONDS)
+                got, frame = self.sandbox.evt.read(time.monotonic() + HOST_SECONDS)
+            except (OSError, Stuck):
+                got, frame = "error", None
+            if got != "self":
+                self._restart_host()
+            elif frame.get("event") == "ended":  # it ended meanwhile: this is all of the rest
+                self._ended(frame)
+            else:
+                self._keep(frame)
+        text, dropped = self.output[self.shown:], self.dropped - self.shown_dropped
+        self.shown, self.shown_dropped = len(self.output), self.dropped
+        return text, dropped
 
     # -- questions
 

@@ -15,6 +15,7 @@ asks for `kill`), everything it started is gone (its pid namespace, cgroup, uid,
 a sweep of this host's descendants), then the host reports `ended` with the captured,
 size-capped output.
 """
+import codecs
 import json
 import os
 import select
@@ -136,6 +137,11 @@ def serve(cells, data_in, data_out, cell_seconds):
             cell_errors.append(error)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.setitimer(signal.ITIMER_REAL, cell_seconds)
+    try:
+        flush()  # what it printed while loading is told apart from what the first test prints
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     Value = module.__dict__.get("Value")
     if not isinstance(Value, type):
         write_frame(data_out, {"loaded": False, "cell_errors": cell_errors,
@@ -150,9 +156,22 @@ def serve(cells, data_in, data_out, cell_seconds):
         signal.setitimer(signal.ITIMER_REAL, req.get("seconds", 0))
         try:
             reply = answer(Value, req)
+            flush()  # so what it printed is in the pipe before the answer is
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         write_frame(data_out, reply)
+
+
+def flush():
+    """The hand-in's buffered output into the pipe. Its own business if it replaced the
+    streams: output it holds back only ever shows up later, with a later test."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except SystemExit:
+            raise
+        except BaseException:
+            pass
 
 
 def classes_defined(module):
@@ -310,29 +329,59 @@ def child_main(plan, data, out_w, report_w):
 # ---------------------------------------------------------------- the host
 
 class Output:
-    """Drains a child's stdout+stderr, keeping at most `cap` bytes, so printing never blocks."""
+    """Drains a child's stdout+stderr, keeping at most `cap` bytes, so printing never blocks.
+
+    `take` hands over what arrived since the last `take`, after reading whatever the pipe
+    holds: asked right after the hand-in answered a request, it is what the hand-in wrote up to
+    then (what it wrote later, or kept unflushed, goes to a later `take`, never an earlier one).
+    Reads happen under one lock, so nothing is read but not yet kept when `take` looks."""
 
     def __init__(self, fd, cap):
         self.fd, self.cap, self.kept, self.dropped = fd, cap, bytearray(), 0
+        self.taken, self.taken_dropped, self.closed = 0, 0, False
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.lock = threading.Lock()
+        os.set_blocking(fd, False)
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
 
     def _drain(self):
-        while True:
+        while not self.closed:
+            select.select([self.fd], [], [], 0.5)
+            with self.lock:
+                self._read(1)
+        os.close(self.fd)  # here only: no read can be on its way, nor its number reused
+
+    def _read(self, chunks):
+        """Up to `chunks` reads of what the pipe holds now (under the lock)."""
+        for _ in range(chunks):
+            if self.closed:
+                return
             try:
                 chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
             except OSError:
-                break
+                chunk = b""
             if not chunk:
-                break
+                self.closed = True  # every writer is gone
+                return
             room = self.cap - len(self.kept)
             self.kept += chunk[:max(room, 0)]
             self.dropped += max(len(chunk) - max(room, 0), 0)
-        os.close(self.fd)
+
+    def take(self, final=False):
+        """(text, bytes dropped) since the last take; `final`: the rest, the decoder flushed."""
+        with self.lock:
+            self._read(64)  # bounded: a hand-in printing without end cannot hold the host
+            text = self.decoder.decode(bytes(self.kept[self.taken:]), final)
+            dropped = self.dropped - self.taken_dropped
+            self.taken, self.taken_dropped = len(self.kept), self.dropped
+        return text, dropped
 
     def result(self, wait):
         self.thread.join(wait)
-        return self.kept.decode("utf-8", "replace"), self.dropped
+        return self.take(final=True)
 
 
 def descendants(root):
@@ -488,6 +537,9 @@ def run_child(msg, data, ctl):
         if cmd.get("op") == "kill":
             killed = True
             _kill(handin, pid)
+        elif cmd.get("op") == "output":  # what it printed since it was last asked
+            text, dropped = output.take()
+            ctl.write({"event": "output", "output": text, "dropped": dropped})
     os.close(done_r)
     os.close(done_w)
     clean_up(plan)

@@ -36,8 +36,9 @@ class Warm:
     """One warm grading process, given one hand-in at a time; it is started again when it
     dies. `grade` returns None when the process died (or hung) while grading."""
 
-    def __init__(self, limits: Limits, isolation: Isolation):
-        self.limits, self.isolation = limits, isolation
+    def __init__(self, limits: Limits, isolation: Isolation,
+                 visibility: dict[str, str] | None = None):
+        self.limits, self.isolation, self.visibility = limits, isolation, visibility
         self.ctx = mp.get_context("forkserver")  # a clean, single-threaded parent to fork from
         self.ctx.set_forkserver_preload(["grader.runner"])  # pytest imported once, there
         self.proc = self.conn = None
@@ -46,7 +47,8 @@ class Warm:
     def start(self) -> None:
         mine, theirs = self.ctx.Pipe()
         self.proc = self.ctx.Process(target=batch_run._worker,
-                                     args=(theirs, self.limits, self.isolation), daemon=True)
+                                     args=(theirs, self.limits, self.isolation,
+                                           self.visibility), daemon=True)
         self.proc.start()
         theirs.close()
         self.conn, self.ready = mine, False
@@ -86,6 +88,13 @@ class Warm:
         self.ready = False
 
 
+def warm_for(service) -> Warm:
+    """A grading process for the service's course: its limits, imports and the order its tests
+    run in (those students see first, `grader.visibility.shown_first`)."""
+    from ..scoring import visibilities
+    return Warm(service.course.limits, service.isolation, visibilities(service.course))
+
+
 class LocalQueue:
     """Submissions graded in this process's threads, one warm grading process each."""
 
@@ -109,7 +118,7 @@ class LocalQueue:
 
     def start(self) -> None:
         for i in range(self.jobs):
-            warm = Warm(self.service.course.limits, self.service.isolation)
+            warm = warm_for(self.service)
             warm.start()  # warm before the first upload
             self.warm.append(warm)
             t = threading.Thread(target=self._loop, args=(warm,), daemon=True,
@@ -249,7 +258,7 @@ def work(service, burst: bool = False) -> None:
     if not isinstance(service.queue, RedisQueue):
         raise ValueError("`grader worker` needs --queue redis://...: with the embedded queue "
                          "the service grades in its own process")
-    warm = Warm(service.course.limits, service.isolation)
+    warm = warm_for(service)
     warm.start()
     _worker_state.update(service=service, warm=warm)
     service.queue.start()  # sweeps the claims of workers that died

@@ -1,0 +1,287 @@
+"""Pairs of hand-ins a human may want to compare: shared code and shared failures, weighed by
+how rare they are in the class. A pointer for a human, never a verdict.
+
+For this exercise plain similarity is weak: every correct engine is close to the lecture's code
+and the handed-out skeleton. What stands out is what two hand-ins share that the rest of the
+class does not, above all shared *wrong* code and the same rare failures. So:
+
+* Code is fingerprinted by copydetect (its tokenizer replaces every name with one letter and
+  drops comments, so renaming and re-commenting change nothing; its k-grams do not care in
+  which order methods come). Fingerprints of the handed-out code (`assignments/engine.py`, the
+  notebook's code cells, the lecture's code cells in `solutions/lecture.md`) are removed as
+  boilerplate, as are those more than `COMMON` of the class share.
+* Each shared fingerprint weighs its rarity in the class (`log((N + 1) / holders)`), and a
+  fingerprint of the reference solution (correct code) only `CORRECT` of that: two hand-ins
+  that share code nobody else wrote, and that is not the known right answer, share most.
+* A failed test is a failure signature twice over: the test with the misconceptions it showed,
+  and the test with its exact feedback (the same wrong gradients on the same graph); each
+  weighs its rarity the same way. Passing everything shares nothing.
+* `similarity = 0.75 * shared code + 0.25 * shared failures`, each a weighted Jaccard share
+  between 0 and 1.
+
+copydetect (and numpy, matplotlib with it) is imported only here, when `grader batch` runs:
+grading never loads it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import keyword
+import math
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..results import Result
+
+MARKS = ("def ", "async def ", "class ")
+K = 25            # copydetect's noise threshold: k-grams of its filtered code, in characters
+COMMON = 0.1      # a fingerprint more than this share of the class holds is common knowledge
+COMMON_AT_LEAST = 20  # ... but never fewer hand-ins than this (small classes, copying rings)
+CORRECT = 0.25    # what a fingerprint of the reference solution weighs, against one that is not
+CODE, FAILURES = 0.75, 0.25
+COLUMNS = ["student_a", "student_b", "similarity", "shared_code", "shared_failures",
+           "copydetect", "failed_alike", "shared_excerpt"]
+KIT = Path(__file__).resolve().parents[2]  # a checkout: assignments/, solutions/ beside grader/
+
+
+@dataclass
+class Handin:
+    """What a student's hand-in brings to the comparison."""
+    student: str
+    code: str = ""
+    failures: dict[str, str] = field(default_factory=dict)  # signature -> the test's name
+    hashes: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Pair:
+    a: str
+    b: str
+    similarity: float
+    code: float
+    failures: float
+    failed_alike: list[str]
+    copydetect: float | None = None
+    excerpt: str = ""
+
+    def row(self) -> list:
+        alike = "; ".join(self.failed_alike[:3])
+        if len(self.failed_alike) > 3:
+            alike = f"{len(self.failed_alike)} tests: {alike}; ..."
+        return [self.a, self.b, f"{self.similarity:.3f}", f"{self.code:.3f}",
+                f"{self.failures:.3f}",
+                "" if self.copydetect is None else f"{self.copydetect:.3f}", alike, self.excerpt]
+
+
+def source(path: Path) -> str:
+    """A hand-in's code as graded (a notebook's code cells), or "" if it cannot be read."""
+    from ..handin import HandinError, load
+
+    try:
+        return "\n\n".join(cell["source"] for cell in load(Path(path)).cells)
+    except (HandinError, OSError):
+        return ""
+
+
+def handed_out(kit: Path = KIT) -> list[str]:
+    """The code every student was given or shown: the skeleton, the notebook's code cells, the
+    lecture's code cells (what a checkout of the kit holds; none where it does not)."""
+    code = []
+    for path in (kit / "assignments" / "engine.py", kit / "assignments" / "engine.ipynb"):
+        if path.is_file():
+            code.append(source(path))
+    lecture = kit / "solutions" / "lecture.md"
+    if lecture.is_file():
+        from ..materials.lecture import cells
+
+        code += [c["source"] for c in cells(lecture.read_text(encoding="utf-8"))
+                 if c["type"] == "code"]
+    return [c for c in code if c.strip()]
+
+
+def reference(kit: Path = KIT) -> str:
+    """The correct code: the reference solution, where the kit's checkout has it."""
+    path = kit / "solutions" / "engine.py"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def failures(result: Result) -> dict[str, str]:
+    """The failure signatures of a result: for each failed test, the test with the
+    misconceptions it showed, and the test with its exact feedback."""
+    out = {}
+    for t in result.tests:
+        ids = sorted(t.extra.get("misconceptions", []))
+        if t.status != "failed" or t.output.startswith("Not graded") or ids == ["stub"]:
+            continue  # a closure left as handed out is no signature of anyone's
+        ids = ",".join(ids) or "failed"
+        out[f"{t.name}\x00{ids}"] = t.name
+        digest = hashlib.sha256(t.output.encode("utf-8", "replace")).hexdigest()
+        out[f"{t.name}\x00{digest}"] = t.name
+    return out
+
+
+def _fingerprint(code: str, boilerplate=None):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint("engine.py", K, 1, boilerplate=boilerplate, language="python",
+                           fp=io.StringIO(code))
+
+
+def _plain_self(code: str) -> str:
+    """`self` as any other name: copydetect's filter keeps it as it is, so a copy that calls
+    it `s` would share nothing with its original."""
+    return re.sub(r"\bself\b", "self_", code)
+
+
+_NAME = re.compile(r"\b(?!(?:" + "|".join(keyword.kwlist) + r")\b)[A-Za-z_]\w*")
+
+
+def _shape(line: str) -> str:
+    """A line with every name one letter and no comment: lines that differ only in their
+    names (a renamed copy's and its original's) have the same shape."""
+    return _NAME.sub("V", line.split("#", 1)[0].strip())
+
+
+def _hashes(code: str, boilerplate, given: frozenset = frozenset()) -> set[int]:
+    """copydetect's fingerprints of `code`, each function and method on its own (its filtered
+    code cut before every `def`), so that reordering methods changes none. Lines shaped as a
+    handed-out line (`given`, see `_shape`; but `def` and `class` lines, which mark where
+    pieces start) are left out before copydetect sees the code: they are boilerplate anyway,
+    and lexing a hand-in's own few lines instead of the whole skeleton is most of the cost. Python's
+    string hashes: comparable within one process and the processes it forks, not across runs."""
+    from copydetect.utils import filter_code, get_document_fingerprints
+
+    if given:
+        code = "".join(line for line in code.splitlines(keepends=True)
+                       if _shape(line) not in given or line.lstrip().startswith(MARKS))
+    try:
+        filtered, _ = filter_code(_plain_self(code), "engine.py", "python")
+    except Exception:  # code pygments cannot lex: nothing to compare, never a failed batch
+        return set()
+    found = set()
+    for piece in re.split(r"(?=defF\()", filtered):
+        if len(piece) >= K:
+            hashes, _ = get_document_fingerprints(piece, K, 1, boilerplate)
+            found.update(int(h) for h in hashes)
+    return found
+
+
+def _fingerprints(codes: list[str], boilerplate, given: frozenset,
+                  jobs: int) -> list[set[int]]:
+    """`_hashes` of each code, in `jobs` processes forked from this one (same string hashes)."""
+    if jobs <= 1 or len(codes) < 50 or not sys.platform.startswith("linux"):
+        return [_hashes(c, boilerplate, given) for c in codes]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+        return list(pool.map(partial(_hashes, boilerplate=boilerplate, given=given), codes,
+                             chunksize=max(1, len(codes) // (4 * jobs))))
+
+
+def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1) -> list[Pair]:
+    """Every pair of hand-ins that shares anything rare, most suspicious first; the `top`
+    ones also get copydetect's own similarity and an excerpt of the code they share.
+    Fingerprints are made in `jobs` processes."""
+    import numpy as np
+
+    out_there = handed_out(kit)
+    boiler = np.array(sorted({h for code in out_there for h in _hashes(code, None)}))
+    given = frozenset(_shape(line) for code in out_there for line in code.splitlines())
+    correct = _hashes(reference(kit), boiler, given)
+    distinct = list(dict.fromkeys(h.code for h in handins))  # identical ones once
+    made = dict(zip(distinct, _fingerprints(distinct, boiler, given, jobs)))
+    for h in handins:
+        h.hashes = made[h.code]
+    n = len(handins)
+    common = max(COMMON_AT_LEAST, COMMON * n)
+
+    def weights(features: list[set]) -> dict:
+        held = Counter(f for fs in features for f in fs)
+        return {f: math.log((n + 1) / k) for f, k in held.items() if k <= common}
+
+    rarity = weights([h.hashes for h in handins])
+    code_w = {f: w * (CORRECT if f in correct else 1.0) for f, w in rarity.items()}
+    fail_w = weights([set(h.failures) for h in handins])
+    # shared code counts at its discounted weight against all code at its full weight:
+    # a copy of the right answer shares less than a copy of a wrong one
+    code_total = [sum(rarity.get(f, 0.0) for f in h.hashes) for h in handins]
+    fail_total = [sum(fail_w.get(f, 0.0) for f in h.failures) for h in handins]
+
+    shared_code: dict[tuple[int, int], float] = defaultdict(float)
+    shared_full: dict[tuple[int, int], float] = defaultdict(float)
+    shared_fail: dict[tuple[int, int], float] = defaultdict(float)
+    for features, w, shared in (([h.hashes for h in handins], code_w, shared_code),
+                                ([h.hashes for h in handins], rarity, shared_full),
+                                ([h.failures for h in handins], fail_w, shared_fail)):
+        holders = defaultdict(list)
+        for i, fs in enumerate(features):
+            for f in fs:
+                if f in w:
+                    holders[f].append(i)
+        for f, who in holders.items():
+            for x in range(len(who)):
+                for y in range(x + 1, len(who)):
+                    shared[who[x], who[y]] += w[f]
+
+    found = []
+    for i, j in set(shared_code) | set(shared_fail):
+        code = _share(shared_code.get((i, j), 0.0), code_total[i], code_total[j],
+                      shared_full.get((i, j), 0.0))
+        fail = _share(shared_fail.get((i, j), 0.0), fail_total[i], fail_total[j])
+        alike = sorted({handins[i].failures[f] for f in handins[i].failures
+                        if f in handins[j].failures and f in fail_w})
+        found.append(Pair(handins[i].student, handins[j].student,
+                          round(CODE * code + FAILURES * fail, 6), code, fail, alike))
+    found.sort(key=lambda p: (-p.similarity, p.a, p.b))
+    by_id = {h.student: h for h in handins}
+    whole: dict[str, object] = {}
+
+    def fingerprint(student):
+        if student not in whole:
+            try:
+                whole[student] = _fingerprint(_plain_self(by_id[student].code), boiler)
+            except Exception:
+                whole[student] = None
+        return whole[student]
+    for p in found[:top]:
+        p.copydetect, p.excerpt = _compare(by_id[p.a].code, fingerprint(p.a), fingerprint(p.b))
+    return found
+
+
+def _share(shared: float, a: float, b: float, counted: float | None = None) -> float:
+    """Weighted Jaccard: what the two share (at `shared`'s weights) over all they hold between
+    them (`a + b - counted`, `counted` being what they share at the weights of `a` and `b`)."""
+    union = a + b - (shared if counted is None else counted)
+    return min(1.0, shared / union) if union > 0 else 0.0
+
+
+def _compare(code: str, a, b) -> tuple[float | None, str]:
+    """copydetect's own similarity of a pair of fingerprints (the smaller of its two shares,
+    boilerplate removed) and the longest stretch of `a`'s `code` the two share, on one line."""
+    from copydetect import compare_files
+
+    if a is None or b is None:
+        return None, ""
+    _, (sa, sb), (slices, _) = compare_files(a, b)
+    if len(slices) == 0 or len(slices[0]) == 0:
+        return float(min(sa, sb)), ""
+    start, end = max(zip(slices[0], slices[1]), key=lambda s: s[1] - s[0])
+    excerpt = " ".join(_plain_self(code)[int(start):int(end)].split()).replace("self_", "self")
+    return float(min(sa, sb)), excerpt[:160] + ("..." if len(excerpt) > 160 else "")
+
+
+def write_csv(path: Path, found: list[Pair]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for p in found:
+        w.writerow(p.row())
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.replace(path)
