@@ -162,3 +162,12 @@ def test_a_regrade_applied_reaches_the_lms(tmp_path, lms):
         assert now["scoreGiven"] / now["scoreMaximum"] == regraded["score"] / 10
     finally:
         server.stop()
+
+
+def test_add_platform_refuses_a_url_that_is_not_one(tmp_path, lms):
+    args = [str(GRADER), "lti", "add-platform", "--data", str(tmp_path / "data")]
+    for key, value in dict(lms.platform(), keyset_url="lms/jwks").items():
+        args += ["--" + key.replace("_", "-"), value]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 2 and "--keyset-url must be an http(s) URL" in done.stderr
+    assert "Traceback" not in done.stderr
