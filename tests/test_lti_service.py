@@ -106,7 +106,11 @@ def test_launch_upload_and_the_score_reaches_the_lms(served, lms):
     teacher = Browser()
     opened = lms.launch(teacher, "t-1", link=link)
     assert opened.headers["Location"].endswith("/instructor")
-    missing = teacher.get(base + "/instructor").text.split('id="missing"')[1]
+
+    def missing_list():
+        page = teacher.get(base + "/instructor").text
+        return page.split('id="missing"')[1] if "Grace Hopper" in page else None
+    missing = wait_for(missing_list)
     assert "Grace Hopper" in missing and "Ada Lovelace" not in missing
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
@@ -102,16 +103,21 @@ def launch():
 
 
 def _sync_roster(course: str) -> None:
-    """The platform's roster into the class page (who has not submitted), where offered."""
-    if lti().roster_seen is None:
+    """The platform's roster into the class page (who has not submitted), where offered: in
+    the background, since a large class's roster takes the platform many pages."""
+    tool = lti()
+    if tool.roster_seen is None:
         return
-    try:
-        people = roster.students(lti(), course)
-    except Exception as e:  # the class page still opens; the roster waits for the next launch
-        log.warning("NRPS roster of %s not read: %s", course, e)
-        return
-    if people is not None:
-        lti().roster_seen(course, people)
+
+    def sync():
+        try:
+            people = roster.students(tool, course)
+            if people is not None:
+                tool.roster_seen(course, people)
+        except Exception as e:  # the class page opens anyway; the next launch tries again
+            log.warning("NRPS roster of %s not read: %s", course, e)
+
+    threading.Thread(target=sync, name="lti-roster", daemon=True).start()
 
 
 def _sign_in(user: dict) -> None:
