@@ -2,7 +2,7 @@
 
 The service grades one assignment, the course file's; Deep Linking offers it. A launch signs
 in through the service's own `auth.login` (its session, its CSRF token, its list of people);
-an instructor's launch brings the platform's roster into that list; after every graded
+an instructor's launch brings the platform's roster into that list (in the background); after every graded
 attempt the hook publishes the counting score.
 """
 from __future__ import annotations
