@@ -175,3 +175,13 @@ def test_add_platform_refuses_a_url_that_is_not_one(tmp_path, lms):
     done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 2 and "--keyset-url must be an http(s) URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_behind_a_tls_proxy_the_tool_gives_https_urls(served):
+    """The README's nginx and Caddy set X-Forwarded-Proto: the URLs the platform is given
+    (and the redirect_uri it checks) are the public https ones."""
+    proxied = Browser().get(served.base + "/lti/config.json", headers={
+        "X-Forwarded-Proto": "https", "Host": "grader.example.edu"}).json()
+    assert proxied["oidc_initiation_url"] == "https://grader.example.edu/lti/login"
+    assert proxied["target_link_uri"] == "https://grader.example.edu/lti/launch"
+    assert proxied["public_jwk_url"] == "https://grader.example.edu/lti/jwks.json"

@@ -85,7 +85,11 @@ def serve(app, host: str, port: int, upload_limit: int, threads: int = 8, ready=
     """Serve `app` until interrupted; `ready()` is called once the socket listens."""
     server = create_server(app, host=host, port=port, threads=threads,
                            max_request_body_size=upload_limit + 64 * 1024,
-                           ident="grader", clear_untrusted_proxy_headers=True)
+                           ident="grader", clear_untrusted_proxy_headers=True,
+                           # a TLS proxy on this machine says the request came over https:
+                           # the URLs the service gives out (LTI's redirect_uri) must say so
+                           trusted_proxy="127.0.0.1", trusted_proxy_count=1,
+                           trusted_proxy_headers={"x-forwarded-proto"})
     server.channel_class = _Channel
     server.upload_limit = upload_limit
     if ready:
