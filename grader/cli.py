@@ -519,6 +519,147 @@ def init(path, force):
                "uses it")
 
 
+def service_options(f):
+    """Where a service keeps its data, and the engines beyond one machine."""
+    f = click.option("--queue", "queue_url", metavar="URL", default="",
+                     help="redis://HOST:PORT/N: grade on `grader worker` processes pulling from "
+                          "RQ on Redis [default: in this process].")(f)
+    f = click.option("--db", metavar="URL", default="",
+                     help="postgresql://USER:PASS@HOST/NAME [default: SQLite in DATA].")(f)
+    return click.option("--data", type=click.Path(file_okay=False, path_type=Path),
+                        help="The service's folder (its SQLite database, keys); needed "
+                             "unless --db is given.")(f)
+
+
+def make_service(data, db, queue_url, kwargs, **more):
+    from .service.service import Service
+
+    if data is None and not db:
+        raise click.UsageError("give --data DIR (SQLite in it), or --db postgresql://...")
+    course = course_from(kwargs, *LIMITS)
+    return Service(data=data, db=db, queue_url=queue_url, course=course,
+                   course_path=course.path, published=kwargs.pop("published", False),
+                   isolation=isolation_from(kwargs, course), **more)
+
+
+@main.command()
+@service_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Grading workers in this process [default: cores].")
+@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True,
+              help="HTTP worker threads.")
+@click.option("--rate", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Uploads a minute one student may make.")
+@click.option("--check", "check_file", type=click.Path(exists=True, dir_okay=False,
+                                                       path_type=Path),
+              help="The public check.py students may download [default: assignments/check.py "
+                   "here, if any].")
+@limit_options
+@python_option
+@isolation_options
+@course_options
+def serve(data, db, queue_url, host, port, jobs, threads, rate, check_file, **kwargs):
+    """Run the submission service: students upload, see their feedback at once; instructors
+    see the class. SQLite and grading in this process unless --db/--queue say otherwise."""
+    import os
+
+    from .service.app import create_app
+    from .service.server import serve as run_server
+
+    if check_file is None and Path("assignments/check.py").is_file():
+        check_file = Path("assignments/check.py")
+    service = make_service(data, db, queue_url, kwargs, jobs=jobs or os.cpu_count() or 1,
+                           rate=rate, check=check_file).open()
+    app = create_app(service)
+
+    def ready(server):
+        click.echo(f"grader: serving http://{host}:{server.effective_port}/ "
+                   f"({'data in ' + str(data) if not db else 'data in the --db database'}; "
+                   f"{'grading on the --queue workers' if queue_url else 'grading here'})",
+                   err=True)
+    try:
+        run_server(app, host, port, service.upload, threads, ready)
+    finally:
+        service.close()
+
+
+@main.command()
+@service_options
+@limit_options
+@python_option
+@isolation_options
+@course_options
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(data, db, queue_url, burst, **kwargs):
+    """Grade submissions from the queue of a `grader serve --queue redis://...`, writing results
+    to its database (--db); run any number, on any machines."""
+    from .service.queue import work
+
+    if not queue_url:
+        raise click.UsageError("--queue redis://... is required: the embedded service grades "
+                               "in its own process")
+    service = make_service(data, db, queue_url, kwargs).open(grading=False)
+    work(service, burst=burst)
+
+
+@main.command()
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--db", metavar="URL", default="", help="As given to `grader serve`.")
+@click.option("--student", metavar="ID", help="The student's id.")
+@click.option("--instructor", metavar="ID", help="The instructor's id.")
+@click.option("--course", default="course", show_default=True,
+              help="The course the token belongs to.")
+@click.option("--name", default="", help="The name shown on pages.")
+def token(data, db, student, instructor, course, name):
+    """Print a bearer token for the service's API (its only line on stdout); the student's
+    personal link is the service's /enter#TOKEN."""
+    from .service.service import Service
+    from .service.store import User
+
+    if bool(student) == bool(instructor):
+        raise click.UsageError("give exactly one of --student ID and --instructor ID")
+    if data is None and not db:
+        raise click.UsageError("give --data DIR (SQLite in it), or --db postgresql://...")
+    user = User(student or instructor, name, "student" if student else "instructor", course)
+    click.echo(Service(data=data, db=db).open(grading=False).token(user))
+
+
+@main.group()
+def lti():
+    """LTI 1.3: the learning platforms that launch the service."""
+
+
+@lti.command("add-platform")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--db", metavar="URL", default="", help="As given to `grader serve`.")
+@click.option("--issuer", metavar="ISS", required=True,
+              help="The platform's issuer (Canvas: https://canvas.instructure.com).")
+@click.option("--client-id", metavar="ID", required=True,
+              help="The tool's client id on the platform (Canvas: the developer key's id).")
+@click.option("--deployment-id", metavar="DEP", required=True,
+              help="The deployment's id (give the command again for another deployment).")
+@click.option("--auth-login-url", metavar="URL", required=True,
+              help="The platform's OIDC authorization endpoint.")
+@click.option("--auth-token-url", metavar="URL", required=True,
+              help="The platform's OAuth2 token endpoint (for grades and rosters).")
+@click.option("--keyset-url", metavar="URL", required=True,
+              help="The platform's public keys (JWKS).")
+def add_platform(data, db, **platform):
+    """Register a learning platform (or a new deployment of one); a running service takes
+    it at its next launch, no restart."""
+    from .service.lti.store import add_platform as add
+    from .service.service import Service
+
+    try:
+        added = add(Service(data=data, db=db).open(grading=False).store.engine, **platform)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    click.echo(f"grader: platform {added.issuer} (client id {added.client_id}) registered "
+               f"with deployment {platform['deployment_id']}", err=True)
+
+
 from .materials.cli import materials  # noqa: E402  (click only: cheap to import)
 
 main.add_command(materials)
