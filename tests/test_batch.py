@@ -1007,13 +1007,13 @@ def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
 
     real_run = grader.runner.run
 
-    def dying_run(jobs, emit, limits, sandbox=None):
+    def dying_run(jobs, emit, limits, sandbox=None, instances=None, visibility=None):
         def guarded():
             for job in jobs:
                 time.sleep(0.5)  # mid-hand-in: its "start" has reached the parent
                 os._exit(70)
                 yield job
-        real_run(guarded(), emit, limits, sandbox)
+        real_run(guarded(), emit, limits, sandbox, instances, visibility)
 
     monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
     path = put(tmp_path / "src" / "a" / "crash.py", code("reference"))
