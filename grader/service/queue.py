@@ -22,6 +22,7 @@ import threading
 import time
 
 from ..batch import run as batch_run
+from ..checking.instance import Instances
 from ..results import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
@@ -36,9 +37,10 @@ class Warm:
     """One warm grading process, given one hand-in at a time; it is started again when it
     dies. `grade` returns None when the process died (or hung) while grading."""
 
-    def __init__(self, limits: Limits, isolation: Isolation,
+    def __init__(self, limits: Limits, isolation: Isolation, instances: Instances = Instances(),
                  visibility: dict[str, str] | None = None):
         self.limits, self.isolation, self.visibility = limits, isolation, visibility
+        self.instances = instances
         self.ctx = mp.get_context("forkserver")  # a clean, single-threaded parent to fork from
         self.ctx.set_forkserver_preload(["grader.runner"])  # pytest imported once, there
         self.proc = self.conn = None
@@ -48,7 +50,7 @@ class Warm:
         mine, theirs = self.ctx.Pipe()
         self.proc = self.ctx.Process(target=batch_run._worker,
                                      args=(theirs, self.limits, self.isolation,
-                                           self.visibility), daemon=True)
+                                           self.instances, self.visibility), daemon=True)
         self.proc.start()
         theirs.close()
         self.conn, self.ready = mine, False
@@ -89,10 +91,13 @@ class Warm:
 
 
 def warm_for(service) -> Warm:
-    """A grading process for the service's course: its limits, imports and the order its tests
-    run in (those students see first, `grader.visibility.shown_first`)."""
+    """A grading process for the service's course: its limits, imports, the values each hand-in
+    is graded on (its own instance, drawn from the course's secret: the same file gets the same
+    score whoever submits it) and the order its tests run in (those students see first,
+    `grader.visibility.shown_first`)."""
     from ..scoring import visibilities
-    return Warm(service.course.limits, service.isolation, visibilities(service.course))
+    return Warm(service.course.limits, service.isolation, service.course.instances(),
+                visibilities(service.course))
 
 
 class LocalQueue:
