@@ -132,8 +132,10 @@ def load_engine(path: Path) -> type:
     """The engine's `Value`: a .py run as a module, a notebook's code cells run in order in one
     namespace as Jupyter would (IPython-only lines blanked, a failing cell skipped). A module
     the manifest lists under `imports` that is not installed here is an empty module whose
-    every attribute raises: the engine deserves what it earns without using it."""
-    for name in manifest(path).get("imports", []):
+    every attribute raises: the engine deserves what it earns without using it. An engine
+    without a manifest (a mutant written on the fly) lists none."""
+    listed = manifest(path) if path.with_suffix(".json").exists() else {}
+    for name in listed.get("imports", []):
         absent(name)
     module = types.ModuleType(f"corpus_{path.stem}")
     sys.modules[module.__name__] = module  # dataclasses look their module up there

@@ -211,15 +211,20 @@ def test_the_same_file_gets_the_same_instance_and_bytes_and_another_file_another
 
 
 def test_an_answer_whose_replay_is_not_floats_is_not_an_answer():
-    from grader.sandbox.client import Fault, _checked
+    from grader.sandbox import frames
 
     good = {"grad": [1.0, 2], "closure": "_backward", "error": ""}
-    assert _checked({"data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": good}, 2)["replay"] == \
-        {"grad": [1.0, 2.0], "closure": "_backward", "error": "", "line": None}
+    asked = {"id": 1, "nodes": 2, "backward": True}
+
+    def answer(replay):
+        return {"id": 1, "data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": replay}
+
+    _, checked = frames.check(answer(good), "answer", **asked)
+    assert checked["replay"] == {"grad": [1.0, 2.0], "closure": "_backward", "error": ""}
     for bad in ("x", {**good, "grad": [1.0]}, {**good, "grad": [1.0, "2"]},
                 {**good, "closure": 3}, {**good, "grad": [True, 1.0]}, {**good, "line": "1"}):
-        with pytest.raises(Fault):
-            _checked({"data": [1.0, 2.0], "grad": [1.0, 2.0], "replay": bad}, 2)
+        with pytest.raises(frames.Invalid):
+            frames.check(answer(bad), "answer", **asked)
 
 
 def test_published_values_on_the_command_line(tmp_path):
