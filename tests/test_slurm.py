@@ -141,7 +141,7 @@ def test_a_class_in_four_shards_merges_to_the_batch_gradebook_and_a_rerun_grades
 def test_every_option_of_batch_reaches_each_shard_with_absolute_paths(tmp_path, monkeypatch):
     """`grader slurm` takes every option of `grader batch` but those it sets itself, and hands
     each given one on: parsed again by `grader batch`, they are the same values."""
-    own = {"source", "out", "jobs", "resume", "shard"}
+    own = {"source", "out", "jobs", "resume", "dry_run", "shard"}  # dry_run: a mode of one run
     assert {p.name for p in cli.batch.params} - own <= {p.name for p in cli.slurm.params}
     monkeypatch.chdir(tmp_path)
     (tmp_path / "roster.csv").write_text("x")
