@@ -16,9 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from grader.runner import grade  # noqa: E402
+from grader.grading.runner import grade  # noqa: E402
 from grader.sandbox import client, frames  # noqa: E402
-from grader.handin import load  # noqa: E402
+from grader.grading.handin import load  # noqa: E402
 
 
 def record() -> list[tuple[dict, dict, dict]]:

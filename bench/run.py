@@ -284,10 +284,10 @@ wrap(client.Handin, "open", "load hand-in in the sandbox (fork + exec)")
 wrap(client.Handin, "close", "hand-in close")
 
 def hooked(mod):
-    # grader.runner is imported by the grade command (after it starts the sandbox, if it
+    # grader.grading.runner is imported by the grade command (after it starts the sandbox, if it
     # does): wrap its functions and pytest.main as soon as it is imported.
     import pytest
-    wrap(sys.modules["grader.grading"], "load", "read hand-in from disk")
+    wrap(sys.modules["grader.grading.session"], "load", "read hand-in from disk")
     wrap(mod, "runtestprotocol", "tests (hidden suite, all items)")
 
     class Marks:
@@ -306,14 +306,14 @@ def hooked(mod):
 
     main = pytest.main
     def main_with_marks(args, plugins=()):
-        mark("import grader.runner (pytest, checking, sandbox client)")
+        mark("import grader.grading.runner (pytest, checking, sandbox client)")
         return main(args, plugins=[Marks(), *plugins])
     pytest.main = main_with_marks
 
 import importlib.abc
 class Finder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name != "grader.runner":
+        if name != "grader.grading.runner":
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)

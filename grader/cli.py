@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, options
+from . import __version__
+from .grading import options
 from .sandbox.isolation import Isolation
 from .sandbox.limits import Limits
 
@@ -79,7 +80,7 @@ def course_from(kwargs, *options: str):
     (not left at their defaults); pops them from `kwargs`."""
     from click.core import ParameterSource
 
-    from .course import find, load
+    from .course.file import find, load
 
     ctx = click.get_current_context()
     course = load(find(kwargs.pop("config")))
@@ -123,8 +124,8 @@ def as_attempt(result, metadata: Path | None, course):
 
 def echo_result(result, fmt: str, course, published: bool) -> None:
     """Gradescope's results carry every test with its visibility; the other formats are what
-    the student sees now (`grader.visibility`)."""
-    from .visibility import for_students
+    the student sees now (`grader.course.visibility`)."""
+    from .course.visibility import for_students
 
     if fmt == "text":
         from .report.text import render
@@ -160,11 +161,9 @@ def grade(path, fmt, published, published_values, metadata, **kwargs):
     limits = course.limits
     sandbox = Sandbox(limits, isolation_from(kwargs, course))
     sandbox.launch()  # bwrap starts while pytest is imported and set up
-    from .runner import grade as grade_one
+    from .course.scoring import apply, visibilities
+    from .grading.runner import grade as grade_one
     from .sandbox.client import warn_if_weak
-    from .scoring import apply
-
-    from .scoring import visibilities
 
     result = apply(grade_one(path, limits, sandbox=sandbox,
                              instances=course.instances(published_values),
@@ -185,8 +184,8 @@ def convert(report, fmt, published, metadata, **kwargs):
     """Turn the JSON report of `pytest --pyargs grader.suite --handin PATH --json-report
     --json-report-file REPORT` into the results `grader grade` prints, scored by the course
     file."""
-    from .json_report import read
-    from .scoring import apply
+    from .course.scoring import apply
+    from .grading.json_report import read
 
     result = read(report)
     # the limits are those the pytest run graded under, whatever the course file says now
@@ -327,7 +326,8 @@ def interrupted(out: Path):
 def merge(dirs, out, partial, dry_run, roster, assignment, worksheet, missing_as_zero,
           published, **kwargs):
     """Join the output folders of a sharded `grader batch` run (every shard, once) into one."""
-    from .batch.classroom import Settings, merge as merge_dirs
+    from .batch.classroom import Settings
+    from .batch.classroom import merge as merge_dirs
     from .batch.outputs import summary
 
     settings = Settings(roster=roster, assignment=assignment, worksheet=worksheet,
@@ -346,7 +346,7 @@ def passed_on(ctx, command, own=("out", "jobs", "config"),
 
     from click.core import ParameterSource
 
-    from .course import find
+    from .course.file import find
 
     takes = {p.name for p in command.params}
     args = []
@@ -464,8 +464,8 @@ def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs
     and asks first; a comment already posted is never posted again."""
     import os
 
+    from .course.visibility import for_students
     from .platforms import canvas_upload as upload
-    from .visibility import for_students
 
     try:
         import canvasapi  # noqa: F401
@@ -495,7 +495,7 @@ def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs
 def gradescope_zip(out, config):
     """Build a Gradescope autograder zip (setup.sh, run_autograder) that installs this kit,
     and the course file when there is one."""
-    from .course import find, load
+    from .course.file import find, load
     from .platforms.gradescope_zip import build
 
     path = find(config)
@@ -510,7 +510,7 @@ def init(path, force):
     """Write a course file (default: grader.toml here) with every key at its default."""
     import secrets
 
-    from .course import template
+    from .course.file import template
 
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to replace it")

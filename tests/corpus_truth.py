@@ -24,7 +24,7 @@ import types
 from pathlib import Path
 
 from grader.checking.instance import PUBLISHED, Instances
-from grader.handin import load
+from grader.grading.handin import load
 from suite_cases import discover, display_name, weight
 
 CORPUS = Path(__file__).with_name("corpus")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mutants import REFERENCE, source
 
-from grader.course import suite
+from grader.course.file import suite
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADER = Path(sys.executable).with_name("grader")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.checking.instance import DEFAULT_SECRET, Instances
-from grader.runner import grade
+from grader.grading.runner import grade
 from test_hostile import STUB, handin
 
 SECRET = Instances("a course secret of 32 hex digits!")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.attempts import Policy, counting, due, duration_text, judge, parse_duration, verdicts
-from grader.course import Course, CourseError, load
+from grader.course.attempts import Policy, counting, due, duration_text, judge, parse_duration, verdicts
+from grader.course.file import Course, CourseError, load
 
 T0 = datetime(2026, 12, 2, 14, 0, tzinfo=timezone.utc)
 

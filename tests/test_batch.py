@@ -956,9 +956,9 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
     """A worker process that dies in the middle of a hand-in (forced here: the runner of a forked
     worker exits when it reaches `crash.py`) is recorded as not graded, out of the suite's full
     maximum even when no hand-in was graded before it; the others are graded."""
-    import grader.runner
+    import grader.grading.runner
 
-    real_run = grader.runner.run
+    real_run = grader.grading.runner.run
 
     def dying_run(jobs, emit, limits, sandbox=None, instances=None, visibility=None):
         def guarded():
@@ -969,7 +969,7 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
                 yield job
         real_run(guarded(), emit, limits, sandbox, instances, visibility)
 
-    monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
+    monkeypatch.setattr(grader.grading.runner, "run", dying_run)  # workers are forked: they inherit it
     tasks = []
     order = [("a", "reference", "a.py"), ("b", "reference", "crash.py"),
              ("c", "add-overwrite", "c.py"), ("d", "stub", "d.py")]
@@ -1002,10 +1002,10 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
 def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
     """A batch whose only hand-in loses its worker has no graded result to take the maximum
     from: the suite itself gives it (never a 0/0), scored by the course file's weights."""
-    import grader.runner
+    import grader.grading.runner
     from suite_cases import full_marks
 
-    real_run = grader.runner.run
+    real_run = grader.grading.runner.run
 
     def dying_run(jobs, emit, limits, sandbox=None, instances=None, visibility=None):
         def guarded():
@@ -1015,7 +1015,7 @@ def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
                 yield job
         real_run(guarded(), emit, limits, sandbox, instances, visibility)
 
-    monkeypatch.setattr(grader.runner, "run", dying_run)  # workers are forked: they inherit it
+    monkeypatch.setattr(grader.grading.runner, "run", dying_run)  # workers are forked: they inherit it
     path = put(tmp_path / "src" / "a" / "crash.py", code("reference"))
     results_dir = tmp_path / "results"
     grade_all([Task("a", path, {})], results_dir, 1, Limits(), lambda task, result: None,
@@ -1029,10 +1029,10 @@ def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
 def _grade_all_with_a_sudden_death(base: Path) -> None:
     """In a forked child: grade three hand-ins with one worker that exits the instant it takes
     `crash.py` (before its queued messages are flushed to the parent)."""
-    import grader.runner
+    import grader.grading.runner
 
     os.setsid()  # one process group for the test to clean up
-    real_run = grader.runner.run
+    real_run = grader.grading.runner.run
 
     def dying_run(jobs, emit, limits, sandbox=None, instances=None, visibility=None):
         def guarded():
@@ -1042,7 +1042,7 @@ def _grade_all_with_a_sudden_death(base: Path) -> None:
                 yield job
         real_run(guarded(), emit, limits, sandbox, instances, visibility)
 
-    grader.runner.run = dying_run
+    grader.grading.runner.run = dying_run
     tasks = [Task(sid, put(base / "src" / sid / name, code("reference")), {})
              for sid, name in [("a", "a.py"), ("b", "crash.py"), ("c", "c.py")]]
     grade_all(tasks, base / "results", 1, Limits(), lambda task, result: None)

@@ -20,7 +20,7 @@ import pytest
 
 from grader.batch.classroom import Settings, grade_class
 from grader.batch.outputs import summary
-from grader.course import load
+from grader.course.file import load
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

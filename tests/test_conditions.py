@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 import container
-from grader.runner import grade
+from grader.grading.runner import grade
 from grader.sandbox.limits import Limits
 from suite_cases import full_marks
 from test_hostile import FORGED, not_stopped, root_secret, scratch_capped  # noqa: F401  (a fixture)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from corpus_truth import engines, expected, hidden_tests, manifest, own_instance
-from grader.runner import Job, run
+from grader.grading.runner import Job, run
 
 ENGINES = engines()
 ID = [p.name for p in ENGINES]

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import Course, CourseError, load
+from grader.course.file import Course, CourseError, load
 from grader.platforms.gradescope import to_gradescope
 from grader.platforms.gradescope_zip import build, unpack_like_gradescope
 from grader.platforms.prairielearn import to_prairielearn
 from grader.report import feedback
 from grader.report.text import render
-from grader.runner import Job, run
-from grader.scoring import apply, plan
-from grader.visibility import for_students
+from grader.grading.runner import Job, run
+from grader.course.scoring import apply, plan
+from grader.course.visibility import for_students
 
 from mutants import source
 

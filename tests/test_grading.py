@@ -19,8 +19,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.checking.misconceptions import explain
-from grader.results import Result
-from grader.runner import Job, grade, run
+from grader.grading.results import Result
+from grader.grading.runner import Job, grade, run
 from mutants import MUTANTS, REFERENCE, source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -259,7 +259,7 @@ from grader.platforms.gradebook import gradebook_csv
 from grader.platforms.prairielearn import to_prairielearn
 from grader.report.html import render as html
 from grader.report.text import render as text
-from grader.runner import Job, run
+from grader.grading.runner import Job, run
 
 out = {}
 def emit(job, r):

@@ -4,8 +4,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.handin import HandinError, load, strip_magics
-from grader.runner import grade
+from grader.grading.handin import HandinError, load, strip_magics
+from grader.grading.runner import grade
 
 REFERENCE = Path(__file__).resolve().parents[1] / "solutions" / "engine.py"
 

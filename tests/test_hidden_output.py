@@ -19,8 +19,8 @@ import pytest
 
 from grader.checking.check import EQUAL_DATA, PROBES
 from grader.report import feedback
-from grader.results import Result
-from grader.visibility import for_students
+from grader.grading.results import Result
+from grader.course.visibility import for_students
 
 from suite_cases import discover
 
@@ -217,8 +217,8 @@ def test_gradescope_top_level_names_only_what_visible_tests_found(tmp_path):
 def test_a_result_graded_in_another_order_shows_no_late_printed_text():
     """A course file changed after grading (a test that ran early is now held back): what
     later tests printed is not shown, and `in_order` says the result must be graded again."""
-    from grader.results import TestResult
-    from grader.visibility import in_order, printed_in_order
+    from grader.grading.results import TestResult
+    from grader.course.visibility import in_order, printed_in_order
 
     def test(name, ran, visibility):
         return TestResult(name, 1, 1, f"Passed.\n\nYour code printed during this test:\n{name}!",

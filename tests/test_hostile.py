@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner import Job, grade, run
+from grader.grading.runner import Job, grade, run
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.handin import MAX_BYTES, HandinError, load
-from grader.runner import grade
+from grader.grading.handin import MAX_BYTES, HandinError, load
+from grader.grading.runner import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = (ROOT / "solutions" / "engine.py").read_text()
@@ -283,7 +283,7 @@ def test_half_a_surrogate_pair_in_an_exception_message_breaks_no_output(tmp_path
 
 def test_source_too_deep_to_compile_is_one_sentence(tmp_path, full_marks):
     """Python's compiler gives up (MemoryError, RecursionError) with no line to point at."""
-    from grader.runner import Job, run
+    from grader.grading.runner import Job, run
 
     sources = {"unary": "x = " + "-" * 100_000 + "1\n", "attributes": "x = " + "a." * 100_000
                + "b\n", "lambdas": "f = " + "lambda: " * 50_000 + "1\n"}
@@ -300,7 +300,7 @@ def test_source_too_deep_to_compile_is_one_sentence(tmp_path, full_marks):
 def test_forged_load_reports_of_any_shape_cost_only_the_forger(tmp_path, full_marks):
     """A hand-in writes load reports with wrong types on its channel: 0, one sentence, no crash,
     and the honest hand-in graded after it in the same session is untouched."""
-    from grader.runner import Job, run
+    from grader.grading.runner import Job, run
 
     snippet = (Path(__file__).with_name("hostile") / "forged_load_report.py").read_text()
     stub = (ROOT / "assignments" / "engine.py").read_text()

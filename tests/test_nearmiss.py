@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.reasons import newer_syntax
-from grader.runner import Job, run
+from grader.checking.reasons import newer_syntax
+from grader.grading.runner import Job, run
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 from grader.platforms import canvas, late
 from grader.platforms.gradebook import COLUMNS, gradebook_csv
 from grader.platforms.prairielearn import to_prairielearn
-from grader import results as gr
-from grader.results import Result
+from grader.grading import results as gr
+from grader.grading.results import Result
 
 # Canvas's gradebook export: BOM, SIS columns, a custom column, a Manual Posting row, a Points
 # Possible row with read-only totals, a quoted name with a comma, and the Test Student.

@@ -18,13 +18,13 @@ from pathlib import Path
 import click
 import pytest
 
-from grader.course import Course
-from grader.json_report import read
-from grader.options import OPTIONS, limits_from
-from grader.results import Result
+from grader.course.file import Course
+from grader.grading.json_report import read
+from grader.grading.options import OPTIONS, limits_from
+from grader.grading.results import Result
 from grader.platforms.gradescope import to_gradescope
-from grader.runner import Job, run
-from grader.scoring import apply
+from grader.grading.runner import Job, run
+from grader.course.scoring import apply
 from mutants import MUTANTS, REFERENCE, source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ def test_report_metadata_carries_points_feedback_misconceptions_and_graph(handin
                  cwd=tmp_path)
     (test,) = json.loads(report.read_text())["tests"]
     meta = test["metadata"]
-    from grader.json_report import to_result
+    from grader.grading.json_report import to_result
 
     assert to_result(json.loads(report.read_text())).extra["instance"] == {"values": "published"}
     assert test["outcome"] == "failed"
@@ -178,13 +178,13 @@ def test_a_missing_handin_is_a_usage_error(tmp_path):
 
 def test_plugin_loads_with_p_when_autoload_is_off(tmp_path):
     env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    proc = pytest_route("-p", "grader.plugin", "--handin", REFERENCE, "-q", cwd=tmp_path, env=env)
+    proc = pytest_route("-p", "grader.grading.plugin", "--handin", REFERENCE, "-q", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"grader: engine\.py: (\d+) / \1 points", proc.stdout), proc.stdout
 
 
 def test_both_entry_point_and_p_load_it_once(tmp_path):
-    proc = pytest_route("-p", "grader.plugin", "--handin", REFERENCE, "-q", cwd=tmp_path)
+    proc = pytest_route("-p", "grader.grading.plugin", "--handin", REFERENCE, "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

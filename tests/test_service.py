@@ -18,7 +18,7 @@ from test_hidden_output import COURSE as HIDING_COURSE
 from test_hidden_output import HOSTILE as PRINT_EVERYTHING
 from test_hidden_output import RANK, allowed, forbidden, found, numbers  # noqa: F401 (fixture)
 
-from grader.course import load
+from grader.course.file import load
 from grader.service import hooks
 from grader.service.app import create_app
 from grader.service.service import Service

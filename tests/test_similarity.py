@@ -105,7 +105,7 @@ def test_the_report_points_at_the_top_pairs(batch):
 
 
 def test_grading_never_imports_copydetect():
-    code = ("import sys, grader.cli, grader.runner, grader.grading, grader.batch.classroom; "
+    code = ("import sys, grader.cli, grader.grading.runner, grader.grading.session, grader.batch.classroom; "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('copydetect', 'matplotlib'))))")
     proc = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True,

@@ -10,12 +10,12 @@ from .. import __version__
 from ..platforms import canvas, moodle
 from ..platforms import late as late_rules
 from ..platforms.submissions import Submission, unpacked
-from ..course import Course
-from ..results import Result
+from ..course.file import Course
+from ..grading.results import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
-from ..scoring import apply, visibilities
-from ..visibility import in_order
+from ..course.scoring import apply, visibilities
+from ..course.visibility import in_order
 from . import outputs, similarity, store
 from .run import Progress, Task, grade_all, in_shard
 

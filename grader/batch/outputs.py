@@ -12,8 +12,8 @@ from ..platforms.gradebook import gradebook_csv, has_grade, status
 from ..report import feedback
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
-from ..results import Result, points
-from ..visibility import for_students
+from ..grading.results import Result, points
+from ..course.visibility import for_students
 from . import store
 
 

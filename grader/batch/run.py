@@ -19,7 +19,7 @@ from typing import Callable
 from .. import __version__
 from ..checking.instance import Instances
 from ..report.terminal import one_line
-from ..results import Result, TestResult, points
+from ..grading.results import Result, TestResult, points
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import store
@@ -45,7 +45,7 @@ def _worker(conn, limits: Limits, settings: Isolation, instances: Instances,
             visibility: dict[str, str] | None = None) -> None:
     """Ask the parent for a hand-in, grade it, send the result back; until told to stop."""
     _die_with_parent()
-    from ..runner import Job, run
+    from ..grading.runner import Job, run
     from ..sandbox.client import Sandbox
 
     def jobs():
@@ -83,7 +83,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
               visibility: dict[str, str] | None = None) -> None:
     """Grade `tasks` with `jobs` workers; `score` each result (the course file's weights),
     write and report it as it arrives. `visibility` orders each hand-in's tests (see
-    `grader.visibility.shown_first`).
+    `grader.course.visibility.shown_first`).
 
     The parent hands each worker one task at a time over the worker's own pipe, so it always
     knows which hand-in a worker holds: a worker that dies (its pipe closes) costs only that one."""
@@ -91,7 +91,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     if ctx.get_start_method() == "fork":
-        from .. import runner  # noqa: F401  (imported once here, pytest included: workers
+        from ..grading import runner
         #                        forked below, and any started after one dies, inherit it)
     pending = list(range(len(tasks)))[::-1]  # popped from the end: in order
     holding: dict = {}                        # worker's pipe -> index it grades, or None
@@ -145,7 +145,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                                 on_result)
                     waiting.clear()
         if waiting:  # no hand-in at all was graded: the suite itself tells the maximum
-            from ..runner import suite_tests
+            from ..grading.runner import suite_tests
             template = score(Result(suite_tests(), "", 0.0, {}))
         for lost in waiting:
             _finish(tasks[lost], crashed(tasks[lost], template), results_dir, on_result)

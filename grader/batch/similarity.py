@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..results import Result
+from ..grading.results import Result
 
 MARKS = ("def ", "async def ", "class ")
 K = 25            # copydetect's noise threshold: k-grams of its filtered code, in characters
@@ -79,7 +79,7 @@ class Pair:
 
 def source(path: Path) -> str:
     """A hand-in's code as graded (a notebook's code cells), or "" if it cannot be read."""
-    from ..handin import HandinError, load
+    from ..grading.handin import HandinError, load
 
     try:
         return "\n\n".join(cell["source"] for cell in load(Path(path)).cells)

@@ -15,8 +15,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..handin import HandinError, pick
-from ..results import Result
+from ..grading.handin import HandinError, pick
+from ..grading.results import Result
 from ..sandbox import interpreter
 
 

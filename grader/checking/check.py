@@ -15,11 +15,11 @@ import itertools
 import math
 import re
 
-from ..reasons import missing_module, place
 from . import backprop, model, source
 from .graph import Graph, Node, _num
 from .instance import PUBLISHED, Instance
 from .misconceptions import MODEL_BUGS, OPS, explain
+from .reasons import missing_module, place
 
 ORDERS = range(12)  # child visiting orders an engine with `_prev` as a set may take
 ORDER_MATTERS = re.compile(r"-overwrite|-closure-on-input|^identity-by-value$")  # such bugs

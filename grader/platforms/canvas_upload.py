@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..batch import store
 from ..report import feedback
-from ..results import points as shown
+from ..grading.results import points as shown
 
 MARK = "backprop-grader feedback"
 
@@ -67,7 +67,7 @@ def plan(out: Path, url: str, token: str, course_id: str, assignment_id: str,
          attach: bool = True, for_students=lambda r: r) -> Plan:
     """What posting OUT's results would change in Canvas, found without changing anything.
 
-    `for_students` gives what a student may see of a result (`grader.visibility`)."""
+    `for_students` gives what a student may see of a result (`grader.course.visibility`)."""
     from canvasapi import Canvas
 
     course = Canvas(url.rstrip("/"), token).get_course(course_id)

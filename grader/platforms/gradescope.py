@@ -10,13 +10,13 @@ text: it is one sentence or a short list that reads the same either way.
 from __future__ import annotations
 
 from ..report.feedback import test_markdown
-from ..results import Result
+from ..grading.results import Result
 
 
 def to_gradescope(result: Result, visibility: str = "visible") -> dict:
     """`visibility` is the whole result's (the course file's `assignment.visibility`); each
     test carries its own."""
-    from ..visibility import for_students, printed_in_order
+    from ..course.visibility import for_students, printed_in_order
 
     result = printed_in_order(result)
     d = result.to_json()
@@ -79,7 +79,7 @@ def with_attempt(result: Result, metadata: dict, course) -> Result:
     outside Gradescope) the result is unchanged."""
     from dataclasses import replace
 
-    from .. import attempts
+    from ..course import attempts
     from . import late
 
     if not metadata.get("created_at"):

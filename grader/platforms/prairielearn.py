@@ -23,7 +23,7 @@ import json
 
 from grader.platforms.late import describe
 from grader.report.feedback import gradient_table
-from grader.results import Result, TestResult
+from grader.grading.results import Result, TestResult
 
 MAX_BYTES = 1_000_000
 MESSAGE_CHARS = 300

@@ -18,7 +18,7 @@ import re
 from grader.checking.misconceptions import explain
 from grader.platforms.late import describe as describe_late
 from grader.report.svg import esc, fmt, graph, same
-from grader.results import Result, TestResult, points
+from grader.grading.results import Result, TestResult, points
 
 MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
 CROSS = " \u2717"
@@ -327,7 +327,7 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
 
 def _printed(t: TestResult) -> str:
     """What a passed test's output shows of the hand-in's own printing, folded."""
-    from ..visibility import PRINTED
+    from ..course.visibility import PRINTED
 
     _, found, rest = t.output.partition(PRINTED)
     if not found:

@@ -20,7 +20,7 @@ from grader.checking.misconceptions import explain
 from grader.platforms.gradebook import has_grade, status
 from grader.report.feedback import inline
 from grader.report.svg import esc, fmt, histogram, num
-from grader.results import Result, TestResult, points
+from grader.grading.results import Result, TestResult, points
 
 
 def _d(x) -> dict:

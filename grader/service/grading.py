@@ -2,10 +2,11 @@
 scored by the course file, stored once, then the after-graded hook with the counting score.
 
 Also what every view shows of a student's attempts: their numbers and whether each counts
-(`grader.attempts`, the course file's `[submissions]` table), and the score that counts.
+(`grader.course.attempts`, the course file's `[submissions]` table), and the score that counts.
 """
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 import threading
@@ -13,14 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import attempts
 from ..batch import store as batch_store
 from ..batch.run import Task
+from ..course import attempts
+from ..course.scoring import apply
+from ..grading.results import Result
 from ..platforms import late as late_rules
-from ..results import Result
-from ..scoring import apply
 from . import hooks
-from .queue import HEARTBEAT, _timeout, log
+from .warm import HEARTBEAT, timeout
+
+log = logging.getLogger("grader.service")
 
 
 def when(t: float | None) -> datetime | None:
@@ -58,7 +61,7 @@ def grade(service, warm, row: dict) -> Result | None:
         kind = "ipynb" if row["filename"].lower().endswith(".ipynb") else "py"
         path = Path(tmp) / filename(row["filename"], kind)
         path.write_bytes(row["content"])
-        result = warm.grade(task(service, row, path), _timeout(service.course.limits))
+        result = warm.grade(task(service, row, path), timeout(service.course.limits))
     return None if result is None else apply(result, service.course)
 
 

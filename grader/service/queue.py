@@ -16,88 +16,16 @@ whoever sweeps next, and the submission is graded again, or failed after a secon
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import queue as stdlib_queue
 import threading
 import time
 
-from ..batch import run as batch_run
-from ..checking.instance import Instances
-from ..results import Result
-from ..sandbox.isolation import Isolation
-from ..sandbox.limits import Limits
+from .grading import grade_submission, notify, regrade_submission
+from .warm import HEARTBEAT, Warm, timeout, warm_for
 
 log = logging.getLogger("grader.service")
 
-HEARTBEAT = 5.0   # seconds between refreshes of a claim while its hand-in is graded
 LEASE = 30.0      # a claim not refreshed for this long belongs to a grader that is gone
-
-
-class Warm:
-    """One warm grading process, given one hand-in at a time; it is started again when it
-    dies. `grade` returns None when the process died (or hung) while grading."""
-
-    def __init__(self, limits: Limits, isolation: Isolation, instances: Instances = Instances(),
-                 visibility: dict[str, str] | None = None):
-        self.limits, self.isolation, self.visibility = limits, isolation, visibility
-        self.instances = instances
-        self.ctx = mp.get_context("forkserver")  # a clean, single-threaded parent to fork from
-        self.ctx.set_forkserver_preload(["grader.runner"])  # pytest imported once, there
-        self.proc = self.conn = None
-        self.ready = False
-
-    def start(self) -> None:
-        mine, theirs = self.ctx.Pipe()
-        self.proc = self.ctx.Process(target=batch_run._worker,
-                                     args=(theirs, self.limits, self.isolation,
-                                           self.instances, self.visibility), daemon=True)
-        self.proc.start()
-        theirs.close()
-        self.conn, self.ready = mine, False
-
-    def grade(self, task: batch_run.Task, timeout: float) -> Result | None:
-        for _ in range(2):  # a process that died between hand-ins is started again once
-            if self.proc is None or not self.proc.is_alive():
-                self.stop()
-                self.start()
-            try:
-                if not self.ready:
-                    if not self.conn.poll(120) or self.conn.recv()[0] != "ready":
-                        raise EOFError
-                self.conn.send(task)
-                self.ready = False
-                break
-            except (EOFError, OSError):
-                self.stop()
-        else:
-            return None
-        try:
-            if not self.conn.poll(timeout):
-                raise EOFError  # hung past every limit of its own: kill it
-            msg = self.conn.recv()
-        except (EOFError, OSError):
-            self.stop()
-            return None
-        return Result.from_json(msg[1])
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.join(5)
-        if self.conn is not None:
-            self.conn.close()
-        self.proc = self.conn = None
-        self.ready = False
-
-
-def warm_for(service) -> Warm:
-    """A grading process for the service's course: its limits, imports, the values each hand-in
-    is graded on (its own instance, drawn from the course's secret: the same file gets the same
-    score whoever submits it) and the order its tests run in (those students see first,
-    `grader.visibility.shown_first`)."""
-    from ..scoring import visibilities
-    return Warm(service.course.limits, service.isolation, service.course.instances(),
-                visibilities(service.course))
 
 
 class LocalQueue:
@@ -134,7 +62,6 @@ class LocalQueue:
         self.notifier.start()
 
     def _notify(self) -> None:
-        from .grading import notify
         while (sid := self.graded.get()) is not None:
             try:
                 notify(self.service, sid)
@@ -142,7 +69,6 @@ class LocalQueue:
                 log.exception("notifying submission %s", sid)
 
     def _loop(self, warm: Warm) -> None:
-        from .grading import grade_submission, regrade_submission
         while True:
             _, sid = self.ids.get()
             if sid is None:
@@ -187,11 +113,11 @@ class RedisQueue:
 
     def put(self, sid: int, priority: int = 0) -> None:
         self.queue.enqueue(job, sid, result_ttl=0, failure_ttl=86400,
-                           job_timeout=_timeout(self.service.course.limits) + 60)
+                           job_timeout=timeout(self.service.course.limits) + 60)
 
     def regrade(self, run: str, sid: int) -> None:
         self.regrades.enqueue(regrade_job, run, sid, result_ttl=0, failure_ttl=86400,
-                              job_timeout=_timeout(self.service.course.limits) + 60)
+                              job_timeout=timeout(self.service.course.limits) + 60)
 
     def recover(self) -> None:
         for sid in self.service.store.waiting():
@@ -228,11 +154,6 @@ def sweep(service, q) -> None:
                 q.put(sid)
 
 
-def _timeout(limits: Limits) -> float:
-    """How long one hand-in may take in its grading process, past every limit of its own."""
-    return limits.handin_seconds + 4 * limits.cell_seconds + 30
-
-
 # ---------------------------------------------------------------------- `grader worker`
 
 _worker_state: dict = {}
@@ -240,16 +161,12 @@ _worker_state: dict = {}
 
 def job(sid: int) -> None:
     """An RQ job: grade one submission in this worker's warm process."""
-    from .grading import grade_submission
-
     service, warm = _worker_state["service"], _worker_state["warm"]
     if grade_submission(service, warm, sid) == "queued":
         service.queue.put(sid)
 
 
 def regrade_job(run: str, sid: int) -> None:
-    from .grading import regrade_submission
-
     service = _worker_state["service"]
     service.reload_course()  # a regrade follows a change to it
     regrade_submission(service, _worker_state["warm"], run, sid)

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course import Course
-from ..handin import MAX_BYTES
+from ..course.file import Course
+from ..grading.handin import MAX_BYTES
 from ..sandbox.isolation import Isolation
 from .store import Store, User, sqlite_url
 
@@ -62,7 +62,7 @@ class Service:
     def reload_course(self) -> None:
         """Read the course file again (an instructor changed it and asked for a regrade)."""
         if self.course_path is not None:
-            from ..course import load
+            from ..course.file import load
             self.course = load(self.course_path)
 
     def secret_key(self) -> str:

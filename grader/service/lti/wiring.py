@@ -28,8 +28,8 @@ def tool_key(service, make: bool = True) -> keys.ToolKey | None:
 
 
 def assignments(service) -> list[Assignment]:
-    from ...scoring import plan
-    from ...course import suite
+    from ...course.file import suite
+    from ...course.scoring import plan
 
     course = service.course
     points = course.points

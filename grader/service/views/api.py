@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
-from ...handin import HandinError, load
+from ...grading.handin import HandinError, load
 from ..auth import required, user
 from ..grading import filename
 from .common import described, mine, service
@@ -34,8 +34,7 @@ def submit():
         abort(400, f"{Path(upload.filename).name}: hand in a .py file or an .ipynb notebook.")
     content = upload.read(svc.upload + 1)
     if len(content) > svc.upload:
-        from ..app import too_large
-        abort(413, too_large(svc.upload))
+        abort(413)  # the app's handler says what a hand-in may weigh
     if svc.store.recent(who.course, who.id, 60) >= svc.rate:
         abort(429, f"You uploaded {svc.rate} times in the last minute, the most this course "
                    "takes; wait a minute and upload again.")

@@ -5,8 +5,8 @@ import json
 
 from flask import abort, current_app
 
-from ...results import Result
-from ...visibility import for_students
+from ...course.visibility import for_students
+from ...grading.results import Result
 from ..grading import iso, standing
 from ..store import User
 
@@ -30,7 +30,7 @@ def mine(who: User, sid: int) -> dict:
 
 def result_for(who: User, row: dict) -> Result | None:
     """The row's result as `who` may see it: a student gets tests not yet due to show folded
-    into one line (`grader.visibility`) and none of the grader's own details."""
+    into one line (`grader.course.visibility`) and none of the grader's own details."""
     raw = service().store.results([row["id"]]).get(row["id"])
     if raw is None or row["status"] != "done":
         return None
@@ -38,7 +38,7 @@ def result_for(who: User, row: dict) -> Result | None:
     if who.role == "instructor":
         return result
     course = service().course
-    from ... import attempts
+    from ...course import attempts
     due = attempts.due(course.submissions, course.due, row["student"])
     view = for_students(result, due, service().published)
     view.extra = {k: v for k, v in view.extra.items() if k in STUDENT_EXTRA}

@@ -1,6 +1,6 @@
 """The hidden suite's pytest plugin: `pytest --pyargs grader.suite --handin PATH`.
 
-Installed as a `pytest11` entry point (or loaded with `-p grader.plugin`), it adds `--handin`
+Installed as a `pytest11` entry point (or loaded with `-p grader.grading.plugin`), it adds `--handin`
 and the grading limits, the `weight` mark and the `engine` fixture the hidden tests call, and
 records each test's outcome as the `TestResult` students see. The hand-in runs in the sandbox,
 never in pytest's process. With pytest-json-report (`--json-report`) each test's metadata is its
@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from ..report.terminal import visible
+from ..suite.index import SUITE_ORDER
 from .options import OPTIONS
-from .report.terminal import visible
 from .results import points
 
-SUITE_ORDER = ["test_forward", "test_local", "test_chain", "test_reuse", "test_nonlinear",
-               "test_random"]
 GRADING = pytest.StashKey["Grading"]()  # the hand-in the tests are asking now
 
 
@@ -72,7 +71,7 @@ def pytest_configure(config):
             raise pytest.UsageError(f"--handin {path}: no such file or folder")
         python = config.getoption("grader_python")
         if python is not None:
-            from .sandbox.interpreter import probe
+            from ..sandbox.interpreter import probe
 
             try:
                 probe(python)
@@ -123,10 +122,10 @@ class OneHandin:
     the first test asks for it; its result goes to the terminal and to the JSON report."""
 
     def __init__(self, config, path: Path):
-        from .course import find, load
-        from .grading import Grading
-        from .sandbox.client import Sandbox
-        from .sandbox.isolation import Isolation
+        from ..course.file import find, load
+        from ..sandbox.client import Sandbox
+        from ..sandbox.isolation import Isolation
+        from .session import Grading
 
         given = config.getoption("grader_config")
         if given is not None and not Path(given).is_file():
@@ -151,10 +150,10 @@ class OneHandin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
-        """Tests shown sooner run first (see `grader.runner.shown_first`); the result lists
+        """Tests shown sooner run first (see `grader.grading.runner.shown_first`); the result lists
         them in teaching order."""
-        from .scoring import visibilities
-        from .visibility import shown_first
+        from ..course.scoring import visibilities
+        from ..course.visibility import shown_first
 
         self.teaching = list(items)
         items[:] = shown_first(items, visibilities(self.course))
@@ -165,7 +164,7 @@ class OneHandin:
         try:
             if self.grading.opened:
                 ran = [item for item in self.teaching if item.nodeid in self.grading.outcomes]
-                from .scoring import apply
+                from ..course.scoring import apply
 
                 self.result = apply(self.grading.finish(ran), self.course)
         finally:

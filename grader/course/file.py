@@ -7,16 +7,15 @@ wrong value sits, so `_Lines` finds each key's line in the raw text.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import math
 import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from ..sandbox.limits import Limits
+from ..suite.index import suite, suite_groups, suite_tests
 from .attempts import COUNTS, Policy, duration_text, parse_duration
-from .sandbox.limits import Limits
 
 FILENAME = "grader.toml"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -74,7 +73,7 @@ class Course:
     def instances(self, published: bool = False):
         """How hand-ins' values are drawn: from this course's secret, or (`published`) the
         values written in the suite. The secret itself is in no result."""
-        from .checking.instance import DEFAULT_SECRET, Instances
+        from ..checking.instance import DEFAULT_SECRET, Instances
 
         return Instances(self.secret or DEFAULT_SECRET, published)
 
@@ -229,7 +228,7 @@ def _boolean(x):
 def _penalty(x):
     if not isinstance(x, str):
         return _string(x)
-    from .platforms.late import parse_policy
+    from ..platforms.late import parse_policy
     try:
         parse_policy(x)
     except ValueError:
@@ -242,7 +241,7 @@ def _due(x):
         return _string(x)
     if not x:
         return ""
-    from .platforms.late import parse_due
+    from ..platforms.late import parse_due
     try:
         parse_due(x)
     except ValueError:
@@ -362,51 +361,6 @@ class _Reader:
             w = body.get(weight_key)
             rules[name] = Rule(None if w is None else float(w), body.get("visibility"))
         return rules
-
-
-# --------------------------------------------------------------------------- the hidden suite
-
-@dataclass(frozen=True)
-class SuiteTest:
-    group: str       # its module without `test_`: forward, local, ...
-    name: str        # its function's name
-    weight: float    # its @weight(n)
-    title: str       # its docstring's first line, the name students see
-    cases: int = 1   # how many results it gives (a parametrized test gives one per case)
-
-
-@functools.cache
-def suite() -> tuple[SuiteTest, ...]:
-    """The hidden tests as the course file names them, in teaching order."""
-    import importlib
-    import inspect
-
-    from .plugin import SUITE_ORDER
-    from .runner import SUITE
-
-    found = sorted(p.stem for p in SUITE.glob("test_*.py"))
-    tests = []
-    for module in [m for m in SUITE_ORDER if m in found] + [m for m in found
-                                                            if m not in SUITE_ORDER]:
-        mod = importlib.import_module(f"grader.suite.{module}")
-        functions = [fn for name, fn in inspect.getmembers(mod, inspect.isfunction)
-                     if name.startswith("test_") and fn.__module__ == mod.__name__]
-        for fn in sorted(functions, key=lambda fn: fn.__code__.co_firstlineno):
-            marks = getattr(fn, "pytestmark", [])
-            weight = [m.args[0] for m in marks if m.name == "weight"]
-            cases = math.prod(len(m.args[1]) for m in marks if m.name == "parametrize")
-            title = (fn.__doc__ or fn.__name__).strip().splitlines()[0]
-            tests.append(SuiteTest(module.removeprefix("test_"), fn.__name__,
-                                   float(weight[0]) if weight else 1.0, title, cases))
-    return tuple(tests)
-
-
-def suite_groups() -> list[str]:
-    return list(dict.fromkeys(t.group for t in suite()))
-
-
-def suite_tests() -> list[str]:
-    return [t.name for t in suite()]
 
 
 # --------------------------------------------------------------------------- grader init

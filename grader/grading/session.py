@@ -9,16 +9,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import __version__
-from .checking.check import Checker, Failed
-from .checking.instance import Instances
-from .checking.misconceptions import explain
+from .. import __version__
+from ..checking.check import Checker, Failed
+from ..checking.instance import Instances
+from ..checking.misconceptions import explain
+from ..checking.reasons import cell_error, load_errors, no_value, source_at
+from ..course.visibility import PRINTED, test_id
+from ..sandbox.client import Fault, Sandbox
+from ..sandbox.limits import Limits
 from .handin import HandinError, load
-from .reasons import cell_error, load_errors, no_value, source_at
 from .results import Result, TestResult
-from .sandbox.client import Fault, Sandbox
-from .sandbox.limits import Limits
-from .visibility import PRINTED, test_id
 
 
 class Grading:
@@ -140,7 +140,7 @@ def test_result(item, excinfo) -> TestResult:
     points = float(marker.args[0]) if marker else 1.0
     doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
     name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
-    # Which test this is, for the course file's weights and visibility (`grader.scoring`).
+    # Which test this is, for the course file's weights and visibility (`grader.course.scoring`).
     test = {"test": test_id(item)}
     if excinfo is None:
         return TestResult(name, points, points, "Passed.", extra=test)

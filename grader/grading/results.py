@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 
 def cents(x: float) -> float:
-    """Points as stored and shown: whole hundredths (`grader.scoring` shares a test's points
+    """Points as stored and shown: whole hundredths (`grader.course.scoring` shares a test's points
     out in hundredths, so every total adds up)."""
     return round(float(x) + 0.0, 2) + 0.0  # + 0.0: never "-0"
 

@@ -98,7 +98,7 @@ def duration_text(seconds: float) -> str:
 def when(t: datetime | str) -> datetime:
     """A time as an aware datetime (a string as `grader.platforms.late.parse_due` reads it)."""
     if isinstance(t, str):
-        from .platforms.late import parse_due
+        from ..platforms.late import parse_due
         t = parse_due(t)
     return t if t.tzinfo else t.astimezone()
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .course import Course
-from .results import Result, TestResult
+from ..grading.results import Result, TestResult
+from .file import Course
 
 FORWARD = "forward"
 NO_GRADIENT = ("No credit: this hand-in passes no test of its gradients, and the course gives "
@@ -30,7 +30,7 @@ NO_GRADIENT = ("No credit: this hand-in passes no test of its gradients, and the
 def plan(course: Course) -> dict[str, tuple[float, str]]:
     """Each hidden test's weight (before scaling to `points`) and visibility, by its
     `module::function` (as results record it: tests of an instructor's own keep theirs)."""
-    from .course import suite
+    from ..suite.index import suite
 
     out = {}
     for t in suite():

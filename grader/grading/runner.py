@@ -16,16 +16,14 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from .checking.instance import Instances
-from .grading import Grading, test_result
+from ..checking.instance import Instances
+from ..course.visibility import shown_first
+from ..sandbox.client import Sandbox
+from ..sandbox.limits import Limits
+from ..suite.index import INI, SUITE
 from .plugin import GRADING
 from .results import Result
-from .sandbox.client import Sandbox
-from .sandbox.limits import Limits
-from .visibility import shown_first
-
-SUITE = Path(__file__).with_name("suite")
-INI = SUITE / "pytest.ini"
+from .session import Grading, test_result
 
 
 class Job:
@@ -96,7 +94,7 @@ UNUSED_PLUGINS = ("cacheprovider", "terminal", "capture", "doctest", "junitxml",
 def pytest_args() -> list[str]:
     args = [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "--noconftest",
             "--assert=plain",  # the suite fails with its own messages, never a bare assert
-            "-p", "grader.plugin"]  # the suite's fixture and outcomes, as under plain pytest
+            "-p", "grader.grading.plugin"]  # the suite's fixture and outcomes, as under plain pytest
     for name in UNUSED_PLUGINS:
         args += ["-p", "no:" + name]
     return args
@@ -109,8 +107,8 @@ def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
 
     `sandbox` may be one the caller launched early (see `Sandbox.launch`); it is closed when the
     run ends. `instances`: the values each hand-in is graded on (the course secret's, or the
-    published ones). `visibility` (test id -> visibility, `grader.scoring.visibilities`) sets the
-    order the tests run in (`grader.visibility.shown_first`); results list them in teaching order."""
+    published ones). `visibility` (test id -> visibility, `grader.course.scoring.visibilities`) sets the
+    order the tests run in (`grader.course.visibility.shown_first`); results list them in teaching order."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the suite needs no third-party plugin
     os.environ.pop("PYTEST_ADDOPTS", None)
     plugin = GradingPlugin(jobs, emit, limits, sandbox, instances, visibility)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from .sandbox.limits import Limits
+from ..sandbox.limits import Limits
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,2 @@
+"""The course: its file `grader.toml` (`file`), the scores it gives (`scoring`), what students
+may see of a result (`visibility`), and its attempt rules (`attempts`)."""
