@@ -225,12 +225,12 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
             folder.stat().st_mode & 0o001 for folder in below_root)
         assert not readable, f"{secret} is readable by other users"
 
-    def grade_as_gradescope(engine: str) -> dict:
+    def grade_as_gradescope(engine: str, *drop: str) -> dict:
         (root / "submission" / "engine.py").write_text(engine)
         run_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                    "AUTOGRADER_ROOT": str(root), "LANG": "C.UTF-8", "HOME": str(tmp_path)}
         run = subprocess.run([container.SYSTEM_PYTHON, str(Path(__file__).with_name("container.py")),
-                              "platform", "--", str(root / "run_autograder")], env=run_env,
+                              "platform", *drop, "--", str(root / "run_autograder")], env=run_env,
                              cwd=root, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
         return json.loads((root / "results" / "results.json").read_text())
@@ -251,6 +251,11 @@ def test_run_autograder_grades_in_a_platform_container(tmp_path: Path, autograde
     assert data["score"] == full_marks()
     lines = [ln for ln in data["output"].splitlines() if ln.startswith("snoop")]
     assert len(lines) == 2 and all("refused" in ln for ln in lines), data["output"]
+    # A leaner container, without CAP_CHOWN: a hand-in's folder cannot become its uid's, so no
+    # uid of its own (said why), and the hand-in is graded all the same.
+    data = grade_as_gradescope(reference, "cap_chown")
+    assert data["score"] == full_marks(), data["output"]
+    assert "CAP_CHOWN" in data["extra_data"]["sandbox"]["layers"]["uid"]
 
 
 def test_setup_says_clearly_when_the_python_it_needs_is_missing(tmp_path: Path, autograder_zip: Path):

@@ -27,6 +27,8 @@ def probe():
         return "not running as root: hand-ins keep the grader's uid"
     if not libc.has(libc.CAP_SETUID, libc.CAP_SETGID, libc.CAP_KILL):
         return "root without the capabilities to change uid"
+    if not libc.has(libc.CAP_CHOWN):  # the hand-in's folder must become its own
+        return "root without CAP_CHOWN, so a hand-in's folder cannot be given to its uid"
     with open("/proc/self/uid_map") as f:
         ranges = [line.split() for line in f]
     if not any(int(inside) <= BASE and int(inside) + int(count) > BASE + SPAN
