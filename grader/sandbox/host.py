@@ -759,8 +759,12 @@ def main():
         if msg is None or msg.get("op") == "exit":
             kill_all()
             os._exit(0)  # nothing to flush: skip tearing the interpreter down
+        if msg.get("op") != "spawn":
+            continue  # a late "kill" or "output" for a hand-in that has ended: nothing to do.
+            # Its bytes may have come in one read with the next spawn's: the channel passed
+            # with that spawn is the spawn's, not this message's.
         fds, ctl.fds = ctl.fds, []
-        if msg.get("op") == "spawn" and len(fds) == 1:
+        if len(fds) == 1:
             run_child(msg, fds[0], ctl)
         else:
             for fd in fds:
