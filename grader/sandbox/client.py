@@ -272,6 +272,7 @@ class Handin:
         self.alive = False
         self.next_id = 0
         self.data = None  # this hand-in process's own channel (a new one for each process)
+        self.processes = 0  # started for this hand-in (`extra_data.processes`)
 
     # -- lifetime
 
@@ -289,6 +290,7 @@ class Handin:
             theirs.close()
         self.data = _Channel(mine)
         self.alive = True
+        self.processes += 1
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
         self._tell_handin(self.cells, self._deadline(load))  # straight to its process
