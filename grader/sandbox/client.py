@@ -30,6 +30,7 @@ from .watch import POLL, Watch
 GRACE = 0.5  # seconds past a request's limit before its process is killed
 HOST_SECONDS = 5.0  # for the host to take a message or report that a hand-in ended
 AFTER_HANG_SECONDS = 0.25
+AFTER_KILL_GRACE = 0.1  # the grace once the hand-in had to be killed for not stopping at its limit
 
 
 class Fault(Exception):
@@ -265,6 +266,7 @@ class Handin:
         self.cells = cells
         self.limits = sandbox.limits
         self.test_seconds = self.limits.test_seconds
+        self.grace = GRACE
         self.output, self.dropped = "", 0
         self.shown, self.shown_dropped = 0, 0  # how much of it `printed` has handed out
         self.wrote = False  # its process said it printed since the host was last asked
@@ -340,6 +342,7 @@ class Handin:
             over = time.monotonic() >= self.started + self.limits.handin_seconds
             limit = self.test_seconds
             self.hung()
+            self.grace = AFTER_KILL_GRACE  # it does not stop when told: waiting is for nothing
             raise Fault("timeout", (
                 f"the hand-in used up its {self.limits.handin_seconds:g} s time budget"
                 if over else f"did not finish in {limit:g} s"
@@ -481,9 +484,9 @@ class Handin:
             self._spawn()
         self.next_id += 1
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
-        self._tell_handin(request, self._deadline(self.test_seconds + GRACE))
+        self._tell_handin(request, self._deadline(self.test_seconds + self.grace))
         # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
-        answer = self._receive(self._deadline(self.test_seconds + GRACE), kind,
+        answer = self._receive(self._deadline(self.test_seconds + self.grace), kind,
                                id=self.next_id, nodes=len(request["ops"]),
                                backward=request.get("backward", True))
         answer.pop("id")

@@ -10,13 +10,22 @@ garbled its channel, filled its scratch; or it answered that the grader's time l
 it, or that it ran out of memory (MemoryError). Any other exception is the engine's own answer
 to that test and never a strike: a bug in one operation costs the tests that meet it, as always.
 
-Once two strikes have the same reason, a later request is not run if it asks at least as much as
-each of them did: its graph uses every operation their graphs have in common, it has at least
-as many nodes as the smallest of them, and it calls backward() unless one of them did not. So an
-engine that exits in every backward() loses its gradient tests after two, and keeps its forward
-ones; one whose exp backward exits loses only the tests that use exp; one slow (but right) on
-the deepest graphs keeps every smaller one; and one strike alone (a single slow test) costs
-nothing else. A test not run scores 0, saying why in one sentence.
+Once two strikes share what they asked, a later request is not run if it asks at least as much
+as both did, and nothing has shown otherwise:
+
+- its graph uses every operation the two graphs have in common;
+- it is at least as large as the smaller of them, unless that one was small (no working engine
+  needs its time limit, or all its memory, for a graph of SMALL nodes: a strike there shows an
+  endless loop or a hog, whatever the size);
+- it calls backward(), unless one of them did not;
+- and no request that asked as much has been answered with the process alive: that would show
+  the operations the two share are not what kills it (two different operations that each hang,
+  say: each pair of strikes of one of them still covers that operation's tests).
+
+So an engine that exits in every backward() loses its gradient tests after two or three, and
+keeps its forward ones; one whose exp backward exits loses only the tests that use exp; one slow
+(but right) on the deepest graphs keeps every smaller one; and one strike alone (a single slow
+test) costs nothing else. A test not run scores 0, saying why in one sentence.
 """
 from __future__ import annotations
 
@@ -24,9 +33,9 @@ import re
 
 from .client import Fault
 
+SMALL = 10  # nodes
 SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "unary -",
           "tanh": "tanh", "exp": "exp", "relu": "relu"}
-SIZE_SHOWN = 10  # a smallest graph larger than this is named in the sentence
 
 
 class NotRun(Fault):
@@ -34,52 +43,81 @@ class NotRun(Fault):
     whole sentence the student reads."""
 
 
-class Strike:
-    def __init__(self, request: dict, kind: str, reason: str):
-        self.ops = {op[0] for op in request["ops"]} - {"leaf"}
+class Asked:
+    """What a request asks of the hand-in: the operations of its graph, its size, whether it
+    calls backward()."""
+
+    def __init__(self, request: dict):
+        self.ops = frozenset(op[0] for op in request["ops"]) - {"leaf"}
         self.nodes = len(request["ops"])
-        self.backward = request.get("backward", True)
-        self.kind = kind  # the Fault's ("timeout", "crash", ...)
+        self.backward = request.get("backward", True) is not False
+
+    def covers(self, ops, nodes: int, backward: bool) -> bool:
+        return self.ops >= ops and self.nodes >= nodes and (self.backward or not backward)
+
+
+class Strike(Asked):
+    def __init__(self, request: dict, kind: str, reason: str):
+        super().__init__(request)
+        self.kind = kind  # the Fault's ("timeout", "crash", ...), for the misconception
         self.reason = reason if reason.startswith("the hand-in") else "the hand-in " + reason
         self.test: str | None = None  # the test it happened in, once the session says
+
+
+class Rule:
+    """Two strikes and what they have in common: what a request must ask to be refused."""
+
+    def __init__(self, first: Strike, second: Strike):
+        self.pair = (first, second)
+        self.ops = first.ops & second.ops
+        smallest = min(first.nodes, second.nodes)
+        self.nodes = smallest if smallest > SMALL else 0
+        self.backward = first.backward and second.backward
+
+    def covers(self, asked: Asked) -> bool:
+        return asked.covers(self.ops, self.nodes, self.backward)
 
 
 class Strikes:
     def __init__(self):
         self.strikes: list[Strike] = []
+        self.rules: list[Rule] = []  # one per pair of strikes, while nothing refutes it
+        self.survived: list[Asked] = []  # requests answered with the process alive
         self.not_run = 0  # requests refused
         self._refused = False  # a request was refused since `name` was last called
 
     def check(self, request: dict) -> None:
-        """Raise NotRun if two strikes of one reason cover `request` (see the module)."""
-        groups: dict[str, list[Strike]] = {}
-        for s in self.strikes:
-            groups.setdefault(_key(s.reason), []).append(s)
-        for same in groups.values():
-            if len(same) < 2:
-                continue
-            ops = set.intersection(*(s.ops for s in same))
-            nodes = min(s.nodes for s in same)
-            backward = all(s.backward for s in same)
-            used = {op[0] for op in request["ops"]}
-            if ops <= used and len(request["ops"]) >= nodes \
-                    and (request.get("backward", True) or not backward):
-                self.not_run += 1
-                self._refused = True
-                raise NotRun(same[0].kind, _sentence(same, ops, nodes, backward))
+        """Raise NotRun if a pair of strikes covers `request` (see the module)."""
+        asked = Asked(request)
+        rule = next((r for r in self.rules if r.covers(asked)), None)
+        if rule is not None:
+            self.not_run += 1
+            self._refused = True
+            raise NotRun(rule.pair[0].kind, _sentence(rule))
 
     def fault(self, request: dict, f: Fault) -> None:
         """The request ended its process (or the hand-in's budget): a strike."""
-        self.strikes.append(Strike(request, f.kind, str(f)))
+        self._strike(Strike(request, f.kind, str(f)))
 
     def answered(self, request: dict, answer: dict) -> None:
         """An answer saying the time limit fired inside the hand-in or it ran out of memory is
-        a strike; any other answer is not."""
+        a strike; any other answer shows the process lives through such a request."""
         kind = answer.get("error", {}).get("type")
         if kind == "timeout":
-            self.strikes.append(Strike(request, "timeout", "did not finish in its time limit"))
+            self._strike(Strike(request, "timeout", "did not finish in its time limit"))
         elif kind == "MemoryError":
-            self.strikes.append(Strike(request, "crash", "ran out of memory (MemoryError)"))
+            self._strike(Strike(request, "crash", "ran out of memory (MemoryError)"))
+        else:
+            asked = Asked(request)
+            self.survived.append(asked)
+            self.rules = [r for r in self.rules if not r.covers(asked)]
+
+    def _strike(self, strike: Strike) -> None:
+        for earlier in self.strikes:
+            rule = Rule(earlier, strike)
+            if not any(rule.covers(a) for a in self.survived):
+                self.rules.append(rule)
+        self.strikes.append(strike)
 
     def name(self, test: str) -> bool:
         """The strikes since the last call happened in `test`; whether a request of it was not
@@ -92,26 +130,30 @@ class Strikes:
 
 def _key(reason: str) -> str:
     """What two strikes must share to count together: the reason without its details (an
-    exit code, a limit's seconds, what was wrong with a frame)."""
+    exit code, a signal's number, a limit's seconds, what was wrong with a frame)."""
     if reason.startswith("the hand-in did not finish"):
         return "timeout"
-    return re.sub(r" \(.*", "", reason)
+    return re.sub(r"\d+", "N", re.sub(r" \(.*", "", reason))
 
 
-def _sentence(same: list[Strike], ops: set[str], nodes: int, backward: bool) -> str:
-    tests = {s.test for s in same}  # None: the test running now
-    named = next((s.test for s in same if s.test), None)
+def _sentence(rule: Rule) -> str:
+    first, second = rule.pair
+    why = first.reason
+    if _key(second.reason) != _key(first.reason):
+        why += " and " + second.reason.removeprefix("the hand-in ")
+    tests = {first.test, second.test}  # None: the test running now
+    named = first.test or second.test
     where = f" (e.g. “{named}”)" if named else ""
     scope = []
-    if ops:
-        scope.append("use " + _and([SYMBOL.get(op, op) for op in sorted(ops)]))
-    if backward:
+    if rule.ops:
+        scope.append("use " + _and([SYMBOL.get(op, op) for op in sorted(rule.ops)]))
+    if rule.backward:
         scope.append("call backward()")
     which = "the tests that " + " and ".join(scope) if scope else "the remaining tests"
-    if nodes > SIZE_SHOWN:
-        which += f" on graphs of {nodes} nodes or more"
+    if rule.nodes:
+        which += f" on graphs of {rule.nodes} nodes or more"
     count = f"{len(tests)} test" + ("s" if len(tests) > 1 else "")
-    return f"Not run: {same[0].reason} in {count}{where}, so {which} were not run."
+    return f"Not run: {why} in {count}{where}, so {which} were not run."
 
 
 def _and(words: list[str]) -> str:
