@@ -224,3 +224,35 @@ def test_a_class_with_hostile_handins_in_every_condition(shared_tmp, baseline_st
         (shared_tmp / "out" / "results" / f"s{i}_engine.json").read_text())
         for i in range(len(names))}
     check_class(names, results, baseline_stub)
+
+
+def test_a_late_kill_read_with_the_next_spawn_leaves_it_its_channel():
+    """The trusted side asks to kill a process that has already ended, then spawns the next:
+    the host may read both messages at once, with the spawn's channel. The spawn must keep it
+    (it once went with the kill and was closed: the next process never loaded, and the grader
+    waited for a new host)."""
+    import socket
+    import time
+
+    from grader.sandbox.client import Sandbox, _Channel, _write
+    from grader.sandbox.host import frame
+    from grader.grading.handin import load
+
+    sandbox = Sandbox(FAST)
+    sandbox.start()
+    try:
+        mine, theirs = socket.socketpair()
+        both = frame({"op": "kill"}) + frame({"op": "spawn", "limits": FAST.to_json(),
+                                              "confine": sandbox.confine,
+                                              "uid": sandbox.next_uid()})
+        socket.send_fds(sandbox.ctl, [both], [theirs.fileno()])
+        theirs.close()
+        channel = _Channel(mine)
+        try:
+            _write(mine, load(REFERENCE).cells, time.monotonic() + 10)
+        except OSError:
+            pytest.fail("the host closed the spawn's channel")
+        got, report = channel.read(time.monotonic() + 10)
+        assert got == "self" and report["loaded"] is True, (got, report)
+    finally:
+        sandbox.close(kill=True)
