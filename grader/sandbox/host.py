@@ -759,10 +759,8 @@ def main():
         if msg is None or msg.get("op") == "exit":
             kill_all()
             os._exit(0)  # nothing to flush: skip tearing the interpreter down
-        if msg.get("op") != "spawn":
-            continue  # a late "kill" or "output" for a hand-in that has ended: nothing to do.
-            # Its bytes may have come in one read with the next spawn's: the channel passed
-            # with that spawn is the spawn's, not this message's.
+        if msg.get("op") != "spawn":  # a late "kill" or "output": its hand-in has ended. Read
+            continue  # maybe with the next spawn's bytes, it leaves that spawn its channel
         fds, ctl.fds = ctl.fds, []
         if len(fds) == 1:
             run_child(msg, fds[0], ctl)
