@@ -21,8 +21,8 @@ import pytest
 
 from corpus_truth import hidden_tests
 from grader.grading.runner import Job, grade, run
-from test_hostile import CONDITIONS, FAST, GRADER, HERE, REFERENCE, ROOT, STUB, cli, handin, \
-    shared_tmp, source  # noqa: F401 (a fixture)
+from test_hostile import CONDITIONS, FAST, GRADER, HERE, HOSTILE, REFERENCE, ROOT, STUB, cli, \
+    handin, shared_tmp, source  # noqa: F401 (a fixture)
 
 TESTS = hidden_tests()
 MAX = sum(t["weight"] for t in TESTS)
@@ -57,6 +57,14 @@ EVERY_BACKWARD = {
 }
 
 
+def handin_of(tmp_path, *names: str):
+    """The reference with each snippet appended: one broken operation per snippet."""
+    path = handin(tmp_path, names[0])
+    for name in names[1:]:
+        path.write_text(path.read_text() + "\n\n" + (HOSTILE / f"{name}.py").read_text())
+    return path
+
+
 def not_run(result) -> list:
     return [t for t in result.tests if t.extra.get("not_run")]
 
@@ -83,12 +91,12 @@ def test_breaking_every_backward_costs_a_few_tests(tmp_path, name):
 
 @pytest.mark.parametrize("name, ops", [("exp_exits", {"exp"}), ("tanh_loop", {"tanh"}),
                                        ("memory_list", {"relu"}),
-                                       ("exp_exits_tanh_loops", {"exp", "tanh"})])
+                                       ("exp_exits+tanh_loop", {"exp", "tanh"})])
 def test_breaking_one_operation_costs_only_its_tests(tmp_path, name, ops):
     """The tests that never use the operation all run and pass; of those that use it, the first
     two or three meet its end and the rest are not run."""
     lost = lost_when(lambda used, nodes: bool(used & ops))
-    result = grade(handin(tmp_path, name), FAST)
+    result = grade(handin_of(tmp_path, *name.split("+")), FAST)
     assert {t.name for t in result.tests if t.status == "failed"} == lost
     assert result.score == deserved(lost)
     assert len(strikes(result, lost)) <= 3 * len(ops)
@@ -103,7 +111,7 @@ def test_breaking_one_operation_costs_only_its_tests(tmp_path, name, ops):
 def test_two_operations_each_keep_their_own_reason(tmp_path):
     """exp exits and tanh loops: tests of exp are refused for exiting, tests of tanh for not
     finishing, and never one for the other's reason."""
-    result = grade(handin(tmp_path, "exp_exits_tanh_loops"), FAST)
+    result = grade(handin_of(tmp_path, "exp_exits", "tanh_loop"), FAST)
     for t in not_run(result):
         said = NOT_RUN.search(t.output).group(0)
         uses = re.search(r"tests that use ([^.]*) and call", said).group(1).split()
@@ -113,16 +121,16 @@ def test_two_operations_each_keep_their_own_reason(tmp_path):
             assert "did not finish" in said and "tanh" in uses, said
 
 
-@pytest.mark.parametrize("name", ["slow_big_graphs", "dies_on_big_graphs"])
+@pytest.mark.parametrize("fail", ["time.sleep(60)", "os._exit(1)"])
 @pytest.mark.parametrize("size", [100, 20])
 def test_a_right_engine_that_fails_on_the_largest_graphs_keeps_every_smaller_one(tmp_path,
-                                                                                  name, size):
-    """Slow (past its time limit) or dying on graphs above SIZE nodes: one such test (the
+                                                                                  fail, size):
+    """Slow (past its time limit) or dying on graphs above `size` nodes: one such test (the
     150-node chain) or two (and the sum of ten terms) are lost, and nothing else."""
     lost = {t["name"] for t in TESTS if any(r["backward"] and _reachable(r) > size
                                             for r in t["requests"])}
     assert len(lost) == (1 if size == 100 else 2)
-    result = grade(handin(tmp_path, name, SIZE=str(size)), FAST)
+    result = grade(handin(tmp_path, "big_graphs", SIZE=str(size), FAIL=fail), FAST)
     assert {t.name for t in result.tests if t.status == "failed"} == lost
     assert result.score == deserved(lost)
     assert not_run(result) == []
@@ -165,10 +173,10 @@ def test_through_the_command(tmp_path):
 
 
 HOSTILE_CLASS = ["exit_backward_os", "every_backward_stubborn", "every_backward_hog",
-                 "every_backward_loop"]
+                 "every_backward_loop", "every_backward_forks"]
 
 
-def class_of(folder, honest: int = 4):
+def class_of(folder):
     """Honest hand-ins (the reference and the stub, in turn) with the hostile ones among them."""
     folder.mkdir(mode=0o755)
     names = []
