@@ -10,8 +10,8 @@ garbled its channel, filled its scratch; or it answered that the grader's time l
 it, or that it ran out of memory (MemoryError). Any other exception is the engine's own answer
 to that test and never a strike: a bug in one operation costs the tests that meet it, as always.
 
-Once two strikes share what they asked, a later request is not run if it asks at least as much
-as both did, and nothing has shown otherwise:
+Any two strikes make a rule: a later request is not run if it asks at least as much as both
+did, and nothing has shown otherwise:
 
 - its graph uses every operation the two graphs have in common;
 - it is at least as large as the smaller of them, unless that one was small (no working engine
@@ -26,6 +26,10 @@ So an engine that exits in every backward() loses its gradient tests after two o
 keeps its forward ones; one whose exp backward exits loses only the tests that use exp; one slow
 (but right) on the deepest graphs keeps every smaller one; and one strike alone (a single slow
 test) costs nothing else. A test not run scores 0, saying why in one sentence.
+
+What this does not bound: a hand-in that hangs in one test and answers the next, in turn, shows
+every time that it survives what it was asked; each of its hangs costs the short limit after a
+hang (client.AFTER_HANG_SECONDS), up to the hand-in's time budget.
 """
 from __future__ import annotations
 
