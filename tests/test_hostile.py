@@ -349,13 +349,18 @@ def test_endless_tanh_backward_fails_only_tanh_tests(tmp_path, baseline):
     elapsed = time.monotonic() - started
     assert elapsed < 45
     failed = [t for t in result.tests if t.status == "failed"]
-    assert failed
-    for t in failed:
+    ran = sorted((t for t in failed if not t.extra.get("not_run")), key=lambda t: t.extra["ran"])
+    assert ran
+    for t in ran:
         assert "Your tanh backward did not finish in" in t.output, (t.name, t.output)
         assert "line" in t.output  # where in the hand-in it was stuck
     # the first hang costs the full limit, later ones only a short one
-    assert "did not finish in 0.5 s" in failed[0].output
-    assert all("did not finish in 0.25 s" in t.output for t in failed[1:])
+    assert "did not finish in 0.5 s" in ran[0].output
+    assert all("did not finish in 0.25 s" in t.output for t in ran[1:])
+    # once it hung twice, the other tests of tanh are not run (tests/test_hostile_strikes.py)
+    for t in failed:
+        if t not in ran:
+            assert "Not run: the hand-in did not finish in its time limit" in t.output, t.output
     for words in ("lecture's graph", "b = a + a"):
         assert all(t.status == "passed" for t in by_name(result, words))
     assert baseline["stub"] < result.score < baseline["full"]

@@ -385,6 +385,10 @@ def _racing(key: str, root: int, nodes: tuple[int, ...]) -> tuple[str, ...]:
 
 
 def _fault_sentence(f, backward: bool) -> str:
+    from ..sandbox.strikes import NotRun
+
+    if isinstance(f, NotRun):  # a whole sentence already
+        return str(f)
     during = "while building the graph or in backward()" if backward else "in the forward pass"
     text = str(f)
     if text.startswith("did not"):

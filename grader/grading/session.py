@@ -17,6 +17,7 @@ from ..checking.reasons import cell_error, load_errors, no_value, source_at
 from ..course.visibility import PRINTED, test_id
 from ..sandbox.client import Fault, Sandbox
 from ..sandbox.limits import Limits
+from ..sandbox.strikes import Strikes
 from .handin import HandinError, load
 from .results import Result, TestResult
 
@@ -36,6 +37,7 @@ class Grading:
         self.loading = ("", 0)        # what it printed while loading (text, bytes dropped)
         self.opened = False
         self._checker: Checker | None = None
+        self.strikes = Strikes()  # what it did to its process, so as not to let it again
 
     def open(self) -> bool:
         """Load the hand-in into the sandbox; False, with `error` saying why, if it cannot be
@@ -80,9 +82,21 @@ class Grading:
         instance = self.instances.of(h.cells)
         self.extra["instance"] = self.instances.record(instance)
         # one per hand-in: it keeps its probes
-        self._checker = Checker(self.handin.ask, h.cells, instance)
+        self._checker = Checker(self.ask, h.cells, instance)
         self.loading = self.handin.printed()
         return True
+
+    def ask(self, request: dict) -> dict:
+        """The hand-in's answer to one request, unless it has shown it kills or hangs its
+        process on such a request (then NotRun, and no new process: see strikes.py)."""
+        self.strikes.check(request)
+        try:
+            answer = self.handin.ask(request)
+        except Fault as f:
+            self.strikes.fault(request, f)
+            raise
+        self.strikes.answered(request, answer)
+        return answer
 
     def checker(self) -> Checker | None:
         """What a test's `engine` is: the loaded hand-in (loaded on first use), or None if it
@@ -101,6 +115,8 @@ class Grading:
             return
         test = test_result(item, excinfo)
         test.extra["ran"] = len(self.ran)
+        if self.strikes.name(test.name):
+            test.extra["not_run"] = True
         if self.handin is not None:
             with_printed(test, *self.handin.printed())
         self.outcomes[item.nodeid] = test
@@ -130,6 +146,7 @@ class Grading:
             with_printed(self.outcomes[self.ran[-1]], *self.handin.printed(),
                          when="after its last test")
         tests = [self.outcomes.get(item.nodeid) or test_result(item, None) for item in items]
+        self.extra["processes"] = self.handin.processes
         result = Result(tests, "", time.monotonic() - self.started, self.extra)
         result.output = _output(result, *self.loading, self.notes)
         return well_formed(result)

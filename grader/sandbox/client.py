@@ -30,6 +30,7 @@ from .watch import POLL, Watch
 GRACE = 0.5  # seconds past a request's limit before its process is killed
 HOST_SECONDS = 5.0  # for the host to take a message or report that a hand-in ended
 AFTER_HANG_SECONDS = 0.25
+AFTER_KILL_GRACE = 0.1  # the grace once the hand-in had to be killed for not stopping at its limit
 
 
 class Fault(Exception):
@@ -265,6 +266,7 @@ class Handin:
         self.cells = cells
         self.limits = sandbox.limits
         self.test_seconds = self.limits.test_seconds
+        self.grace = GRACE
         self.output, self.dropped = "", 0
         self.shown, self.shown_dropped = 0, 0  # how much of it `printed` has handed out
         self.wrote = False  # its process said it printed since the host was last asked
@@ -272,6 +274,7 @@ class Handin:
         self.alive = False
         self.next_id = 0
         self.data = None  # this hand-in process's own channel (a new one for each process)
+        self.processes = 0  # started for this hand-in (`extra_data.processes`)
 
     # -- lifetime
 
@@ -289,6 +292,7 @@ class Handin:
             theirs.close()
         self.data = _Channel(mine)
         self.alive = True
+        self.processes += 1
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
         self._tell_handin(self.cells, self._deadline(load))  # straight to its process
@@ -338,6 +342,7 @@ class Handin:
             over = time.monotonic() >= self.started + self.limits.handin_seconds
             limit = self.test_seconds
             self.hung()
+            self.grace = AFTER_KILL_GRACE  # it does not stop when told: waiting is for nothing
             raise Fault("timeout", (
                 f"the hand-in used up its {self.limits.handin_seconds:g} s time budget"
                 if over else f"did not finish in {limit:g} s"
@@ -479,9 +484,9 @@ class Handin:
             self._spawn()
         self.next_id += 1
         request = dict(request, id=self.next_id, seconds=self.test_seconds)
-        self._tell_handin(request, self._deadline(self.test_seconds + GRACE))
+        self._tell_handin(request, self._deadline(self.test_seconds + self.grace))
         # the hand-in stops itself at `seconds` and says where; past the grace, it is killed
-        answer = self._receive(self._deadline(self.test_seconds + GRACE), kind,
+        answer = self._receive(self._deadline(self.test_seconds + self.grace), kind,
                                id=self.next_id, nodes=len(request["ops"]),
                                backward=request.get("backward", True))
         answer.pop("id")

@@ -759,8 +759,10 @@ def main():
         if msg is None or msg.get("op") == "exit":
             kill_all()
             os._exit(0)  # nothing to flush: skip tearing the interpreter down
+        if msg.get("op") != "spawn":  # a late "kill" or "output": its hand-in has ended. Read
+            continue  # maybe with the next spawn's bytes, it leaves that spawn its channel
         fds, ctl.fds = ctl.fds, []
-        if msg.get("op") == "spawn" and len(fds) == 1:
+        if len(fds) == 1:
             run_child(msg, fds[0], ctl)
         else:
             for fd in fds:
