@@ -60,7 +60,7 @@ def _worker(conn, limits: Limits, settings: Isolation, instances: Instances,
         conn.send(("done", result.to_json()))
 
     try:
-        run(jobs(), emit, limits, Sandbox(limits, settings), instances, visibility)
+        run(jobs(), emit, limits, Sandbox(limits, settings, spare=True), instances, visibility)
     except Exception as e:  # one line, like the CLI; the parent decides what it means
         print(f"grader: worker: {e}", file=sys.stderr)
         sys.exit(1)
