@@ -51,6 +51,7 @@ class GradingPlugin:
         self.visibility = visibility or {}
         self.sandbox = sandbox or Sandbox(limits)
         self.failure: Exception | None = None
+        self.direct: bool | None = None  # whether the collected tests can be called directly
 
     def pytest_runtest_makereport(self, item, call):
         # The plugin has recorded the outcome (its hook runs first).
@@ -81,7 +82,9 @@ class GradingPlugin:
         try:
             if grading.open():
                 order = shown_first(items, self.visibility)
-                if not job.hooks and all(map(callable_directly, order)):
+                if self.direct is None:
+                    self.direct = all(map(callable_directly, items))
+                if not job.hooks and self.direct:
                     call_directly(order, grading)
                 else:
                     for i, item in enumerate(order):

@@ -168,7 +168,7 @@ class Sandbox:
 
     def launch(self) -> None:
         """Start the host without waiting for it, so a caller can import and set up meanwhile."""
-        self.take_spare()  # a spare of a host that is gone
+        self.drop_spare()  # a spare of a host that is gone
         self.ctl, theirs = socket.socketpair()
         self.cgroups, self.no_cgroup = cgroup.create(
             f"grader-{os.getpid()}-{os.urandom(4).hex()}", rlimits.NPROC + cgroup.HOST_TASKS,
@@ -229,7 +229,7 @@ class Sandbox:
         return isolation.record(self.layers, self.imports.names)
 
     def close(self, kill: bool = False) -> None:
-        self.take_spare()
+        self.drop_spare()
         if self.proc is None:
             return
         # bwrap's namespace dies with it, but asynchronously: note who is inside, to wait for them
@@ -292,6 +292,12 @@ class Sandbox:
             return spare[0]
         spare[0].sock.close()
         return None
+
+    def drop_spare(self) -> None:
+        """Close the spare process's channel, if there is one (its process then ends)."""
+        if self.spare is not None:
+            self.spare[0].sock.close()
+            self.spare = None
 
     def next_uid(self) -> int | None:
         """The uid the next hand-in runs as where the host is root (see layers/uid.py)."""
