@@ -58,27 +58,30 @@ class Graph:
         g.named = {new[i] for i in self.named if i in new}
         return g, Node(g, new[root.index])
 
-    def describe(self, index: int) -> str:
-        """Readable formula of a node, in terms of leaves and earlier labelled nodes."""
+    def describe(self, index: int, shared: set[int] | None = None) -> str:
+        """Readable formula of a node, in terms of leaves and earlier labelled nodes
+        (`shared`: the graph's `shared()`, when the caller has it)."""
+        if shared is None:
+            shared = self.shared()
         op = self.ops[index]
         kind = op[0]
         if kind == "leaf":
             return self.labels[index]
         if kind == "pow":
-            return f"{self._operand_text(op[1])}**{_num(op[2])}"
-        args = [self._operand_text(a) for a in op[1:]]
+            return f"{self._operand_text(op[1], shared)}**{_num(op[2])}"
+        args = [self._operand_text(a, shared) for a in op[1:]]
         if kind in INFIX:
             return f"{args[0]} {INFIX[kind]} {args[1]}"
         if kind == "neg":
             return f"-{args[0]}"
         return f"{args[0]}.{kind}()"
 
-    def _operand_text(self, a) -> str:
+    def _operand_text(self, a, shared: set[int]) -> str:
         if isinstance(a, dict):
             return _num(a["c"])
-        if a in self.named or a in self.shared():
+        if a in self.named or a in shared:
             return self.labels[a]
-        return f"({self.describe(a)})"
+        return f"({self.describe(a, shared)})"
 
     def shared(self) -> set[int]:
         """Nodes that several operations take as input: the program gives each its own line,
@@ -99,7 +102,7 @@ class Graph:
             if op[0] == "leaf":
                 lines.append(f"{self.labels[i]} = Value({_num(op[1])})")
             elif i in self.named or i == root or i in shared:
-                lines.append(f"{self.labels[i]} = {self.describe(i)}")
+                lines.append(f"{self.labels[i]} = {self.describe(i, shared)}")
         if most is not None and len(lines) > most:
             head, tail = most * 2 // 3, most - most * 2 // 3 - 1
             lines = (lines[:head] + [f"# ... {len(lines) - head - tail} more lines like these"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from .. import __version__
 from ..checking.check import Checker, Failed
 from ..checking.instance import Instances
@@ -153,12 +155,8 @@ class Grading:
 
 
 def test_result(item, excinfo) -> TestResult:
-    marker = item.get_closest_marker("weight")
-    points = float(marker.args[0]) if marker else 1.0
-    doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-    name = doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
-    # Which test this is, for the course file's weights and visibility (`grader.course.scoring`).
-    test = {"test": test_id(item)}
+    name, points, which = described(item)
+    test = {"test": which}
     if excinfo is None:
         return TestResult(name, points, points, "Passed.", extra=test)
     err = excinfo.value
@@ -171,6 +169,23 @@ def test_result(item, excinfo) -> TestResult:
     return TestResult(name, 0.0, points,
                       f"The grader could not run this test ({type(err).__name__}); "
                       "please tell your instructor.", extra={**test, "misconceptions": []})
+
+
+DESCRIBED = pytest.StashKey[tuple]()
+
+
+def described(item) -> tuple[str, float, str]:
+    """A test item's name as students read it, its points, and which test it is (for the
+    course file's weights and visibility, `grader.course.scoring`): the same for every hand-in
+    of a session, so worked out once per item."""
+    found = item.stash.get(DESCRIBED, None)
+    if found is None:
+        marker = item.get_closest_marker("weight")
+        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        found = item.stash[DESCRIBED] = (
+            doc + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else ""),
+            float(marker.args[0]) if marker else 1.0, test_id(item))
+    return found
 
 
 def not_graded(item, reason: str) -> TestResult:

@@ -140,10 +140,17 @@ def _write(sock: socket.socket, obj, deadline: float, fds: list[int] = ()) -> No
 
 
 class Sandbox:
-    """One sandbox host process; it forks a fresh child for each hand-in it loads."""
+    """One sandbox host process; it forks a fresh child for each hand-in it loads.
 
-    def __init__(self, limits: Limits = Limits(), settings: Isolation = Isolation()):
+    `spare` (a warm batch worker): as soon as a hand-in's process has ended, the host forks the
+    next one, which sets up every layer and waits for its cells, while the trusted side is
+    still writing the last result; the next hand-in loaded is sent to it."""
+
+    def __init__(self, limits: Limits = Limits(), settings: Isolation = Isolation(),
+                 spare: bool = False):
         self.limits = limits
+        self.keep_spare = spare
+        self.spare: tuple[_Channel, subprocess.Popen] | None = None  # its channel, its host
         self.settings = settings
         self.imports = paths.Imports(settings.imports)
         self.proc = None
@@ -162,6 +169,7 @@ class Sandbox:
 
     def launch(self) -> None:
         """Start the host without waiting for it, so a caller can import and set up meanwhile."""
+        self.drop_spare()  # a spare of a host that is gone
         self.ctl, theirs = socket.socketpair()
         self.cgroups, self.no_cgroup = cgroup.create(
             f"grader-{os.getpid()}-{os.urandom(4).hex()}", rlimits.NPROC + cgroup.HOST_TASKS,
@@ -215,12 +223,14 @@ class Sandbox:
             sandbox = self.describe()
             self.close()
             raise RuntimeError(isolation.refusal(sandbox))
+        self.fork_spare()
 
     def describe(self) -> dict:
         """`extra_data.sandbox`: the isolation level and what held (see isolation.py)."""
         return isolation.record(self.layers, self.imports.names)
 
     def close(self, kill: bool = False) -> None:
+        self.drop_spare()
         if self.proc is None:
             return
         # bwrap's namespace dies with it, but asynchronously: note who is inside, to wait for them
@@ -251,6 +261,44 @@ class Sandbox:
 
     def load(self, cells: list[dict]) -> "Handin":
         return Handin(self, cells)
+
+    def spawn_message(self) -> dict:
+        """What the host is told to fork a hand-in's process (its channel goes with it)."""
+        return {"op": "spawn", "limits": self.limits.to_json(), "confine": self.confine,
+                "uid": self.next_uid()}
+
+    def fork_spare(self) -> None:
+        """With `spare`: have the host fork the next hand-in's process now (the host is free:
+        the last one has ended). A host that takes no message is found out by the next spawn."""
+        if not self.keep_spare or self.spare is not None or self.proc is None:
+            return
+        mine, theirs = socket.socketpair()
+        try:
+            _write(self.ctl, self.spawn_message(), time.monotonic() + HOST_SECONDS,
+                   [theirs.fileno()])
+        except (OSError, Stuck):
+            mine.close()
+            return
+        finally:
+            theirs.close()
+        self.spare = (_Channel(mine), self.proc)
+
+    def take_spare(self) -> "_Channel | None":
+        """The spare process's channel if the running host holds one (it is then no longer
+        spare), else None."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if spare[1] is self.proc and self.proc is not None and self.proc.poll() is None:
+            return spare[0]
+        spare[0].sock.close()
+        return None
+
+    def drop_spare(self) -> None:
+        """Close the spare process's channel, if there is one (its process then ends)."""
+        if self.spare is not None:
+            self.spare[0].sock.close()
+            self.spare = None
 
     def next_uid(self) -> int | None:
         """The uid the next hand-in runs as where the host is root (see layers/uid.py)."""
@@ -283,14 +331,14 @@ class Handin:
         if sb.proc is None or sb.proc.poll() is not None:
             sb.proc = None
             sb.start()
-        mine, theirs = socket.socketpair()
-        try:
-            self._tell_host({"op": "spawn", "limits": self.limits.to_json(),
-                             "confine": sb.confine, "uid": sb.next_uid()},
-                            fds=[theirs.fileno()])
-        finally:
-            theirs.close()
-        self.data = _Channel(mine)
+        self.data = sb.take_spare()
+        if self.data is None:
+            mine, theirs = socket.socketpair()
+            try:
+                self._tell_host(sb.spawn_message(), fds=[theirs.fileno()])
+            finally:
+                theirs.close()
+            self.data = _Channel(mine)
         self.alive = True
         self.processes += 1
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
@@ -416,6 +464,7 @@ class Handin:
             self._restart_host()
             return None
         self._hang_up()
+        self.sandbox.fork_spare()
         return self._keep(frame)
 
     def _keep(self, frame: dict) -> dict:
