@@ -15,8 +15,10 @@ What `build` writes:
 * ``setup.sh``: finds the Python the zip was built with (same major.minor; installs
   ``pythonX.Y`` and its ``venv`` with apt when missing, and says clearly what is missing when
   it cannot), makes a virtual environment in ``$AUTOGRADER_ROOT/venv``, ``pip install``s the kit
-  from ``kit/`` with every dependency pinned by ``constraints.txt``, then makes the kit and the
-  installed grader package unreadable by other users (hand-ins run under a uid of their own).
+  from ``kit/`` with every dependency pinned by ``constraints.txt``, writes the bytecode of
+  everything installed (each submission starts from the image, so a cache written while
+  grading is lost), then makes the kit and the installed grader package unreadable by other
+  users (hand-ins run under a uid of their own).
 * ``constraints.txt``: ``name==version`` of every package the kit needs, as installed where the
   zip is built: the image gets what the instructor ran, not what the index serves that day.
   (Pins rather than bundled wheels: pip cannot resolve another Python version's conditional
@@ -86,6 +88,13 @@ fi
 "$ROOT/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir \\
     --constraint "$SRC/constraints.txt" "$SRC/kit"
 "$ROOT/venv/bin/python" -I -c "import grader"  # -I: the installed one, not one in the cwd
+
+# Bytecode for everything installed, written now: every submission starts from this image, so
+# what Python would write while grading is lost each time (pip compiles as it installs, unless
+# PIP_NO_COMPILE says otherwise). The hidden suite is among it: `grader grade` imports it
+# without pytest's assertion rewriting, through these caches.
+"$ROOT/venv/bin/python" -I -m compileall -q -j 0 $("$ROOT/venv/bin/python" -I -c \
+    'import sysconfig; print(" ".join(sorted({sysconfig.get_path(p) for p in ("purelib", "platlib")})))') >/dev/null
 
 # Hand-ins run under a uid of their own only where that uid can read Python's runtime: make the
 # interpreter the venv runs readable by every user (a Python installed under a 0700 home is not).
