@@ -141,12 +141,13 @@ def _same_python(path: str) -> bool:
 @pytest.mark.skipif(shutil.which("bash") is None or not _same_python(SYSTEM_PYTHON),
                     reason=f"needs bash and {SYSTEM_PYTHON} of this Python's version, with venv")
 def test_gradescope_setup_writes_the_caches_even_when_pip_does_not(tmp_path):
-    """setup.sh with PIP_NO_COMPILE set (pip installs without compiling): every module of the
-    installed kit has its cache all the same, and so have its dependencies (pytest's)."""
+    """setup.sh with pip told not to compile (PIP_COMPILE=0, which is --compile turned off;
+    PIP_NO_COMPILE=1 would turn it on): every module of the installed kit has its cache all the
+    same, and so have its dependencies (pytest's)."""
     autograder_zip = gz.build(tmp_path / "autograder.zip", KIT_ROOT)
     root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": SYSTEM_PYTHON,
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_COMPILE": "1"}
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_COMPILE": "0"}
     proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -91,7 +91,7 @@ fi
 
 # Bytecode for everything installed, written now: every submission starts from this image, so
 # what Python would write while grading is lost each time (pip compiles as it installs, unless
-# PIP_NO_COMPILE says otherwise). The hidden suite is among it: `grader grade` imports it
+# told not to). The hidden suite is among it: `grader grade` imports it
 # without pytest's assertion rewriting, through these caches.
 "$ROOT/venv/bin/python" -I -m compileall -q -j 0 $("$ROOT/venv/bin/python" -I -c \
     'import sysconfig; print(" ".join(sorted({sysconfig.get_path(p) for p in ("purelib", "platlib")})))') >/dev/null
