@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .grading import options
-from .sandbox.isolation import Isolation
-from .sandbox.limits import Limits
+
+if TYPE_CHECKING:  # each command imports what it needs when it runs
+    from .sandbox.isolation import Isolation
+    from .sandbox.limits import Limits
 
 
 def limit_options(f):
@@ -57,6 +60,8 @@ def isolation_options(f):
 
 def isolation_from(kwargs, course) -> Isolation:
     """`--allow-import` and `--sandbox`; the course file's allowed imports unless given."""
+    from .sandbox.isolation import Isolation
+
     return Isolation.chosen(kwargs.pop("imports"), kwargs.pop("sandbox_mode"),
                             course.allowed_imports)
 
