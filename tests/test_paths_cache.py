@@ -103,13 +103,20 @@ def test_another_sys_path_is_another_answer(site, tmp_path, monkeypatch):
     assert fresh("skalar") == real(first, "skalar")
 
 
-def test_a_cache_file_others_may_write_is_not_believed(site):
+def tampered(site: Path, found: dict[str, str]) -> Path:
+    """The cache file of a located package, rewritten to name `found` instead."""
     install(site, "skalar", "1.0", ["skalar"])
     fresh("skalar")
     file = next(Path(cache.folder()).glob("imports-*.json"))
     data = json.loads(file.read_text())
-    data["names"]["skalar"]["found"] = {"skalar": "/etc"}
+    data["names"]["skalar"]["found"] = found
     file.write_text(json.dumps(data))
+    return file
+
+
+def test_a_cache_file_others_may_write_is_not_believed(site):
+    file = tampered(site, {"skalar": "/etc"})
+    assert cache.read("skalar") == {"skalar": "/etc"}  # believed while only its owner may write
     file.chmod(0o666)
     assert cache.read("skalar") is None
     assert fresh("skalar") == real(site, "skalar")
@@ -120,23 +127,13 @@ def test_a_cache_file_others_may_write_is_not_believed(site):
 
 def test_a_cache_naming_the_grader_is_refused_all_the_same(site):
     """The file is this user's own, yet what it names is checked as a fresh answer is."""
-    install(site, "skalar", "1.0", ["skalar"])
-    fresh("skalar")
-    file = next(Path(cache.folder()).glob("imports-*.json"))
-    data = json.loads(file.read_text())
-    data["names"]["skalar"]["found"] = {"skalar": str(paths.GRADER)}
-    file.write_text(json.dumps(data))
+    tampered(site, {"skalar": str(paths.GRADER)})
     with pytest.raises(ValueError, match="it would show them the grader"):
         fresh("skalar")
 
 
 def test_an_entry_that_is_a_path_is_not_believed(site):
-    install(site, "skalar", "1.0", ["skalar"])
-    fresh("skalar")
-    file = next(Path(cache.folder()).glob("imports-*.json"))
-    data = json.loads(file.read_text())
-    data["names"]["skalar"]["found"] = {"../../etc": "/etc"}
-    file.write_text(json.dumps(data))
+    tampered(site, {"../../etc": "/etc"})
     assert cache.read("skalar") is None
     assert fresh("skalar") == real(site, "skalar")
 
