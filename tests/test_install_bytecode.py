@@ -19,9 +19,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from suite_cases import full_marks
 
 from grader.platforms import gradescope_zip as gz
-from suite_cases import full_marks
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
