@@ -143,11 +143,15 @@ def _same_python(path: str) -> bool:
 def test_gradescope_setup_writes_the_caches_even_when_pip_does_not(tmp_path):
     """setup.sh with pip told not to compile (PIP_COMPILE=0, which is --compile turned off;
     PIP_NO_COMPILE=1 would turn it on): every module of the installed kit has its cache all the
-    same, and so have its dependencies (pytest's)."""
+    same, and so have its dependencies (pytest's). And where the allowed imports live is in the
+    image's cache folder: a submission graded afterwards reads it and writes nothing there."""
     autograder_zip = gz.build(tmp_path / "autograder.zip", KIT_ROOT)
     root = gz.unpack_like_gradescope(autograder_zip, tmp_path / "autograder")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": SYSTEM_PYTHON,
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_COMPILE": "0"}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    env.update({"AUTOGRADER_ROOT": str(root), "PYTHON": SYSTEM_PYTHON, "HOME": str(home),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_COMPILE": "0"})
     proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -156,3 +160,15 @@ def test_gradescope_setup_writes_the_caches_even_when_pip_does_not(tmp_path):
     assert uncached(package) == []
     pytest_dir = package.parent / "_pytest"
     assert pytest_dir.is_dir() and uncached(pytest_dir) == []
+
+    [remembered] = (home / ".cache" / "backprop-grader").glob("imports-*.json")
+    written = remembered.stat().st_mtime_ns
+    assert "numpy" in json.loads(remembered.read_text())["names"]
+    shutil.copy(KIT_ROOT / "solutions" / "engine.py", root / "submission" / "engine.py")
+    graded = subprocess.run([str(root / "venv" / "bin" / "grader"), "grade",
+                             str(root / "submission")], env=env, cwd=root, capture_output=True,
+                            text=True, timeout=300)
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    assert json.loads(graded.stdout)["score"] == full_marks()
+    assert remembered.stat().st_mtime_ns == written
+    assert list((home / ".cache" / "backprop-grader").glob("imports-*.json")) == [remembered]
