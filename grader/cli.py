@@ -171,6 +171,10 @@ def grade(path, fmt, published, published_values, metadata, **kwargs):
         _grade(path, fmt, published, published_values, metadata, kwargs)
     finally:
         if collecting:
+            # into the oldest generation (through the permanent one: both moves are cheap), or
+            # the next collection would walk everything grading made, which costs as much again
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
     global _exit_at_once
     _exit_at_once = True  # everything is written and the sandbox is closed: see run()
