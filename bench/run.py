@@ -23,7 +23,11 @@ minimum and maximum beside them because shared machines are noisy. Figures:
   time.perf_counter marks around the CLI import, pytest's start-up and collection, the sandbox
   start, reading the hand-in, loading it in the sandbox, the tests, the report and the shutdown;
 - batch == alone: for a sample of hand-ins, the per-test scores of `grader grade FILE` equal the
-  batch's results/<student>.json.
+  batch's results/<student>.json;
+- hostile hand-ins: `grader grade` on hand-ins that in every backward() call leave the process,
+  hog memory, loop forever or print without end, each as a ratio to import pytest;
+- bytecode: how many of the grader package's modules have a bytecode cache (the warm-up run
+  writes them where it can, whatever PYTHONDONTWRITEBYTECODE says: an installed kit has them).
 """
 from __future__ import annotations
 
@@ -45,8 +49,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 GRADER = str(Path(PY).with_name("grader"))
 
-ONE_TARGET = 2.0     # one hand-in / import pytest
-BATCH_TARGET = 0.2   # batch seconds per hand-in / import pytest
+ONE_TARGET = 1.5      # one hand-in / import pytest
+BATCH_TARGET = 0.1    # batch seconds per hand-in / import pytest
+HOSTILE_TARGET = 20   # one hostile hand-in / import pytest
+
+# Hand-ins that misbehave in every backward() call (the reference with a snippet appended):
+# leave the process, hog memory, loop forever, print without end.
+HOSTILE = {"exit": ROOT / "tests" / "hostile" / "exit_backward_os.py",
+           "memory": ROOT / "bench" / "hostile" / "memory_backward.py",
+           "loop": ROOT / "bench" / "hostile" / "loop_backward.py",
+           "print": ROOT / "bench" / "hostile" / "print_backward.py"}
 
 
 # ---------------------------------------------------------------- the class
@@ -116,15 +128,64 @@ def _env() -> dict:
     return env
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> float:
+def timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> float:
     t = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL,
+    p = subprocess.run(cmd, cwd=cwd, env=env or _env(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): "
                            f"{p.stderr.decode(errors='replace')[-2000:]}")
     return elapsed
+
+
+def warm(cmd: list[str], cwd: Path | None = None) -> float:
+    """Run `cmd` once, untimed, writing the bytecode caches it lacks (pip writes them at install;
+    a working tree has them once anything has run there, unless PYTHONDONTWRITEBYTECODE)."""
+    env = _env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return timed(cmd, cwd, env)
+
+
+def bytecode(grader: str) -> dict | None:
+    """How many modules of the `grader` package the command `grader` runs have a bytecode cache
+    (asked of the python beside it)."""
+    python = Path(grader).with_name("python")
+    if not python.exists():
+        return None
+    ask = ("import grader, importlib.util, json, pathlib\n"
+           "mods = list(pathlib.Path(grader.__file__).parent.rglob('*.py'))\n"
+           "have = [m for m in mods if pathlib.Path(importlib.util.cache_from_source(str(m)))"
+           ".is_file()]\n"
+           "print(json.dumps({'package': str(pathlib.Path(grader.__file__).parent), "
+           "'modules': len(mods), 'cached': len(have)}))")
+    p = subprocess.run([str(python), "-c", ask], env=_env(), capture_output=True, text=True,
+                       cwd=tempfile.gettempdir())
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def hostile_handins(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    reference = (ROOT / "solutions" / "engine.py").read_text()
+    out = {}
+    for kind, snippet in HOSTILE.items():
+        out[kind] = folder / f"{kind}.py"
+        out[kind].write_text(reference + "\n\n" + snippet.read_text())
+    return out
+
+
+def hostile_costs(folder: Path, runs: int, import_pytest: float) -> dict:
+    """Wall seconds of `grader grade` on each hostile hand-in, and the median over import
+    pytest (target HOSTILE_TARGET)."""
+    handins = hostile_handins(folder)
+    samples = {kind: [] for kind in handins}
+    for _ in range(runs):
+        for kind, path in handins.items():
+            samples[kind].append(timed([GRADER, "grade", str(path)], cwd=folder))
+    out = {kind: {**summary(s), "over_import_pytest": statistics.median(s) / import_pytest}
+           for kind, s in samples.items()}
+    return {"target": HOSTILE_TARGET, "handins": out,
+            "worst_over_import_pytest": max(v["over_import_pytest"] for v in out.values())}
 
 
 def summary(samples: list[float]) -> dict:
@@ -416,6 +477,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--hostile-runs", type=int, default=2,
+                    help="runs of each hostile hand-in (0: skip them)")
     ap.add_argument("--grader", default=GRADER,
                     help="the grader command to time [default: the one next to this python]")
     ap.add_argument("--before", metavar="CMD",
@@ -451,8 +514,8 @@ def run_all(args, work: Path) -> dict:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
     # Warm the page cache and the bytecode caches once, untimed.
-    timed([PY, "-c", "import pytest"])
-    timed([GRADER, "grade", str(engine)])
+    warm([PY, "-c", "import pytest"])
+    warm([GRADER, "grade", str(engine)], cwd=engine.parent)
 
     log(f"bare interpreter, import pytest, grader grade: {args.runs} rounds")
     bare, imp, one = [], [], []
@@ -487,18 +550,26 @@ def run_all(args, work: Path) -> dict:
         log(f"batch results vs grading each hand-in alone ({args.sample} hand-ins)")
         check = check_equal(big, last_big_out, students, args.sample)
 
+    import_pytest = statistics.median(imp)
+    hostile = None
+    if args.hostile_runs:
+        log(f"hostile hand-ins ({', '.join(HOSTILE)}), {args.hostile_runs} runs each")
+        hostile = hostile_costs(work / "hostile", args.hostile_runs, import_pytest)
+
     before = None
     if args.before:
         log(f"against {args.before}: one hand-in and a batch of {args.small}, {args.runs} rounds")
         before = against(args.before, engine, small, min(args.small, args.handins), work, args)
 
-    import_pytest = statistics.median(imp)
     full = batches[args.handins]
     return {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform(),
                     "bwrap": shutil.which("bwrap") is not None,
-                    "load_average_at_end": os.getloadavg()},
+                    "load_average_at_end": os.getloadavg(),
+                    "bytecode": {"this": bytecode(GRADER),
+                                 "before": bytecode(args.before) if args.before else None},
+                    "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE")},
         "grader_commit": _git_commit(),
         "grader_command": GRADER,
         "class": {"handins": args.handins, "kinds": len(handin_kinds()),
@@ -518,6 +589,7 @@ def run_all(args, work: Path) -> dict:
         "one_handin_stages": profile,
         "memory": memory,
         "batch_equals_alone": check,
+        "hostile": hostile,
         "against_before": before,
     }
 
@@ -527,7 +599,9 @@ def against(before: str, engine: Path, cls: Path, n: int, work: Path, args) -> d
     medians of wall and CPU seconds (user + system of the command and everything it waited
     for, less swayed by other load on a shared machine), and the median of the per-round
     ratios this / before."""
-    timed([before, "grade", str(engine)])  # warm its bytecode cache, untimed
+    # untimed, to warm the page cache; its bytecode caches are left as that checkout has them
+    # (machine.bytecode.before counts them)
+    timed([before, "grade", str(engine)], cwd=engine.parent)
     runs = {(name, i): [] for name in ("grade_one", "batch_per_handin") for i in (0, 1)}
     for r in range(args.runs):
         for i, cmd in ((0, GRADER), (1, before))[::1 if r % 2 == 0 else -1]:
@@ -611,6 +685,17 @@ def print_table(f: dict) -> None:
     print(f"\nwhere one hand-in's {p['wall_median'] * 1000:.0f} ms go (medians, profile run):")
     for k, v in p["stages"].items():
         print(f"  {k:58} {v * 1000:7.1f} ms")
+    h = f.get("hostile")
+    if h:
+        print(f"\nhostile hand-ins (in every backward), grader grade / import pytest "
+              f"(target <= {h['target']}):")
+        for kind, x in h["handins"].items():
+            print(f"  {kind:8} {x['median']:7.2f} s   {x['over_import_pytest']:6.1f}x")
+    bc = f["machine"].get("bytecode") or {}
+    for side, b in bc.items():
+        if b:
+            print(f"bytecode caches ({side}): {b['cached']} of {b['modules']} modules of "
+                  f"{b['package']}")
     c = f.get("batch_equals_alone")
     if c:
         print(f"\nbatch == alone for {c['checked']} hand-ins ({len(c['kinds'])} kinds): "

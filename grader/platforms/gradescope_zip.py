@@ -15,8 +15,11 @@ What `build` writes:
 * ``setup.sh``: finds the Python the zip was built with (same major.minor; installs
   ``pythonX.Y`` and its ``venv`` with apt when missing, and says clearly what is missing when
   it cannot), makes a virtual environment in ``$AUTOGRADER_ROOT/venv``, ``pip install``s the kit
-  from ``kit/`` with every dependency pinned by ``constraints.txt``, then makes the kit and the
-  installed grader package unreadable by other users (hand-ins run under a uid of their own).
+  from ``kit/`` with every dependency pinned by ``constraints.txt``, writes the bytecode of
+  everything installed (each submission starts from the image, so a cache written while
+  grading is lost), makes the kit and the installed grader package unreadable by other
+  users (hand-ins run under a uid of their own), then grades an empty hand-in once, so that
+  where the allowed imports live is in the image's cache folder too.
 * ``constraints.txt``: ``name==version`` of every package the kit needs, as installed where the
   zip is built: the image gets what the instructor ran, not what the index serves that day.
   (Pins rather than bundled wheels: pip cannot resolve another Python version's conditional
@@ -87,6 +90,13 @@ fi
     --constraint "$SRC/constraints.txt" "$SRC/kit"
 "$ROOT/venv/bin/python" -I -c "import grader"  # -I: the installed one, not one in the cwd
 
+# Bytecode for everything installed, written now: every submission starts from this image, so
+# what Python would write while grading is lost each time (pip compiles as it installs, unless
+# told not to). The hidden suite is among it: `grader grade` imports it
+# without pytest's assertion rewriting, through these caches.
+"$ROOT/venv/bin/python" -I -m compileall -q -j 0 $("$ROOT/venv/bin/python" -I -c \
+    'import sysconfig; print(" ".join(sorted({sysconfig.get_path(p) for p in ("purelib", "platlib")})))') >/dev/null
+
 # Hand-ins run under a uid of their own only where that uid can read Python's runtime: make the
 # interpreter the venv runs readable by every user (a Python installed under a 0700 home is not).
 BASE="$("$ROOT/venv/bin/python" -I -c 'import sys; print(sys.base_prefix)')"
@@ -101,6 +111,16 @@ fi
 GRADER_DIR="$("$ROOT/venv/bin/python" -I -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 chmod -R o-rwx "$SRC" "$GRADER_DIR"
 chmod o+x "$ROOT"  # while the packages hand-ins may import (numpy, in the venv) stay reachable
+
+# One grading now, of an empty hand-in, as run_autograder grades: it finds where the packages
+# hand-ins may import live and remembers it in this user's cache folder, which every submission
+# starts from (each would look it up again otherwise). Last: nothing may change the venv after.
+WARM="$(mktemp -d)"
+: > "$WARM/engine.py"
+COURSE=()
+if [ -f "$SRC/grader.toml" ]; then COURSE=(--config "$SRC/grader.toml"); fi
+"$ROOT/venv/bin/grader" grade "${COURSE[@]}" "$WARM/engine.py" >/dev/null 2>&1 || true
+rm -rf "$WARM"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

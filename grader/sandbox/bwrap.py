@@ -8,6 +8,7 @@ without it and the other layers confine hand-ins (see isolation.py).
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -20,6 +21,27 @@ HOST = Path(__file__).with_name("host.py")
 LAYERS = Path(__file__).with_name("layers")
 STANDIN = Path(__file__).with_name("standin.py")  # imported by the host, beside it
 IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
+
+# Runs the host script as `python host.py` would (as __main__, with the same sys.argv), but from
+# its bytecode cache when there is one: Python compiles a script it is given on every run.
+RUN = ("import sys, importlib.util as u; s = u.spec_from_file_location('__main__', {path!r}); "
+       "m = u.module_from_spec(s); sys.modules['__main__'] = m; sys.argv[0] = {path!r}; "
+       "s.loader.exec_module(m)")
+
+
+def run_host(path: str) -> list[str]:
+    return ["-c", RUN.format(path=path)]
+
+
+def caches() -> list[tuple[str, str]]:
+    """(cache file, where it appears inside) of the host and the stand-in beside it, those that
+    exist: shown next to their sources, they spare the host compiling them on every start."""
+    out = []
+    for source in (HOST, STANDIN):
+        cached = importlib.util.cache_from_source(str(source))
+        if os.path.isfile(cached):
+            out.append((cached, f"/sandbox/__pycache__/{os.path.basename(cached)}"))
+    return out
 
 
 def available() -> bool:
@@ -94,7 +116,7 @@ def command(args: list[str], imports: paths.Imports | None = None,
     writable inside."""
     host = [paths.python(), "-I", "-S", "-B"]
     if not available():
-        return [*host, str(HOST), *args], "none"
+        return [*host, *run_host(str(HOST)), *args], "none"
     cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces()]
     cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PYTHONHASHSEED", "0"]
@@ -123,5 +145,8 @@ def command(args: list[str], imports: paths.Imports | None = None,
     for path in writable:
         cmd += ["--bind", path, path]
     cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",
-            "--ro-bind", str(STANDIN), "/sandbox/standin.py", *host, "/sandbox/host.py", *args]
+            "--ro-bind", str(STANDIN), "/sandbox/standin.py"]
+    for cached, inside in caches():
+        cmd += ["--ro-bind", cached, inside]
+    cmd += [*host, *run_host("/sandbox/host.py"), *args]
     return cmd, "bwrap"

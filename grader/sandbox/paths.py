@@ -19,7 +19,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from . import interpreter
+from . import cache, interpreter
 
 GRADER = Path(__file__).resolve().parents[1]  # the grader package: hidden tests, reference model
 SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
@@ -131,26 +131,44 @@ def _outside_scratch() -> str | None:
 @functools.lru_cache(maxsize=None)  # checked when options are read, then staged
 def locate(name: str) -> dict[str, str]:
     """{entry name: real path} of everything importing `name` needs: its own top-level folders
-    and .libs, and those of the packages it requires (recursively). Never the grader."""
-    from importlib import metadata
+    and .libs, and those of the packages it requires (recursively). Never the grader.
 
-    def refuse(why: str) -> ValueError:
-        return ValueError(f"cannot let hand-ins import `{name}`: {why}")
-
+    Looking this up through `importlib.metadata` costs more than the rest of a grader's set-up,
+    so the answer is kept in a cache file (`cache.py`) that is used only while nothing it
+    depends on has changed."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise refuse("not the name of a top-level module")
-    dist = _distribution(metadata, name)
-    if dist is None:
-        raise refuse("it is not installed where the grader runs")
-    found: dict[str, str] = {}
-    for d in requirements(dist):
-        if normal(d.metadata["Name"]) == KIT:
-            raise refuse("it would show them the grader")
-        found.update(_top_level(d))
+        raise _refuse(name, "not the name of a top-level module")
+    found = cache.read(name)
+    if found is None:
+        found, records = _locate(name)
+        cache.write(name, found, records)
     for path in map(Path, found.values()):
         if path == GRADER or GRADER.is_relative_to(path) or path.is_relative_to(GRADER):
-            raise refuse("it would show them the grader")
+            raise _refuse(name, "it would show them the grader")
     return found
+
+
+def _refuse(name: str, why: str) -> ValueError:
+    return ValueError(f"cannot let hand-ins import `{name}`: {why}")
+
+
+def _locate(name: str) -> tuple[dict[str, str], list[str]]:
+    """What `locate` answers, and the RECORD files it was read from."""
+    from importlib import metadata
+
+    dist = _distribution(metadata, name)
+    if dist is None:
+        raise _refuse(name, "it is not installed where the grader runs")
+    found: dict[str, str] = {}
+    records = []
+    for d in requirements(dist):
+        if normal(d.metadata["Name"]) == KIT:
+            raise _refuse(name, "it would show them the grader")
+        found.update(_top_level(d))
+        folder = getattr(d, "_path", None)  # its .dist-info folder (a PathDistribution)
+        if folder is not None:
+            records.append(str(Path(folder) / "RECORD"))
+    return found, records
 
 
 def requirements(dist) -> list:

@@ -1,0 +1,7 @@
+# base: reference. Every backward() never returns.
+def backward(self):
+    while True:
+        pass
+
+
+Value.backward = backward
