@@ -157,8 +157,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
 
 
 def _finish(task: Task, result: Result, results_dir: Path, on_result) -> None:
-    store.write(results_dir, task.student_id, result)
-    on_result(task, result)
+    on_result(task, store.save(results_dir, task.student_id, result))
 
 
 def crashed(task: Task, template: Result) -> Result:

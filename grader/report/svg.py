@@ -6,10 +6,7 @@ from a hand-in or from the results file goes through `esc`, so nothing is ever i
 from __future__ import annotations
 
 import html
-import itertools
 import math
-
-_ids = itertools.count()
 
 
 def esc(s) -> str:
@@ -137,9 +134,10 @@ def _inputs(node: dict, n: int) -> list[int]:
     return [j for j in ins if isinstance(j, int) and not isinstance(j, bool) and 0 <= j < n]
 
 
-def graph(g: dict) -> str:
+def graph(g: dict, mid: str = "arrow") -> str:
     """Draw a recorded graph left to right by depth; each node shows label and op, and under
-    it the gradient expected and received (red where they differ)."""
+    it the gradient expected and received (red where they differ). `mid` names its arrowhead
+    marker: unique on its page, the same whichever page was drawn before."""
     raw = g.get("nodes") if isinstance(g, dict) else None
     if not isinstance(raw, list) or not raw:
         return ""
@@ -172,7 +170,6 @@ def graph(g: dict) -> str:
             pos[i] = (x, y)
     w = PAD * 2 + ncols * BOX_W + (ncols - 1) * COL_GAP
     h = TOP + PAD + nrows * ROW_H - (ROW_H - BOX_H - 34)
-    mid = f"arrow{next(_ids)}"
     out = [
         f'<svg class="graph" viewBox="0 0 {w} {h:.0f}" width="{w}" height="{h:.0f}" '
         f'role="img" aria-label="computation graph">',
