@@ -132,8 +132,8 @@ def summary(samples: list[float]) -> dict:
             "runs": [round(s, 4) for s in samples]}
 
 
-def batch_cmd(cls: Path, out: Path, jobs: int) -> list[str]:
-    return [GRADER, "batch", str(cls), "--out", str(out), "--jobs", str(jobs)]
+def batch_cmd(cls: Path, out: Path, jobs: int, grader: str = GRADER) -> list[str]:
+    return [grader, "batch", str(cls), "--out", str(out), "--jobs", str(jobs)]
 
 
 # ---------------------------------------------------------------- memory
@@ -533,7 +533,7 @@ def against(before: str, engine: Path, cls: Path, n: int, work: Path, args) -> d
         for i, cmd in ((0, GRADER), (1, before))[::1 if r % 2 == 0 else -1]:
             runs["grade_one", i].append(cpu_timed([cmd, "grade", str(engine)], engine.parent))
             out = work / f"against-{i}-{r}"
-            wall, cpu = cpu_timed(batch_cmd(cls, out, args.jobs))
+            wall, cpu = cpu_timed(batch_cmd(cls, out, args.jobs, cmd))
             runs["batch_per_handin", i].append((wall / n, cpu / n))
     figures = {"command": before, "handins": n}
     for name in ("grade_one", "batch_per_handin"):

@@ -91,7 +91,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     if ctx.get_start_method() == "fork":
-        from ..grading import runner
+        from ..grading import runner  # noqa: F401  (imported once here, pytest included: workers
         #                        forked below, and any started after one dies, inherit it)
     pending = list(range(len(tasks)))[::-1]  # popped from the end: in order
     holding: dict = {}                        # worker's pipe -> index it grades, or None
