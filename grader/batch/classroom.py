@@ -133,12 +133,12 @@ def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume:
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
     try:
-        pairs = beside.finish(failures(tasks, results_dir, arrived))
+        beside.finish(failures(tasks, results_dir, arrived))
+        summaries, paths, unfilled = outputs.write_all(
+            out, files, settings, column, pairs=beside.pairs,
+            whole_class=shard in (None, (1, 1)), arrived=arrived)
     finally:
         beside.close()
-    summaries, paths, unfilled = outputs.write_all(out, files, settings, column, pairs=pairs,
-                                                   whole_class=shard in (None, (1, 1)),
-                                                   arrived=arrived)
     paths["similarity"] = out / "similarity.csv"
     return Graded(summaries, paths, notes + unfilled)
 

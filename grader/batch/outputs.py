@@ -46,7 +46,7 @@ class Arrivals:
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
-              missing: list[Result] = (), notice: str = "", pairs: list = (),
+              missing: list[Result] = (), notice: str = "", pairs=(),
               whole_class: bool = True, arrived: Arrivals | None = None,
               ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
@@ -54,7 +54,8 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
 
     Only summaries stay in memory; each student's full result is read back from its file while
     their feedback is written (unless it was as it `arrived`, see `Arrivals`), so a class of
-    any size fits."""
+    any size fits. `pairs` (similarity's, for the report) may be a function that waits for
+    them: it is called last."""
     pages = out / "feedback"
     pages.mkdir(parents=True, exist_ok=True)
     summaries, files_of, written = [], {}, set()
@@ -94,7 +95,7 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
     atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
-                                   link=link, pairs=pairs))
+                                   link=link, pairs=pairs() if callable(pairs) else pairs))
     return summaries, paths, notes
 
 

@@ -266,12 +266,13 @@ def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1,
     whole: dict[str, object] = {}
 
     def fingerprint(student):
-        if student not in whole:
+        code = by_id[student].code
+        if code not in whole:
             try:
-                whole[student] = _fingerprint(_plain_self(by_id[student].code), boiler)
+                whole[code] = _fingerprint(_plain_self(code), boiler)
             except Exception:
-                whole[student] = None
-        return whole[student]
+                whole[code] = None
+        return whole[code]
     for p in found[:top]:
         p.copydetect, p.excerpt = _compare(by_id[p.a].code, fingerprint(p.a), fingerprint(p.b))
     return found
@@ -335,15 +336,20 @@ class Beside:
         if self.conn is not None:
             self._get()
 
-    def finish(self, failures: dict[str, dict]) -> list[Pair]:
-        """similarity.csv written, from the results' failure signatures (`failures`, by
-        student); the top pairs, for the report."""
+    def finish(self, failures: dict[str, dict]) -> None:
+        """Start on the pairs, from the results' failure signatures (`failures`, by student);
+        `pairs` waits for them."""
         if self.conn is None:
-            return compare(self.codes, failures, self.out, self.jobs, self.kit)
-        self.conn.send(failures)
-        found = self._get()
-        self.close()
-        return found
+            self.found = compare(self.codes, failures, self.out, self.jobs, self.kit)
+        else:
+            self.conn.send(failures)
+
+    def pairs(self) -> list[Pair]:
+        """Once similarity.csv is written, the top pairs, for the report."""
+        if self.conn is not None:
+            self.found = self._get()
+            self.close()
+        return self.found
 
     def _get(self):
         try:

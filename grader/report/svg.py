@@ -11,7 +11,10 @@ import math
 
 def esc(s) -> str:
     """Escape any value for HTML text or a quoted attribute (also SVG text inside HTML)."""
-    return html.escape(str(s), quote=True).replace("\x00", "\ufffd")
+    s = str(s)
+    if "&" in s or "<" in s or ">" in s or '"' in s or "'" in s or "\x00" in s:
+        return html.escape(s, quote=True).replace("\x00", "\ufffd")
+    return s  # most text has nothing to escape: the test is quicker than escaping
 
 
 def num(x) -> float | None:
