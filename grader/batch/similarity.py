@@ -13,9 +13,10 @@ class does not, above all shared *wrong* code and the same rare failures. So:
 * Each shared fingerprint weighs its rarity in the class (`log((N + 1) / holders)`), and a
   fingerprint of the reference solution (correct code) only `CORRECT` of that: two hand-ins
   that share code nobody else wrote, and that is not the known right answer, share most.
-* A failed test is a failure signature twice over: the test with the misconceptions it showed,
-  and the test with its exact feedback (the same wrong gradients on the same graph); each
-  weighs its rarity the same way. Passing everything shares nothing.
+* A failed test is a failure signature: the test with the misconceptions it showed (not its
+  feedback text: each hand-in is graded on its own instance of the values, and a renamed copy's
+  feedback names its own names), weighed by its rarity the same way. Passing everything shares
+  nothing.
 * `similarity = 0.75 * shared code + 0.25 * shared failures`, each a weighted Jaccard share
   between 0 and 1.
 
@@ -25,7 +26,6 @@ grading never loads it.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import keyword
 import math
@@ -110,17 +110,15 @@ def reference(kit: Path = KIT) -> str:
 
 
 def failures(result: Result) -> dict[str, str]:
-    """The failure signatures of a result: for each failed test, the test with the
-    misconceptions it showed, and the test with its exact feedback."""
+    """The failure signatures of a result: each failed test with the misconceptions it showed.
+    Not its feedback text: every hand-in is graded on its own instance of the values, so two
+    copies of one engine read other numbers, and a renamed copy's feedback names its own names."""
     out = {}
     for t in result.tests:
         ids = sorted(t.extra.get("misconceptions", []))
         if t.status != "failed" or t.output.startswith("Not graded") or ids == ["stub"]:
             continue  # a closure left as handed out is no signature of anyone's
-        ids = ",".join(ids) or "failed"
-        out[f"{t.name}\x00{ids}"] = t.name
-        digest = hashlib.sha256(t.output.encode("utf-8", "replace")).hexdigest()
-        out[f"{t.name}\x00{digest}"] = t.name
+        out[f"{t.name}\x00{','.join(ids) or 'failed'}"] = t.name
     return out
 
 
