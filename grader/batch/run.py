@@ -107,6 +107,10 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
         theirs.close()
         holding[mine], procs[mine] = None, p
 
+    def give(conn):
+        holding[conn] = pending.pop() if pending else None
+        conn.send(None if holding[conn] is None else tasks[holding[conn]])
+
     for _ in range(max(1, min(jobs, len(tasks)))):
         start_worker()
     deaths = 0  # workers lost in a row without a hand-in: a broken install, not a hand-in
@@ -132,13 +136,14 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                         start_worker()
                     continue
                 if msg[0] == "ready":
-                    holding[conn] = pending.pop() if pending else None
-                    conn.send(None if holding[conn] is None else tasks[holding[conn]])
+                    give(conn)
                 else:
                     deaths = 0
                     index, holding[conn] = holding[conn], None
                     result = score(Result.from_json(msg[1]))
                     template = template or result
+                    if _asks_again(conn):  # its next hand-in first, then this one's outputs
+                        give(conn)
                     _finish(tasks[index], result, results_dir, on_result)
                     for lost in waiting:
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
@@ -154,6 +159,16 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
             p.terminate()
         for p in procs.values():
             p.join(2)
+
+
+def _asks_again(conn) -> bool:
+    """Whether a worker that just sent a result already asks for its next hand-in, so that it
+    never waits while the parent writes outputs (a death waiting in the pipe instead is seen
+    at the next wait)."""
+    try:
+        return conn.poll() and conn.recv()[0] == "ready"
+    except (EOFError, OSError):
+        return False
 
 
 def _finish(task: Task, result: Result, results_dir: Path, on_result) -> None:
