@@ -26,6 +26,8 @@ def num(x) -> float | None:
 
 def fmt(x, digits: int = 6) -> str:
     """A number as short text: None as a dash, NaN and infinities spelled out, no crash."""
+    if type(x) is float and x and math.isfinite(x):  # the common case, checked at once
+        return f"{x:.{digits}g}".replace("-", "\u2212")
     v = num(x)
     if v is None:
         return "\u2014" if x is None else str(x)[:24]
