@@ -378,6 +378,7 @@ def _beside(conn, paths: dict[str, Path], out: Path, jobs: int, kit: Path) -> No
     try:
         codes = {sid: source(p) for sid, p in paths.items()}
         conn.send(("read", None))
+        _import_copydetect_alone()
         prints = prints_of(kit)
         for code in codes.values():
             if conn.poll():
@@ -387,6 +388,27 @@ def _beside(conn, paths: dict[str, Path], out: Path, jobs: int, kit: Path) -> No
         conn.send(("done", compare(codes, failures, out, jobs, kit, prints)))
     except Exception as e:  # noqa: BLE001 (said in the parent, which stops the batch)
         conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+def _import_copydetect_alone() -> None:
+    """Import copydetect without matplotlib, in `Beside`'s process only (which draws nothing):
+    copydetect imports pyplot for the HTML report of its own command line, never made here,
+    and pyplot is two thirds of its import time and half its memory. Stand-ins take
+    matplotlib's place while copydetect is imported; if that fails, it is imported as it is."""
+    import types
+
+    if "copydetect" in sys.modules or "matplotlib" in sys.modules:
+        return
+    stand_in = types.ModuleType("matplotlib")
+    stand_in.pyplot = types.ModuleType("matplotlib.pyplot")
+    sys.modules.update({"matplotlib": stand_in, "matplotlib.pyplot": stand_in.pyplot})
+    try:
+        import copydetect  # noqa: F401
+    except Exception:  # noqa: BLE001 (a copydetect that needs more of it: the real one)
+        for name in [m for m in sys.modules if m.split(".")[0] == "copydetect"]:
+            del sys.modules[name]
+    finally:
+        del sys.modules["matplotlib"], sys.modules["matplotlib.pyplot"]
 
 
 def write_csv(path: Path, found: list[Pair]) -> None:
