@@ -132,8 +132,8 @@ def summary(samples: list[float]) -> dict:
             "runs": [round(s, 4) for s in samples]}
 
 
-def batch_cmd(cls: Path, out: Path, jobs: int, grader: str = GRADER) -> list[str]:
-    return [grader, "batch", str(cls), "--out", str(out), "--jobs", str(jobs)]
+def batch_cmd(cls: Path, out: Path, jobs: int, grader: str | None = None) -> list[str]:
+    return [grader or GRADER, "batch", str(cls), "--out", str(out), "--jobs", str(jobs)]
 
 
 # ---------------------------------------------------------------- memory
