@@ -41,10 +41,8 @@ def batch(tmp_path_factory):
     for name in ("stub_a", "stub_b"):  # two untouched skeletons: nothing of their own
         shutil.copy(ROOT / "assignments" / "engine.py", dl / f"{name}.py")
     shutil.copy(ROOT / "assignments" / "engine.ipynb", dl / "stub_notebook.ipynb")
-    # on the suite's written values: identical wrong answers are a shared failure signature
-    # only where both hand-ins got the same instance (their own instances differ; see README)
-    proc = subprocess.run([str(GRADER), "batch", str(dl), "--out", str(d / "out"), "--jobs", "2",
-                           "--published-values"],
+    # each hand-in on its own instance of the values, as a class is graded
+    proc = subprocess.run([str(GRADER), "batch", str(dl), "--out", str(d / "out"), "--jobs", "2"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     with open(d / "out" / "similarity.csv", newline="") as f:
@@ -89,6 +87,16 @@ def test_shared_wrong_code_weighs_more_than_shared_right_code(batch):
     mixed = next(r for r in rows if {r["student_a"], r["student_b"]} ==
                  {"mixed_bugs", "mixed_all_changed"})
     assert float(mixed["shared_failures"]) == 1.0 and "tests:" in mixed["failed_alike"]
+
+
+def test_copies_fail_alike_on_their_own_values(batch):
+    """A copy behaves as its original, whatever its names: graded each on its own instance of
+    the values, the two fail the same tests with the same misconceptions."""
+    _, rows = batch
+    for f in BUGGY:
+        for a, b in combinations(f, 2):
+            row = next(r for r in rows if {r["student_a"], r["student_b"]} == {a, b})
+            assert float(row["shared_failures"]) == 1.0, (a, b, row)
 
 
 def test_what_everyone_was_given_is_shared_by_nobody(batch):

@@ -106,12 +106,14 @@ def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume:
         tasks = [t for t in everyone if in_shard(t.student_id, shard)]
         todo = _plan(tasks, results_dir, settings.limits, resume, notes, settings.course,
                      reasons)
+        beside = similarity.Beside({t.student_id: t.path for t in tasks}, out, jobs)
         bar = Progress(len(todo)) if progress else (lambda task, result: None)
-        codes = {t.student_id: similarity.source(t.path) for t in tasks}  # while unpacked
         times: dict[str, float] = {}
+        arrived = outputs.Arrivals(out, settings)
 
         def done(task, result):
             times[task.student_id] = result.execution_time
+            arrived(task.student_id, result)
             bar(task, result)
 
         try:
@@ -119,6 +121,10 @@ def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume:
                       lambda result: apply(result, settings.course), settings.isolation,
                       settings.course.instances(settings.published_values),
                       visibilities(settings.course))
+            beside.read()  # the hand-ins' code, before their files go
+        except BaseException:
+            beside.close()
+            raise
         finally:
             store.record_times(out, times)
             if progress:
@@ -126,24 +132,28 @@ def _grade_class(source: Path, out: Path, jobs: int, settings: Settings, resume:
     _record(out, shard or (1, 1), everyone, tasks)
     wanted = {store.filename(t.student_id) for t in tasks}
     files = [p for p in store.result_files(results_dir) if p.name in wanted]
-    pairs = similar(out, tasks, codes, results_dir, jobs)
-    summaries, paths, unfilled = outputs.write_all(out, files, settings, column, pairs=pairs,
-                                                   whole_class=shard in (None, (1, 1)))
+    try:
+        beside.finish(failures(tasks, results_dir, arrived))
+        summaries, paths, unfilled = outputs.write_all(
+            out, files, settings, column, pairs=beside.pairs,
+            whole_class=shard in (None, (1, 1)), arrived=arrived)
+    finally:
+        beside.close()
     paths["similarity"] = out / "similarity.csv"
     return Graded(summaries, paths, notes + unfilled)
 
 
-def similar(out: Path, tasks: list[Task], codes: dict[str, str], results_dir: Path,
-            jobs: int = 1):
-    """similarity.csv: the pairs of this run's hand-ins worth a human look (see similarity)."""
-    handins = []
+def failures(tasks: list[Task], results_dir: Path, arrived: outputs.Arrivals) -> dict:
+    """Each hand-in's failure signatures for similarity.csv (see similarity), by student: from
+    the results as they arrived, else (kept from an earlier run) from the results folder."""
+    out = {}
     for t in tasks:
+        if t.student_id in arrived.failures:
+            out[t.student_id] = arrived.failures[t.student_id]
+            continue
         result = store.read(results_dir / store.filename(t.student_id))
-        handins.append(similarity.Handin(t.student_id, codes.get(t.student_id, ""),
-                                         similarity.failures(result) if result else {}))
-    found = similarity.pairs(handins, jobs=jobs)
-    similarity.write_csv(out / "similarity.csv", found)
-    return found
+        out[t.student_id] = similarity.failures(result) if result else {}
+    return out
 
 
 def _column(settings: Settings) -> str | None:

@@ -14,35 +14,64 @@ from ..report.html import chunks
 from ..report.terminal import one_line, visible
 from ..grading.results import Result, points
 from ..course.visibility import for_students
-from . import store
+from . import similarity, store
+
+
+def feedback_files(pages: Path, stem: str, result: Result, settings) -> Result:
+    """A student's feedback page and text in `pages`, named `stem`; returns the result's
+    summary (what the class-wide outputs need of it)."""
+    view = for_students(result, settings.due_date, settings.published)
+    title = f"{settings.course.title}: your feedback"
+    atomic(pages / (stem + ".html"), feedback.page(view, title))
+    atomic(pages / (stem + ".txt"), feedback.text(view, title))
+    return result.summary()
+
+
+class Arrivals:
+    """The results of a run taken as they arrive, each read once: its feedback page and text
+    written at once (while the other hand-ins are still being graded), and its summary and
+    failure signatures (for similarity.csv) kept; a class's full results are never held."""
+
+    def __init__(self, out: Path, settings):
+        self.pages, self.settings = out / "feedback", settings
+        self.pages.mkdir(parents=True, exist_ok=True)
+        self.summaries: dict[str, Result] = {}    # by results file name
+        self.failures: dict[str, dict] = {}       # by student id
+
+    def __call__(self, student_id: str, result: Result) -> None:
+        name = store.filename(student_id)
+        self.summaries[name] = feedback_files(self.pages, Path(name).stem, result,
+                                              self.settings)
+        self.failures[student_id] = similarity.failures(result)
 
 
 def write_all(out: Path, files: list[Path], settings, column: str | None = None,
-              missing: list[Result] = (), notice: str = "", pairs: list = (),
-              whole_class: bool = True,
+              missing: list[Result] = (), notice: str = "", pairs=(),
+              whole_class: bool = True, arrived: Arrivals | None = None,
               ) -> tuple[list[Result], dict[str, Path], list[str]]:
     """Gradebook, report, feedback pages and platform files from the results files; returns
     the results' summaries, the paths written and notes on what could not be filled in.
 
     Only summaries stay in memory; each student's full result is read back from its file while
-    their feedback and the report are written, so a class of any size fits."""
-    out.mkdir(parents=True, exist_ok=True)
+    their feedback is written (unless it was as it `arrived`, see `Arrivals`), so a class of
+    any size fits. `pairs` (similarity's, for the report) may be a function that waits for
+    them: it is called last."""
     pages = out / "feedback"
-    pages.mkdir(exist_ok=True)
+    pages.mkdir(parents=True, exist_ok=True)
     summaries, files_of, written = [], {}, set()
     title = settings.course.title
     times = store.read_times(out)
     for path in files:
-        result = store.read(path)
-        if result is None:
-            continue
-        result.execution_time = times.get(_sid(result), 0.0)
-        view = for_students(result, settings.due_date, settings.published)
-        for suffix, text in ((".html", feedback.page(view, f"{title}: your feedback")),
-                             (".txt", feedback.text(view, f"{title}: your feedback"))):
-            atomic(pages / (path.stem + suffix), text)
-            written.add(path.stem + suffix)
-        summaries.append(result.summary())
+        if arrived is not None and path.name in arrived.summaries:
+            summary = arrived.summaries[path.name]
+        else:
+            result = store.read(path)
+            if result is None:
+                continue
+            summary = feedback_files(pages, path.stem, result, settings)
+        summary.execution_time = times.get(_sid(summary), 0.0)
+        written.update((path.stem + ".html", path.stem + ".txt"))
+        summaries.append(summary)
         files_of[id(summaries[-1])] = path
     for old in pages.iterdir():  # a page of a student no longer in this class is stale
         if old.name not in written:
@@ -66,7 +95,7 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
     atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
-                                   link=link, pairs=pairs))
+                                   link=link, pairs=pairs() if callable(pairs) else pairs))
     return summaries, paths, notes
 
 

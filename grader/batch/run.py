@@ -91,7 +91,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     if ctx.get_start_method() == "fork":
-        from ..grading import runner
+        from ..grading import runner  # noqa: F401  (imported once here, pytest included: workers
         #                        forked below, and any started after one dies, inherit it)
     pending = list(range(len(tasks)))[::-1]  # popped from the end: in order
     holding: dict = {}                        # worker's pipe -> index it grades, or None
@@ -106,6 +106,10 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
         p.start()
         theirs.close()
         holding[mine], procs[mine] = None, p
+
+    def give(conn):
+        holding[conn] = pending.pop() if pending else None
+        conn.send(None if holding[conn] is None else tasks[holding[conn]])
 
     for _ in range(max(1, min(jobs, len(tasks)))):
         start_worker()
@@ -132,13 +136,14 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                         start_worker()
                     continue
                 if msg[0] == "ready":
-                    holding[conn] = pending.pop() if pending else None
-                    conn.send(None if holding[conn] is None else tasks[holding[conn]])
+                    give(conn)
                 else:
                     deaths = 0
                     index, holding[conn] = holding[conn], None
                     result = score(Result.from_json(msg[1]))
                     template = template or result
+                    if _asks_again(conn):  # its next hand-in first, then this one's outputs
+                        give(conn)
                     _finish(tasks[index], result, results_dir, on_result)
                     for lost in waiting:
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
@@ -156,9 +161,18 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
             p.join(2)
 
 
+def _asks_again(conn) -> bool:
+    """Whether a worker that just sent a result already asks for its next hand-in, so that it
+    never waits while the parent writes outputs (a death waiting in the pipe instead is seen
+    at the next wait)."""
+    try:
+        return conn.poll() and conn.recv()[0] == "ready"
+    except (EOFError, OSError):
+        return False
+
+
 def _finish(task: Task, result: Result, results_dir: Path, on_result) -> None:
-    store.write(results_dir, task.student_id, result)
-    on_result(task, result)
+    on_result(task, store.save(results_dir, task.student_id, result))
 
 
 def crashed(task: Task, template: Result) -> Result:

@@ -13,9 +13,10 @@ class does not, above all shared *wrong* code and the same rare failures. So:
 * Each shared fingerprint weighs its rarity in the class (`log((N + 1) / holders)`), and a
   fingerprint of the reference solution (correct code) only `CORRECT` of that: two hand-ins
   that share code nobody else wrote, and that is not the known right answer, share most.
-* A failed test is a failure signature twice over: the test with the misconceptions it showed,
-  and the test with its exact feedback (the same wrong gradients on the same graph); each
-  weighs its rarity the same way. Passing everything shares nothing.
+* A failed test is a failure signature: the test with the misconceptions it showed (not its
+  feedback text: each hand-in is graded on its own instance of the values, and a renamed copy's
+  feedback names its own names), weighed by its rarity the same way. Passing everything shares
+  nothing.
 * `similarity = 0.75 * shared code + 0.25 * shared failures`, each a weighted Jaccard share
   between 0 and 1.
 
@@ -25,7 +26,6 @@ grading never loads it.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import keyword
 import math
@@ -110,17 +110,15 @@ def reference(kit: Path = KIT) -> str:
 
 
 def failures(result: Result) -> dict[str, str]:
-    """The failure signatures of a result: for each failed test, the test with the
-    misconceptions it showed, and the test with its exact feedback."""
+    """The failure signatures of a result: each failed test with the misconceptions it showed.
+    Not its feedback text: every hand-in is graded on its own instance of the values, so two
+    copies of one engine read other numbers, and a renamed copy's feedback names its own names."""
     out = {}
     for t in result.tests:
         ids = sorted(t.extra.get("misconceptions", []))
         if t.status != "failed" or t.output.startswith("Not graded") or ids == ["stub"]:
             continue  # a closure left as handed out is no signature of anyone's
-        ids = ",".join(ids) or "failed"
-        out[f"{t.name}\x00{ids}"] = t.name
-        digest = hashlib.sha256(t.output.encode("utf-8", "replace")).hexdigest()
-        out[f"{t.name}\x00{digest}"] = t.name
+        out[f"{t.name}\x00{','.join(ids) or 'failed'}"] = t.name
     return out
 
 
@@ -184,20 +182,43 @@ def _fingerprints(codes: list[str], boilerplate, given: frozenset,
                              chunksize=max(1, len(codes) // (4 * jobs))))
 
 
-def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1) -> list[Pair]:
-    """Every pair of hand-ins that shares anything rare, most suspicious first; the `top`
-    ones also get copydetect's own similarity and an excerpt of the code they share.
-    Fingerprints are made in `jobs` processes."""
+@dataclass
+class Prints:
+    """What the class's code gives before any result is known: the handed-out code's
+    fingerprints (`boiler`), the reference solution's (`correct`), each code's (`made`)."""
+    boiler: object
+    given: frozenset
+    correct: set[int]
+    made: dict[str, set[int]] = field(default_factory=dict)
+
+
+def prints_of(kit: Path = KIT) -> Prints:
+    """The handed-out code's and the reference solution's fingerprints; no hand-in's yet."""
     import numpy as np
 
     out_there = handed_out(kit)
     boiler = np.array(sorted({h for code in out_there for h in _hashes(code, None)}))
     given = frozenset(_shape(line) for code in out_there for line in code.splitlines())
-    correct = _hashes(reference(kit), boiler, given)
-    distinct = list(dict.fromkeys(h.code for h in handins))  # identical ones once
-    made = dict(zip(distinct, _fingerprints(distinct, boiler, given, jobs)))
+    return Prints(boiler, given, _hashes(reference(kit), boiler, given))
+
+
+def fingerprint_all(prints: Prints, codes, jobs: int = 1) -> Prints:
+    """Each of `codes` fingerprinted into `prints.made` (identical ones once), in `jobs`
+    processes."""
+    distinct = [c for c in dict.fromkeys(codes) if c not in prints.made]
+    prints.made.update(zip(distinct, _fingerprints(distinct, prints.boiler, prints.given, jobs)))
+    return prints
+
+
+def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1,
+          prints: Prints | None = None) -> list[Pair]:
+    """Every pair of hand-ins that shares anything rare, most suspicious first; the `top`
+    ones also get copydetect's own similarity and an excerpt of the code they share.
+    Fingerprints not in `prints` already are made in `jobs` processes."""
+    prints = fingerprint_all(prints or prints_of(kit), (h.code for h in handins), jobs)
+    boiler, correct = prints.boiler, prints.correct
     for h in handins:
-        h.hashes = made[h.code]
+        h.hashes = prints.made[h.code]
     n = len(handins)
     common = max(COMMON_AT_LEAST, COMMON * n)
 
@@ -243,12 +264,13 @@ def pairs(handins: list[Handin], kit: Path = KIT, top: int = 20, jobs: int = 1) 
     whole: dict[str, object] = {}
 
     def fingerprint(student):
-        if student not in whole:
+        code = by_id[student].code
+        if code not in whole:
             try:
-                whole[student] = _fingerprint(_plain_self(by_id[student].code), boiler)
+                whole[code] = _fingerprint(_plain_self(code), boiler)
             except Exception:
-                whole[student] = None
-        return whole[student]
+                whole[code] = None
+        return whole[code]
     for p in found[:top]:
         p.copydetect, p.excerpt = _compare(by_id[p.a].code, fingerprint(p.a), fingerprint(p.b))
     return found
@@ -274,6 +296,119 @@ def _compare(code: str, a, b) -> tuple[float | None, str]:
     start, end = max(zip(slices[0], slices[1]), key=lambda s: s[1] - s[0])
     excerpt = " ".join(_plain_self(code)[int(start):int(end)].split()).replace("self_", "self")
     return float(min(sa, sb)), excerpt[:160] + ("..." if len(excerpt) > 160 else "")
+
+
+def compare(codes: dict[str, str], failures: dict[str, dict], out: Path, jobs: int = 1,
+            kit: Path = KIT, prints: Prints | None = None, top: int = 20) -> list[Pair]:
+    """similarity.csv in OUT for the hand-ins' `codes` and their results' `failures` (both by
+    student, in the order of the class); the `top` pairs, for the report."""
+    handins = [Handin(sid, code, failures.get(sid, {})) for sid, code in codes.items()]
+    found = pairs(handins, kit, top, jobs, prints)
+    write_csv(out / "similarity.csv", found)
+    return found[:top]
+
+
+class Beside:
+    """similarity.csv worked out beside the grading. A process forked now reads every hand-in's
+    code, imports copydetect (and numpy, matplotlib with it: seconds) and fingerprints the code
+    while the workers grade; once the results are in (`finish`), only the pairs are left to find.
+    Where processes are not forked (not Linux), all of it is done in this one at `finish`."""
+
+    def __init__(self, paths: dict[str, Path], out: Path, jobs: int = 1, kit: Path = KIT):
+        self.out, self.jobs, self.kit = out, jobs, kit
+        self.conn = self.proc = None
+        if not sys.platform.startswith("linux"):
+            self.codes = {sid: source(p) for sid, p in paths.items()}
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=_beside, args=(theirs, paths, out, jobs, kit),
+                                daemon=True)
+        self.proc.start()
+        theirs.close()
+
+    def read(self) -> None:
+        """Return once every hand-in's code is read (before the hand-ins' files go)."""
+        if self.conn is not None:
+            self._get()
+
+    def finish(self, failures: dict[str, dict]) -> None:
+        """Start on the pairs, from the results' failure signatures (`failures`, by student);
+        `pairs` waits for them."""
+        if self.conn is None:
+            self.found = compare(self.codes, failures, self.out, self.jobs, self.kit)
+        else:
+            self.conn.send(failures)
+
+    def pairs(self) -> list[Pair]:
+        """Once similarity.csv is written, the top pairs, for the report."""
+        if self.conn is not None:
+            self.found = self._get()
+            self.close()
+        return self.found
+
+    def _get(self):
+        try:
+            kind, what = self.conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the process working out similarity.csv died") from None
+        if kind == "error":
+            raise RuntimeError(f"similarity.csv: {what}")
+        return what
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.conn.close()
+            self.proc.terminate()
+            self.proc.join(2)
+            self.proc = None
+
+
+def _beside(conn, paths: dict[str, Path], out: Path, jobs: int, kit: Path) -> None:
+    """`Beside`'s process: read, fingerprint one code at a time while the parent grades (its
+    workers have the cores), every core for the rest once the failures arrive, then compare."""
+    import signal
+
+    from .run import _die_with_parent
+
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        codes = {sid: source(p) for sid, p in paths.items()}
+        conn.send(("read", None))
+        _import_copydetect_alone()
+        prints = prints_of(kit)
+        for code in codes.values():
+            if conn.poll():
+                break
+            fingerprint_all(prints, [code])
+        failures = conn.recv()
+        conn.send(("done", compare(codes, failures, out, jobs, kit, prints)))
+    except Exception as e:  # noqa: BLE001 (said in the parent, which stops the batch)
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+def _import_copydetect_alone() -> None:
+    """Import copydetect without matplotlib, in `Beside`'s process only (which draws nothing):
+    copydetect imports pyplot for the HTML report of its own command line, never made here,
+    and pyplot is two thirds of its import time and half its memory. Stand-ins take
+    matplotlib's place while copydetect is imported; if that fails, it is imported as it is."""
+    import types
+
+    if "copydetect" in sys.modules or "matplotlib" in sys.modules:
+        return
+    stand_in = types.ModuleType("matplotlib")
+    stand_in.pyplot = types.ModuleType("matplotlib.pyplot")
+    sys.modules.update({"matplotlib": stand_in, "matplotlib.pyplot": stand_in.pyplot})
+    try:
+        import copydetect  # noqa: F401
+    except Exception:  # noqa: BLE001 (a copydetect that needs more of it: the real one)
+        for name in [m for m in sys.modules if m.split(".")[0] == "copydetect"]:
+            del sys.modules[name]
+    finally:
+        del sys.modules["matplotlib"], sys.modules["matplotlib.pyplot"]
 
 
 def write_csv(path: Path, found: list[Pair]) -> None:

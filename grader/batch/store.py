@@ -36,6 +36,18 @@ def content_hash(path: Path) -> str:
 
 
 def write(results_dir: Path, student_id: str, result: Result) -> Path:
+    return _write(results_dir, student_id, result)[0]
+
+
+def save(results_dir: Path, student_id: str, result: Result) -> Result:
+    """`write`, and return the result as `read` will give it back (with its execution time),
+    without reading the file."""
+    stored = Result.from_json(json.loads(_write(results_dir, student_id, result)[1]))
+    stored.execution_time = result.execution_time
+    return stored
+
+
+def _write(results_dir: Path, student_id: str, result: Result) -> tuple[Path, str]:
     results_dir.mkdir(parents=True, exist_ok=True)
     target = results_dir / filename(student_id)
     fd, tmp = tempfile.mkstemp(dir=results_dir, prefix=".partial-", suffix=".json")
@@ -44,14 +56,15 @@ def write(results_dir: Path, student_id: str, result: Result) -> Path:
         # complete write); no fsync, as power loss is not what a grading run must survive.
         data = result.to_json()
         del data["execution_time"]  # wall time differs run to run; `record_times` keeps it
+        text = json.dumps(data, allow_nan=False)
         with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(data, allow_nan=False))
+            f.write(text)
         os.chmod(tmp, 0o644)  # like every other output; mkstemp makes it private
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+    return target, text
 
 
 def read(path: Path) -> Result | None:

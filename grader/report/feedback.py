@@ -190,10 +190,10 @@ def excerpt(result: Result) -> list[str]:
 
 # --------------------------------------------------------------------------- HTML
 
-def test_html(t: TestResult, draw: bool = True, items=None, numbers=None) -> str:
+def test_html(t: TestResult, draw: bool = True, items=None, numbers=None, n: int = 0) -> str:
     """One test: its verdict, its feedback (`items` from `walk`, so each thing is said once
     on a page; else its whole output) and, for a failed one, its graph drawn and its
-    gradients listed."""
+    gradients listed. `n`, the test's place on the page, names its graph's arrowhead."""
     st = _status(t)
     extra = _d(t.extra)
     if items is None:
@@ -220,7 +220,7 @@ def test_html(t: TestResult, draw: bool = True, items=None, numbers=None) -> str
             parts.append(f'<p class="explain muted">{esc(_seen_text(what))}</p>')
     g = _d(extra.get("graph"))
     if draw and st != "passed" and g:
-        drawing = graph(g)
+        drawing = graph(g, f"arrow{n}")
         if drawing:
             prog = str(g.get("program") or "")
             if prog and prog.splitlines()[0] not in t.output:  # the output lists it otherwise
@@ -315,7 +315,8 @@ def page(result: Result, title: str = "Backprop engine: your feedback") -> str:
     passed = [t for t in result.tests if _status(t) == "passed"]
     if failed and not error:
         parts.append(f"<h2>Failed tests ({len(failed)} of {len(result.tests)})</h2>")
-        parts += [test_html(t, True, items, numbers) for t, items, numbers in walk(result)]
+        parts += [test_html(t, True, items, numbers, n)
+                  for n, (t, items, numbers) in enumerate(walk(result))]
     if passed:
         parts.append(f"<h2>Passed tests ({len(passed)} of {len(result.tests)})</h2>"
                      "<ul class=\"passed-list\">" + "".join(

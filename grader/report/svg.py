@@ -6,15 +6,15 @@ from a hand-in or from the results file goes through `esc`, so nothing is ever i
 from __future__ import annotations
 
 import html
-import itertools
 import math
-
-_ids = itertools.count()
 
 
 def esc(s) -> str:
     """Escape any value for HTML text or a quoted attribute (also SVG text inside HTML)."""
-    return html.escape(str(s), quote=True).replace("\x00", "\ufffd")
+    s = str(s)
+    if "&" in s or "<" in s or ">" in s or '"' in s or "'" in s or "\x00" in s:
+        return html.escape(s, quote=True).replace("\x00", "\ufffd")
+    return s  # most text has nothing to escape: the test is quicker than escaping
 
 
 def num(x) -> float | None:
@@ -26,6 +26,8 @@ def num(x) -> float | None:
 
 def fmt(x, digits: int = 6) -> str:
     """A number as short text: None as a dash, NaN and infinities spelled out, no crash."""
+    if type(x) is float and x and math.isfinite(x):  # the common case, checked at once
+        return f"{x:.{digits}g}".replace("-", "\u2212")
     v = num(x)
     if v is None:
         return "\u2014" if x is None else str(x)[:24]
@@ -137,9 +139,10 @@ def _inputs(node: dict, n: int) -> list[int]:
     return [j for j in ins if isinstance(j, int) and not isinstance(j, bool) and 0 <= j < n]
 
 
-def graph(g: dict) -> str:
+def graph(g: dict, mid: str = "arrow") -> str:
     """Draw a recorded graph left to right by depth; each node shows label and op, and under
-    it the gradient expected and received (red where they differ)."""
+    it the gradient expected and received (red where they differ). `mid` names its arrowhead
+    marker: unique on its page, the same whichever page was drawn before."""
     raw = g.get("nodes") if isinstance(g, dict) else None
     if not isinstance(raw, list) or not raw:
         return ""
@@ -172,7 +175,6 @@ def graph(g: dict) -> str:
             pos[i] = (x, y)
     w = PAD * 2 + ncols * BOX_W + (ncols - 1) * COL_GAP
     h = TOP + PAD + nrows * ROW_H - (ROW_H - BOX_H - 34)
-    mid = f"arrow{next(_ids)}"
     out = [
         f'<svg class="graph" viewBox="0 0 {w} {h:.0f}" width="{w}" height="{h:.0f}" '
         f'role="img" aria-label="computation graph">',
