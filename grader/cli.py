@@ -295,10 +295,9 @@ def batch(source, out, jobs, resume, dry_run, shard, due, roster, assignment, wo
           missing_as_zero, published, published_values, **kwargs):
     """Grade every hand-in in SOURCE (a folder or .zip, e.g. a Canvas, Moodle or Gradescope
     bulk download)."""
-    import os
-
     from .batch.classroom import Settings, grade_class
     from .batch.outputs import summary
+    from .sandbox import affinity
 
     course = course_from(kwargs, *LIMITS, "late_penalty", "flag_late_days")
     isolation = isolation_from(kwargs, course)
@@ -311,7 +310,7 @@ def batch(source, out, jobs, resume, dry_run, shard, due, roster, assignment, wo
                         assignment, worksheet, course, published, isolation,
                         published_values, missing_as_zero)
     try:
-        graded = grade_class(source, out, jobs or os.cpu_count() or 1, settings, resume, shard,
+        graded = grade_class(source, out, jobs or affinity.usable(), settings, resume, shard,
                              dry_run=dry_run)
     except KeyboardInterrupt:
         interrupted(out)
@@ -587,14 +586,13 @@ def make_service(data, db, queue_url, kwargs, **more):
 def serve(data, db, queue_url, host, port, jobs, threads, rate, check_file, **kwargs):
     """Run the submission service: students upload, see their feedback at once; instructors
     see the class. SQLite and grading in this process unless --db/--queue say otherwise."""
-    import os
-
+    from .sandbox import affinity
     from .service.app import create_app
     from .service.server import serve as run_server
 
     if check_file is None and Path("assignments/check.py").is_file():
         check_file = Path("assignments/check.py")
-    service = make_service(data, db, queue_url, kwargs, jobs=jobs or os.cpu_count() or 1,
+    service = make_service(data, db, queue_url, kwargs, jobs=jobs or affinity.usable(),
                            rate=rate, check=check_file).open()
     app = create_app(service)
 

@@ -257,7 +257,7 @@ def test_a_late_kill_read_with_the_next_spawn_leaves_it_its_channel():
         theirs.close()
         channel = _Channel(mine)
         try:
-            _write(mine, load(REFERENCE).cells, time.monotonic() + 10)
+            _write(mine, {"cells": load(REFERENCE).cells}, time.monotonic() + 10)
         except OSError:
             pytest.fail("the host closed the spawn's channel")
         got, report = channel.read(time.monotonic() + 10)

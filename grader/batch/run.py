@@ -20,6 +20,7 @@ from .. import __version__
 from ..checking.instance import Instances
 from ..report.terminal import one_line
 from ..grading.results import Result, TestResult, points
+from ..sandbox import affinity
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 from . import store
@@ -42,9 +43,11 @@ def in_shard(student_id: str, shard: tuple[int, int] | None) -> bool:
 
 
 def _worker(conn, limits: Limits, settings: Isolation, instances: Instances,
-            visibility: dict[str, str] | None = None) -> None:
-    """Ask the parent for a hand-in, grade it, send the result back; until told to stop."""
+            visibility: dict[str, str] | None = None, cpu: int | None = None) -> None:
+    """Ask the parent for a hand-in, grade it, send the result back; until told to stop. With
+    `cpu`, the worker and its sandbox run on that CPU (see grader/sandbox/affinity.py)."""
     _die_with_parent()
+    affinity.keep(cpu)
     from ..grading.runner import Job, run
     from ..sandbox.client import Sandbox
 
@@ -96,23 +99,24 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
     pending = list(range(len(tasks)))[::-1]  # popped from the end: in order
     holding: dict = {}                        # worker's pipe -> index it grades, or None
     procs: dict = {}
+    cpus: dict = {}                           # worker's pipe -> its CPU, or None
     template = None  # any graded result: the test list a lost hand-in is scored 0 on
     waiting: list[int] = []  # hand-ins lost before any result showed that list
 
-    def start_worker():
+    def start_worker(cpu):
         mine, theirs = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(theirs, limits, settings, instances, visibility),
-                        daemon=True)
+        p = ctx.Process(target=_worker, daemon=True,
+                        args=(theirs, limits, settings, instances, visibility, cpu))
         p.start()
         theirs.close()
-        holding[mine], procs[mine] = None, p
+        holding[mine], procs[mine], cpus[mine] = None, p, cpu
 
     def give(conn):
         holding[conn] = pending.pop() if pending else None
         conn.send(None if holding[conn] is None else tasks[holding[conn]])
 
-    for _ in range(max(1, min(jobs, len(tasks)))):
-        start_worker()
+    for cpu in affinity.spread(max(1, min(jobs, len(tasks)))):
+        start_worker(cpu)
     deaths = 0  # workers lost in a row without a hand-in: a broken install, not a hand-in
     try:
         while holding:
@@ -121,7 +125,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                     msg = conn.recv()
                 except (EOFError, OSError):  # the worker is gone
                     lost = holding.pop(conn)
-                    proc = procs.pop(conn)
+                    proc, cpu = procs.pop(conn), cpus.pop(conn)
                     proc.join(1)
                     deaths += lost is None and proc.exitcode != 0
                     if deaths > 2 * jobs:
@@ -133,7 +137,7 @@ def grade_all(tasks: list[Task], results_dir: Path, jobs: int, limits: Limits,
                         _finish(tasks[lost], crashed(tasks[lost], template), results_dir,
                                 on_result)
                     if pending and len(holding) < jobs:
-                        start_worker()
+                        start_worker(cpu)
                     continue
                 if msg[0] == "ready":
                     give(conn)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 from grader.checking.misconceptions import explain
-from grader.platforms.late import describe as describe_late
 from grader.report.svg import esc, fmt, graph, same
 from grader.grading.results import Result, TestResult, points
 
@@ -63,6 +62,8 @@ def headline(result: Result) -> str:
         line += f" ({100 * result.score / result.max_score:.0f}%)"
     late = _d(result.extra.get("late"))
     if late.get("late"):
+        from grader.platforms.late import describe as describe_late  # late hand-ins only
+
         line += f"; {describe_late(late)}"
         if result.penalty:
             line += f" (before the penalty: {points(result.raw_score)})"

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from . import bwrap, frames, isolation, paths
+from . import affinity, bwrap, frames, isolation, paths
 from .host import HEADER, MAX_FRAME  # one definition of the wire format
 from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
@@ -323,6 +323,7 @@ class Handin:
         self.next_id = 0
         self.data = None  # this hand-in process's own channel (a new one for each process)
         self.processes = 0  # started for this hand-in (`extra_data.processes`)
+        self.cpu, self.allowed = None, None  # the CPU it shares with us (affinity.py)
 
     # -- lifetime
 
@@ -343,7 +344,10 @@ class Handin:
         self.processes += 1
         # each cell stops itself at cell_seconds; past that (and the grace) it is killed
         load = len(self.cells) * self.limits.cell_seconds + GRACE
-        self._tell_handin(self.cells, self._deadline(load))  # straight to its process
+        if self.cpu is None:
+            self.cpu, self.allowed = affinity.hold()
+        self._tell_handin({"cells": self.cells, "cpu": self.cpu},
+                          self._deadline(load))  # straight to its process
         frame = self._receive(self._deadline(load), "load")
         self.wrote = self.wrote or frame.get("printed") is True
         return frame
@@ -354,13 +358,17 @@ class Handin:
         return self._spawn()
 
     def close(self) -> None:
-        if self.alive:
-            try:
-                _write(self.data.sock, {"op": "close"}, time.monotonic() + 1.0)
-            except (OSError, Stuck):
-                self._kill()
-                return
-            self._wait_ended(time.monotonic() + HOST_SECONDS)
+        try:
+            if self.alive:
+                try:
+                    _write(self.data.sock, {"op": "close"}, time.monotonic() + 1.0)
+                except (OSError, Stuck):
+                    self._kill()
+                    return
+                self._wait_ended(time.monotonic() + HOST_SECONDS)
+        finally:
+            affinity.release(self.allowed)
+            self.cpu, self.allowed = None, None
 
     def _deadline(self, seconds: float) -> float:
         budget_end = self.started + self.limits.handin_seconds

@@ -326,13 +326,13 @@ def replay(Value, ops, root):
         nodes = []
         for op in ops:
             nodes.append(build(Value, nodes, op))
-        order = topological(nodes[root], Value)
+        order, held = topological(nodes[root], Value)
         for v in order:
             v.grad = 0.0
         nodes[root].grad = 1.0
         names = set()
         for v in reversed(order):
-            name, closure = closure_of(v, Value)
+            name, closure = closure_of(v, Value, held[id(v)])
             if closure is not None:
                 names.add(name)
                 closure()
@@ -349,22 +349,29 @@ def replay(Value, ops, root):
     return found
 
 
+_SLOTS = {}  # class -> the slot names of it and its bases
+
+
 def attributes(v):
     """(name, value) of what a node holds: its `__dict__`, then its slots."""
     held = list(getattr(v, "__dict__", {}).items())
-    for cls in type(v).__mro__:
-        slots = cls.__dict__.get("__slots__", ())
-        for name in [slots] if isinstance(slots, str) else slots:
-            if hasattr(v, name):
-                held.append((name, getattr(v, name)))
+    cls = type(v)
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        slots = _SLOTS[cls] = [name for c in cls.__mro__
+                               for s in [c.__dict__.get("__slots__", ())]
+                               for name in ([s] if isinstance(s, str) else s)]
+    for name in slots:
+        if hasattr(v, name):
+            held.append((name, getattr(v, name)))
     return held
 
 
-def children_of(v, Value):
-    """The nodes `v` holds, alone or in a list, tuple, set or as a dict's keys: its children,
-    whatever their name."""
+def children_of(v, Value, held):
+    """The nodes `v` holds (`held`: its attributes), alone or in a list, tuple, set or as a
+    dict's keys: its children, whatever their name."""
     kids = []
-    for _, x in attributes(v):
+    for _, x in held:
         if isinstance(x, Value):
             if x is not v:
                 kids.append(x)
@@ -375,36 +382,44 @@ def children_of(v, Value):
 
 
 def topological(root, Value):
-    """Every node under `root`, children before parents (iterative: deep graphs are fine)."""
-    order, seen = [], {id(root)}
-    stack = [(root, iter(children_of(root, Value)))]
+    """Every node under `root`, children before parents (iterative: deep graphs are fine),
+    and what each holds (node id -> its attributes, read once)."""
+    held = {id(root): attributes(root)}
+    order = []
+    stack = [(root, iter(children_of(root, Value, held[id(root)])))]
     while stack:
         v, kids = stack[-1]
         for c in kids:
-            if id(c) not in seen:
-                seen.add(id(c))
-                stack.append((c, iter(children_of(c, Value))))
+            if id(c) not in held:
+                held[id(c)] = attributes(c)
+                stack.append((c, iter(children_of(c, Value, held[id(c)]))))
                 break
         else:
             stack.pop()
             order.append(v)
-    return order
+    return order, held
 
 
-def closure_of(v, Value):
-    """The node's backward closure: a function it holds (nested def, lambda, functools.partial,
-    bound method, any callable) named like one (`back`, `grad`), else a method of its class
-    named like `_backward`, else the only function it holds; (None, None) if it has none."""
-    held = [(n, x) for n, x in attributes(v)
-            if callable(x) and not isinstance(x, (type, Value))]
-    for n, x in held:
+_METHOD = {}  # class -> the name of its method named like `_backward`, or None
+
+
+def closure_of(v, Value, held):
+    """The node's backward closure: a function it holds (`held`: its attributes; a nested
+    def, lambda, functools.partial, bound method, any callable) named like one (`back`,
+    `grad`), else a method of its class named like `_backward`, else the only function it
+    holds; (None, None) if it has none."""
+    funcs = [(n, x) for n, x in held if callable(x) and not isinstance(x, (type, Value))]
+    for n, x in funcs:
         if "back" in n.lower() or "grad" in n.lower():
             return n, x
-    for n in dir(type(v)):
-        if "backward" in n.lower() and n != "backward" and callable(getattr(type(v), n, None)):
-            return n, getattr(v, n)
-    if len(held) == 1:
-        return held[0]
+    cls = type(v)
+    if cls not in _METHOD:
+        _METHOD[cls] = next((n for n in dir(cls) if "backward" in n.lower() and
+                             n != "backward" and callable(getattr(cls, n, None))), None)
+    if _METHOD[cls] is not None:
+        return _METHOD[cls], getattr(v, _METHOD[cls])
+    if len(funcs) == 1:
+        return funcs[0]
     return None, None
 
 
@@ -487,11 +502,23 @@ def enter_handin(plan, out_w, report_w):
         os._exit(4)
 
 
+def run_on(cpu):
+    """The CPU the grader asking this hand-in runs on (see the trusted side's affinity.py):
+    a request and its answer then hand over without waking another CPU."""
+    if type(cpu) is int:
+        try:
+            os.sched_setaffinity(0, {cpu})
+        except OSError:
+            pass
+
+
 def child_main(plan, data, out_w, report_w):
     enter_handin(plan, out_w, report_w)
-    cells = read_frame(data, MAX_SOURCE)
-    if not isinstance(cells, list):
+    load = read_frame(data, MAX_SOURCE)
+    if not isinstance(load, dict) or not isinstance(load.get("cells"), list):
         os._exit(1)
+    cells = load["cells"]
+    run_on(load.get("cpu"))
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.setrecursionlimit(10000)
     code = 0
