@@ -61,8 +61,8 @@ def engines() -> tuple[dict[str, str], dict[str, str]]:
 def failures_of(sources: dict[str, str], tmp: Path) -> dict[str, dict]:
     """Each distinct engine graded once: its failure signatures."""
     from grader.batch.similarity import failures
-    from grader.grading.results import Result
     from grader.grading.runner import Job, run
+    from grader.results.model import Result
 
     paths = {}
     for name, code in sources.items():

@@ -487,8 +487,8 @@ def canvas_upload(out, course, assignment, attach_page, yes, published, **kwargs
     and asks first; a comment already posted is never posted again."""
     import os
 
+    from .batch import canvas_upload as upload
     from .course.visibility import for_students
-    from .platforms import canvas_upload as upload
 
     try:
         import canvasapi  # noqa: F401

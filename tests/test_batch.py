@@ -34,7 +34,7 @@ from grader.batch.outputs import summary
 from grader.batch.run import Task, grade_all, in_shard
 from grader.checking.misconceptions import explain
 from grader.platforms import canvas
-from grader.platforms.gradebook import COLUMNS
+from grader.report.gradebook import COLUMNS
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1002,8 +1002,9 @@ def test_worker_death_costs_only_its_handin(tmp_path, monkeypatch, first):
 def test_a_lone_lost_handin_keeps_the_suites_maximum(tmp_path, monkeypatch):
     """A batch whose only hand-in loses its worker has no graded result to take the maximum
     from: the suite itself gives it (never a 0/0), scored by the course file's weights."""
-    import grader.grading.runner
     from suite_cases import full_marks
+
+    import grader.grading.runner
 
     real_run = grader.grading.runner.run
 

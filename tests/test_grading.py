@@ -16,12 +16,12 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from mutants import MUTANTS, REFERENCE, source
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.checking.misconceptions import explain
-from grader.grading.results import Result
 from grader.grading.runner import Job, grade, run
-from mutants import MUTANTS, REFERENCE, source
+from grader.results.model import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 STUB = ROOT / "assignments" / "engine.py"
@@ -255,7 +255,7 @@ def test_batch_grades_like_alone(graded, handins, name):
 RENDER = """
 import json, sys
 from pathlib import Path
-from grader.platforms.gradebook import gradebook_csv
+from grader.report.gradebook import gradebook_csv
 from grader.platforms.prairielearn import to_prairielearn
 from grader.report.html import render as html
 from grader.report.text import render as text

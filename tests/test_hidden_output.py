@@ -16,13 +16,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from suite_cases import discover
 
 from grader.checking.check import EQUAL_DATA, PROBES
-from grader.report import feedback
-from grader.grading.results import Result
 from grader.course.visibility import for_students
-
-from suite_cases import discover
+from grader.report import feedback
+from grader.results.model import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADER = Path(sys.executable).with_name("grader")
@@ -217,8 +216,8 @@ def test_gradescope_top_level_names_only_what_visible_tests_found(tmp_path):
 def test_a_result_graded_in_another_order_shows_no_late_printed_text():
     """A course file changed after grading (a test that ran early is now held back): what
     later tests printed is not shown, and `in_order` says the result must be graded again."""
-    from grader.grading.results import TestResult
     from grader.course.visibility import in_order, printed_in_order
+    from grader.results.model import TestResult
 
     def test(name, ran, visibility):
         return TestResult(name, 1, 1, f"Passed.\n\nYour code printed during this test:\n{name}!",

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from grader.batch import store
+from grader.batch.canvas_upload import MARK
 from grader.batch.classroom import grade_class
-from grader.platforms.canvas_upload import MARK
 from grader.report import feedback
 
 HERE = Path(__file__).resolve().parent

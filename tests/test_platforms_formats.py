@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.platforms import canvas, late
-from grader.platforms.gradebook import COLUMNS, gradebook_csv
+from grader.course import late
+from grader.platforms import canvas
 from grader.platforms.prairielearn import to_prairielearn
-from grader.grading import results as gr
-from grader.grading.results import Result
+from grader.report.gradebook import COLUMNS, gradebook_csv
+from grader.results import model as gr
+from grader.results.model import Result
 
 # Canvas's gradebook export: BOM, SIS columns, a custom column, a Manual Posting row, a Points
 # Possible row with read-only totals, a quoted name with a comma, and the Test Student.

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import click
 import pytest
+from mutants import MUTANTS, REFERENCE, source
 
 from grader.course.file import Course
+from grader.course.scoring import apply
 from grader.grading.json_report import read
 from grader.grading.options import OPTIONS, limits_from
-from grader.grading.results import Result
-from grader.platforms.gradescope import to_gradescope
 from grader.grading.runner import Job, run
-from grader.course.scoring import apply
-from mutants import MUTANTS, REFERENCE, source
+from grader.platforms.gradescope import to_gradescope
+from grader.results.model import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 STUB = ROOT / "assignments" / "engine.py"

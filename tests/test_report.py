@@ -17,8 +17,8 @@ import pytest
 from grader.checking.misconceptions import explain
 from grader.report.html import render
 from grader.report.svg import fmt, graph, same
-from grader.grading.results import Result
-from grader.grading.results import TestResult as TR
+from grader.results.model import Result
+from grader.results.model import TestResult as TR
 
 HOSTILE = '<script>alert(1)</script></details><img src="https://evil.example/x.png">'
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..platforms import canvas, moodle
-from ..platforms import late as late_rules
-from ..platforms.submissions import Submission, unpacked
+from ..course import late as late_rules
 from ..course.file import Course
-from ..grading.results import Result
-from ..sandbox.isolation import Isolation
-from ..sandbox.limits import Limits
 from ..course.scoring import apply, visibilities
 from ..course.visibility import in_order
+from ..platforms import canvas, moodle
+from ..platforms.submissions import Submission, unpacked
+from ..results.model import Result
+from ..sandbox.isolation import Isolation
+from ..sandbox.limits import Limits
 from . import outputs, similarity, store
 from .run import Progress, Task, grade_all, in_shard
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..checking.misconceptions import explain
+from ..course.visibility import for_students
 from ..platforms import canvas, moodle
-from ..platforms.gradebook import gradebook_csv, has_grade, status
 from ..report import feedback
+from ..report.gradebook import gradebook_csv, has_grade, status
 from ..report.html import chunks
 from ..report.terminal import one_line, visible
-from ..grading.results import Result, points
-from ..course.visibility import for_students
+from ..results.model import Result, points
 from . import similarity, store
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 from .. import __version__
 from ..checking.instance import Instances
 from ..report.terminal import one_line
-from ..grading.results import Result, TestResult, points
+from ..results.model import Result, TestResult, points
 from ..sandbox import affinity
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits

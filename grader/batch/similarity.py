@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..grading.results import Result
+from ..results.model import Result
 
 MARKS = ("def ", "async def ", "class ")
 K = 25            # copydetect's noise threshold: k-grams of its filtered code, in characters

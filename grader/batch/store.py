@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ..grading.handin import HandinError, pick
-from ..grading.results import Result
+from ..results.model import Result
 from ..sandbox import interpreter
 
 

@@ -1,2 +1,2 @@
 """The course: its file `grader.toml` (`file`), the scores it gives (`scoring`), what students
-may see of a result (`visibility`), and its attempt rules (`attempts`)."""
+may see of a result (`visibility`), its attempt rules (`attempts`) and late rules (`late`)."""

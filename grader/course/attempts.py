@@ -21,7 +21,7 @@ The contract:
   attempt that counts. An attempt that does not count is still graded and shown, never scored.
 * `due` gives a student's due date: their extension if the course grants one, else the course's.
 
-Times are timezone-aware datetimes (or ISO 8601 strings, read as `grader.platforms.late` reads
+Times are timezone-aware datetimes (or ISO 8601 strings, read as `grader.course.late` reads
 them); shown in UTC.
 """
 from __future__ import annotations
@@ -96,9 +96,9 @@ def duration_text(seconds: float) -> str:
 
 
 def when(t: datetime | str) -> datetime:
-    """A time as an aware datetime (a string as `grader.platforms.late.parse_due` reads it)."""
+    """A time as an aware datetime (a string as `grader.course.late.parse_due` reads it)."""
     if isinstance(t, str):
-        from ..platforms.late import parse_due
+        from .late import parse_due
         t = parse_due(t)
     return t if t.tzinfo else t.astimezone()
 

@@ -228,7 +228,7 @@ def _boolean(x):
 def _penalty(x):
     if not isinstance(x, str):
         return _string(x)
-    from ..platforms.late import parse_policy
+    from .late import parse_policy
     try:
         parse_policy(x)
     except ValueError:
@@ -241,7 +241,7 @@ def _due(x):
         return _string(x)
     if not x:
         return ""
-    from ..platforms.late import parse_due
+    from .late import parse_due
     try:
         parse_due(x)
     except ValueError:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..grading.results import Result, TestResult
+from ..results.model import Result, TestResult
 from .file import Course
 
 FORWARD = "forward"

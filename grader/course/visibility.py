@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from ..checking.misconceptions import explain
-from ..grading.results import Result, TestResult
+from ..results.model import Result, TestResult
 
 POINT_TO = "What the failed tests point to:"
 PRINTED = "\n\nYour code printed"  # heads what a test's output shows of the hand-in's own
@@ -86,7 +86,7 @@ def shown(visibility: str, due: str | None, published: bool, now: datetime | Non
             return True
         if not due:
             return False
-        from ..platforms.late import parse_due
+        from .late import parse_due
         return (now or datetime.now(timezone.utc)) > parse_due(due)
     if visibility == "after_published":
         return published

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .results import Result
+from ..results.model import Result
 
 KEY = "grader"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from ..report.terminal import visible
+from ..results.model import points
 from ..suite.index import SUITE_ORDER
 from .options import OPTIONS
-from .results import points
 
 GRADING = pytest.StashKey["Grading"]()  # the hand-in the tests are asking now
 

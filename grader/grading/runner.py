@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import pytest
-from _pytest.reports import TestReport
 from _pytest.outcomes import Exit
+from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
 from ..checking.instance import Instances
 from ..course.visibility import shown_first
+from ..results.model import Result
 from ..sandbox.client import Sandbox
 from ..sandbox.limits import Limits
 from ..suite.index import INI, SUITE
 from .plugin import GRADING, engine_of
-from .results import Result
 from .session import Grading, test_result
 
 

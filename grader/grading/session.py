@@ -17,11 +17,11 @@ from ..checking.instance import Instances
 from ..checking.misconceptions import explain
 from ..checking.reasons import cell_error, load_errors, no_value, source_at
 from ..course.visibility import PRINTED, test_id
+from ..results.model import Result, TestResult
 from ..sandbox.client import Fault, Sandbox
 from ..sandbox.limits import Limits
 from ..sandbox.strikes import Strikes
 from .handin import HandinError, load
-from .results import Result, TestResult
 
 
 class Grading:

@@ -31,7 +31,7 @@ import io
 import re
 from pathlib import Path
 
-from ..grading.results import points
+from ..results.model import points
 
 IDENTITY_COLUMNS = ("Student", "LastName", "FirstName", "ID", "SIS User ID", "SIS Login ID",
                     "Integration ID", "Root Account", "Section")

@@ -10,7 +10,7 @@ text: it is one sentence or a short list that reads the same either way.
 from __future__ import annotations
 
 from ..report.feedback import test_markdown
-from ..grading.results import Result
+from ..results.model import Result
 
 
 def to_gradescope(result: Result, visibility: str = "visible") -> dict:
@@ -79,8 +79,7 @@ def with_attempt(result: Result, metadata: dict, course) -> Result:
     outside Gradescope) the result is unchanged."""
     from dataclasses import replace
 
-    from ..course import attempts
-    from . import late
+    from ..course import attempts, late
 
     if not metadata.get("created_at"):
         return result

@@ -7,7 +7,7 @@ Gradescope's autograder specification (gradescope/autograder_samples ``docs/spec
   (Ubuntu, 22.04 by default: ``docs/base_images.md``), ``run_autograder`` is copied to
   ``/autograder/run_autograder`` and must be executable with a ``#!`` line;
 * the student's files are in ``/autograder/submission``; the results go to
-  ``/autograder/results/results.json`` in the format `grader.grading.results.Result.to_json` writes; the
+  ``/autograder/results/results.json`` in the format `grader.results.model.Result.to_json` writes; the
   working directory is ``/autograder``.
 
 What `build` writes:

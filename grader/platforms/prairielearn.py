@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 
-from grader.platforms.late import describe
+from grader.course.late import describe
 from grader.report.feedback import gradient_table
-from grader.grading.results import Result, TestResult
+from grader.results.model import Result, TestResult
 
 MAX_BYTES = 1_000_000
 MESSAGE_CHARS = 300

@@ -17,7 +17,7 @@ import re
 
 from grader.checking.misconceptions import explain
 from grader.report.svg import esc, fmt, graph, same
-from grader.grading.results import Result, TestResult, points
+from grader.results.model import Result, TestResult, points
 
 MAX_OUTPUT = 4_000  # characters of one test's output shown; hand-ins can print megabytes
 CROSS = " \u2717"
@@ -62,7 +62,7 @@ def headline(result: Result) -> str:
         line += f" ({100 * result.score / result.max_score:.0f}%)"
     late = _d(result.extra.get("late"))
     if late.get("late"):
-        from grader.platforms.late import describe as describe_late  # late hand-ins only
+        from grader.course.late import describe as describe_late  # late hand-ins only
 
         line += f"; {describe_late(late)}"
         if result.penalty:

@@ -17,10 +17,10 @@ import math
 import statistics
 
 from grader.checking.misconceptions import explain
-from grader.platforms.gradebook import has_grade, status
 from grader.report.feedback import inline
+from grader.report.gradebook import has_grade, status
 from grader.report.svg import esc, fmt, histogram, num
-from grader.grading.results import Result, TestResult, points
+from grader.results.model import Result, TestResult, points
 
 
 def _d(x) -> dict:

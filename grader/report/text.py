@@ -6,7 +6,7 @@ the screen or start a line where the real score stands.
 """
 from __future__ import annotations
 
-from ..grading.results import Result, points
+from ..results.model import Result, points
 from .feedback import excerpt
 from .terminal import one_line, visible
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from ..batch import store as batch_store
 from ..batch.run import Task
 from ..course import attempts
+from ..course import late as late_rules
 from ..course.scoring import apply
-from ..grading.results import Result
-from ..platforms import late as late_rules
+from ..results.model import Result
 from . import hooks
 from .warm import HEARTBEAT, timeout
 

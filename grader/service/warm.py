@@ -6,7 +6,7 @@ import multiprocessing as mp
 
 from ..batch import run as batch_run
 from ..checking.instance import Instances
-from ..grading.results import Result
+from ..results.model import Result
 from ..sandbox.isolation import Isolation
 from ..sandbox.limits import Limits
 

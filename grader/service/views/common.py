@@ -6,7 +6,7 @@ import json
 from flask import abort, current_app
 
 from ...course.visibility import for_students
-from ...grading.results import Result
+from ...results.model import Result
 from ..grading import iso, standing
 from ..store import User
 

@@ -11,14 +11,21 @@ import json
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ...batch import store as batch_store
 from ...batch.classroom import Settings
 from ...batch.outputs import write_all
-from ...grading.results import Result
 from ...report import feedback
+from ...results.model import Result
 from ..auth import csrf_token, required, user
 from ..grading import iso, standing
 from .common import mine, result_for, service

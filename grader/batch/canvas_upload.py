@@ -27,9 +27,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..batch import store
 from ..report import feedback
-from ..grading.results import points as shown
+from ..results.model import points as shown
+from . import store
 
 MARK = "backprop-grader feedback"
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 
-from grader.grading.results import Result, points
+from grader.results.model import Result, points
 
 COLUMNS = ["student_id", "name", "status", "score", "max_score", "percent", "late", "late_days",
            "penalty", "misconceptions", "error"]
