@@ -8,6 +8,7 @@ itself never sees hand-in code.
 """
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import warnings
@@ -66,6 +67,9 @@ class GradingPlugin:
     def pytest_runtestloop(self, session):
         items = session.items
         sandbox = self.sandbox
+        # pytest, the suite and the checking side are here for good: the cycle collector need
+        # not walk them again while hand-in after hand-in is graded (a warm batch worker)
+        gc.freeze()
         try:
             sandbox.start()
             for job in self.jobs:

@@ -16,6 +16,7 @@ a sweep of this host's descendants), then the host reports `ended` with the capt
 size-capped output.
 """
 import codecs
+import gc
 import json
 import os
 import select
@@ -779,6 +780,9 @@ def main():
         LAYERS["memcg"] = "the OOM killer could pick the sandbox host in a memory cgroup"
     if LAYERS["cgroup"] is None:  # every hand-in is forked inside (see layers/cgroup.py)
         cgroup.join(CGROUPS if LAYERS["memcg"] is None else cgroup.without_memory(CGROUPS))
+    # The host's own objects are never garbage: a hand-in's process, forked from it, collects
+    # its own cycles without walking them (nor copying the pages they lie on)
+    gc.freeze()
     ctl.write({"event": "ready", "layers": LAYERS,
                "python": ".".join(map(str, sys.version_info[:3]))})
     while True:
