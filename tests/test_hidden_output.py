@@ -138,7 +138,9 @@ def test_the_hand_in_told_the_grader_hidden_numbers(graded, numbers):
     """The instructor's result holds what it printed in held-back tests: the leak is real."""
     _, out = graded
     full = json.dumps(json.loads(out["gradescope"]))
-    assert len(found(full, forbidden(numbers, RANK["visible"]))) >= 20
+    # how many depends on how its printing thread interleaves with its tests (each test keeps
+    # the first 2000 characters printed while it ran): 19 or 22 in six runs here
+    assert len(found(full, forbidden(numbers, RANK["visible"]))) >= 10
     assert len(found(full, forbidden(numbers, RANK["after_published"]))) >= 10
 
 
