@@ -95,7 +95,8 @@ def reveal(paths):
             spare = tempfile.mkdtemp(prefix="reveal-", dir=outside)
             check(libc.mount(path.encode(), spare.encode(), None, MS_BIND | MS_REC, None), path)
             held.append((path, spare))
-        check(libc.mount(b"tmpfs", top.encode(), b"tmpfs", 0, b"mode=755"), top)
+        mode = b"mode=1777" if top == "/tmp" else b"mode=755"  # /tmp stays everyone's
+        check(libc.mount(b"tmpfs", top.encode(), b"tmpfs", 0, mode), top)
         for path, spare in held:
             os.makedirs(path, exist_ok=True)
             check(libc.mount(spare.encode(), path.encode(), None, MS_MOVE, None), path)
