@@ -234,9 +234,13 @@ def change_table(changes: list[Change] | None, dry_run: bool = False) -> list[st
 def atomic(path: Path, text) -> None:
     """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
     tmp = path.with_name(".partial-" + path.name)
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.writelines([text] if isinstance(text, str) else text)
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.writelines([text] if isinstance(text, str) else text)
+        tmp.replace(path)
+    except BaseException:  # Ctrl-C mid-write included: no half file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:

@@ -126,8 +126,12 @@ def record_times(out: Path, times: dict[str, float]) -> None:
     path = Path(out) / TIMES
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(".partial-" + path.name)
-    tmp.write_text(json.dumps(dict(sorted(known.items())), indent=0))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(dict(sorted(known.items())), indent=0))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_times(out: Path) -> dict[str, float]:
