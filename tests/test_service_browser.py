@@ -17,6 +17,7 @@ if not (CHROMIUM and DRIVER) and os.environ.get("CI") != "true":
     pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -43,6 +44,12 @@ def browser():
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+def live(browser, seconds: float) -> WebDriverWait:
+    """A wait on a page that redraws itself: an element read while it is replaced is read
+    again, not an error."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in(browser, server, *who: str) -> None:
@@ -102,15 +109,14 @@ def test_the_instructor_opens_the_class_page(browser, server):
     token(server.data, "--student", "neverdid", "--name", "Never Did")
     sign_in(browser, server, "--instructor", "prof")
     assert browser.current_url.endswith("/instructor")
-    table = browser.find_element(By.ID, "class").text
-    assert "ada" in table and "Never Did" in table
-    assert "Never Did" in browser.find_element(By.ID, "missing").text
+    live(browser, 30).until(lambda d: "ada" in d.find_element(By.ID, "class").text
+                            and "Never Did" in d.find_element(By.ID, "class").text)
+    live(browser, 30).until(lambda d: "Never Did" in d.find_element(By.ID, "missing").text)
     # the class is live: a student who hands in now appears with no reload
     browser.execute_script("window.notReloaded = true")
     late = Client(server.base, token(server.data, "--student", "latecomer"))
     late.wait(late.upload(handin("reference"))[1]["id"])
-    WebDriverWait(browser, 60).until(
-        lambda d: "latecomer" in d.find_element(By.ID, "class").text)
+    live(browser, 60).until(lambda d: "latecomer" in d.find_element(By.ID, "class").text)
     assert browser.execute_script("return window.notReloaded") is True
     browser.find_element(By.LINK_TEXT, "ada").click()
     WebDriverWait(browser, 30).until(lambda d: "/instructor/students/ada" in d.current_url)
