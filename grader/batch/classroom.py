@@ -300,7 +300,7 @@ def _record(out: Path, shard: tuple[int, int], everyone: list[Task], mine: list[
     record = {"grader_version": __version__, "shard": list(shard),
               "class": {t.student_id: t.extra["student"].get("name", "") for t in everyone},
               "graded": [t.student_id for t in mine]}
-    outputs.atomic(out / RUN_FILE, json.dumps(record, indent=1))
+    store.atomic(out / RUN_FILE, json.dumps(record, indent=1))
 
 
 def merge(dirs: list[Path], out: Path, settings: Settings = Settings(),
@@ -360,7 +360,7 @@ def _merge(dirs: list[Path], out: Path, settings: Settings, partial: bool) -> Gr
     placeholders = [Result(extra={"student": {"id": sid, "name": everyone[sid]}, "missing": True,
                                   "error": "not graded: this student's shard was not merged"})
                     for sid in absent]
-    outputs.atomic(out / RUN_FILE, json.dumps(
+    store.atomic(out / RUN_FILE, json.dumps(
         {"grader_version": __version__, "shard": [1, 1] if not problems else None,
          "merged": sorted(given), "of": n, "partial": notice, "class": everyone,
          "graded": sorted(graded)}, indent=1))

@@ -22,8 +22,8 @@ def feedback_files(pages: Path, stem: str, result: Result, settings) -> Result:
     summary (what the class-wide outputs need of it)."""
     view = for_students(result, settings.due_date, settings.published)
     title = f"{settings.course.title}: your feedback"
-    atomic(pages / (stem + ".html"), feedback.page(view, title))
-    atomic(pages / (stem + ".txt"), feedback.text(view, title))
+    store.atomic(pages / (stem + ".html"), feedback.page(view, title))
+    store.atomic(pages / (stem + ".txt"), feedback.text(view, title))
     return result.summary()
 
 
@@ -81,20 +81,20 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
         summaries += no_submission(summaries, settings)
     paths = {"gradebook": out / "gradebook.csv", "report": out / "report.html",
              "feedback": pages}
-    atomic(paths["gradebook"], gradebook_csv(summaries))
+    store.atomic(paths["gradebook"], gradebook_csv(summaries))
     if settings.roster:
         paths["canvas"] = out / "canvas-import.csv"
         scores = {_sid(r): None if not has_grade(r) else r.score
                   for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
-        atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
+        store.atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
                                                   points_possible=points, out_of=points))
     notes = moodle_files(out, summaries, files_of, settings, paths)
 
     def link(r: Result) -> str | None:
         return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
-    atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
+    store.atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
                                    link=link, pairs=pairs() if callable(pairs) else pairs))
     return summaries, paths, notes
 
@@ -158,7 +158,7 @@ def moodle_files(out: Path, summaries: list[Result], files_of: dict, settings,
                 grades[_sid(r)] = (0.0, r.max_score, "<p>No submission.</p>")
         text, notes = moodle.fill_worksheet(settings.worksheet, grades)
         paths["moodle_worksheet"] = out / "moodle-grades.csv"
-        atomic(paths["moodle_worksheet"], text)
+        store.atomic(paths["moodle_worksheet"], text)
         return notes
     return []
 
@@ -229,18 +229,6 @@ def change_table(changes: list[Change] | None, dry_run: bool = False) -> list[st
     more = len(changes) - MAX_CHANGES
     return [head] + [f"  {a:<{w[0]}}  {b:>{w[1]}}  {c:>{w[2]}}  {d}" for a, b, c, d in rows] \
         + ([f"  ... and {more} more (the gradebook has every grade)."] if more > 0 else [])
-
-
-def atomic(path: Path, text) -> None:
-    """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
-    tmp = path.with_name(".partial-" + path.name)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.writelines([text] if isinstance(text, str) else text)
-        tmp.replace(path)
-    except BaseException:  # Ctrl-C mid-write included: no half file left behind
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:

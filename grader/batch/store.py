@@ -118,6 +118,18 @@ def _interpreter() -> str:
 TIMES = "times.json"  # beside results/: how long each hand-in took, the one thing that varies
 
 
+def atomic(path: Path, text) -> None:
+    """Write `text` (a string, or its pieces) so that `path` is never seen half written."""
+    tmp = path.with_name(".partial-" + path.name)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.writelines([text] if isinstance(text, str) else text)
+        tmp.replace(path)
+    except BaseException:  # Ctrl-C mid-write included: no half file left behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def record_times(out: Path, times: dict[str, float]) -> None:
     """Add this run's grading times (seconds, by student id) to OUT's times file. They are
     kept out of the results so that grading the same hand-ins again writes the same bytes."""
@@ -125,13 +137,7 @@ def record_times(out: Path, times: dict[str, float]) -> None:
     known.update({sid: round(t, 2) for sid, t in times.items()})
     path = Path(out) / TIMES
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".partial-" + path.name)
-    try:
-        tmp.write_text(json.dumps(dict(sorted(known.items())), indent=0))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic(path, json.dumps(dict(sorted(known.items())), indent=0))
 
 
 def read_times(out: Path) -> dict[str, float]:
