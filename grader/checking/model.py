@@ -30,6 +30,8 @@ class Expanded:
         self.at: list[int] = []
         for op in ops:
             self.at.append(self._expand(op))
+        self.leaves = [self.at[i] for i, op in enumerate(ops) if op[0] == "leaf"]
+        self.orders: dict[tuple[int, int], list[int]] = {}  # (root, order) -> topo_order
 
     def _new(self, kind, children=(), k=None, value=None) -> int:
         self.kind.append(kind)
@@ -73,9 +75,16 @@ class Expanded:
         raise ValueError(f"unknown op {kind!r}")
 
 
-def forward(g: Expanded) -> list[float]:
+def forward(g: Expanded, leaves: "tuple[float, ...] | None" = None) -> list[float]:
+    """Every primitive node's data; `leaves`: the recorded leaves' values, in place of those
+    `g` was expanded from."""
+    values = g.leaf_value
+    if leaves is not None:
+        values = list(values)
+        for at, x in zip(g.leaves, leaves):
+            values[at] = float(x)
     data: list[float] = []
-    for kind, ch, k, v in zip(g.kind, g.children, g.k, g.leaf_value):
+    for kind, ch, k, v in zip(g.kind, g.children, g.k, values):
         x = [data[c] for c in ch]
         if kind == "leaf":
             data.append(v)
@@ -145,9 +154,14 @@ def backward(g: Expanded, data: list[float], root: int, bugs: frozenset = frozen
     grad = [0.0] * len(g.kind)
     if "backward-no-seed" not in bugs:
         grad[root] = 1.0
-    key = data.__getitem__ if "identity-by-value" in bugs else None
     runs = _placed(g, bugs)
-    for v in reversed(topo_order(g, root, order, key)):
+    if "identity-by-value" in bugs:
+        topo = topo_order(g, root, order, data.__getitem__)
+    else:  # the same for every graph of this shape, whatever its values
+        topo = g.orders.get((root, order))
+        if topo is None:
+            topo = g.orders[root, order] = topo_order(g, root, order)
+    for v in reversed(topo):
         for w in runs[v]:
             _closure(g, data, grad, w, bugs)
     return grad
@@ -218,12 +232,16 @@ def evaluate(ops: list[list], root: int, bug: "str | tuple | None" = None, order
     bug (or bugs), gives them.
 
     Memoised: the hidden suite asks about the same graphs for every hand-in of a class, and
-    diagnosing one wrong answer asks about each graph once per misconception and order."""
+    diagnosing one wrong answer asks about each graph once per misconception and order. A
+    graph's expansion and visiting orders are kept by its shape (its operations without the
+    leaves' values): each hand-in's own values make graphs of the suite's shapes."""
     bugs = (bug,) if isinstance(bug, str) else tuple(sorted(bug or ()))
-    key = (repr(ops), root, bugs, order)
+    shape, leaves = _split(ops)
+    key = (shape, leaves, root, bugs, order)
     found = _recall(_EVALUATED, key)
     if found is None:
-        g, data = _forward(key[0], ops)
+        g = _expanded(shape, ops)
+        data = forward(g, leaves)
         grad = backward(g, data, g.at[root], frozenset(bugs), order)
         found = _remember(_EVALUATED, key, (tuple(data[i] for i in g.at),
                                             tuple(grad[i] for i in g.at)), 1 << 14)
@@ -231,19 +249,34 @@ def evaluate(ops: list[list], root: int, bug: "str | tuple | None" = None, order
 
 
 def expanded(ops: list[list]) -> Expanded:
-    """The primitive nodes of a recorded graph (shared with `evaluate`'s memo)."""
-    return _forward(repr(ops), ops)[0]
+    """The primitive nodes of a recorded graph's shape (shared with `evaluate`'s memo): their
+    kinds and children; leaf values are those of the first graph of this shape."""
+    return _expanded(_split(ops)[0], ops)
 
 
 _EVALUATED: dict = {}
-_FORWARD: dict = {}
+_EXPANDED: dict = {}
 
 
-def _forward(key: str, ops: list[list]):
-    found = _recall(_FORWARD, key)
+def _split(ops: list[list]) -> tuple[tuple, tuple]:
+    """A graph's shape (hashable: a constant operand {"c": x} becomes ("c", x)) and its
+    leaves' values, in order."""
+    shape, leaves = [], []
+    for op in ops:
+        if op[0] == "leaf":
+            shape.append("leaf")
+            leaves.append(op[1])
+        elif type(op[1]) is dict or type(op[-1]) is dict:
+            shape.append(tuple([("c", a["c"]) if type(a) is dict else a for a in op]))
+        else:
+            shape.append(tuple(op))
+    return tuple(shape), tuple(leaves)
+
+
+def _expanded(shape: tuple, ops: list[list]) -> Expanded:
+    found = _recall(_EXPANDED, shape)
     if found is None:
-        g = Expanded(ops)
-        found = _remember(_FORWARD, key, (g, forward(g)), 1 << 10)
+        found = _remember(_EXPANDED, shape, Expanded(ops), 1 << 10)
     return found
 
 

@@ -6,6 +6,7 @@ runner.py) and `pytest --handin PATH` (one per session, see plugin.py).
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -231,6 +232,13 @@ def _output(result: Result, printed: str, dropped: int, notes: list[str]) -> str
 def well_formed(result: Result) -> Result:
     """The result with every string valid Unicode: a hand-in's exception message may hold half
     a surrogate pair, which no output format (UTF-8 files, a terminal) can encode."""
+    try:  # nearly always: every string encodes (one pass of the C encoder finds out)
+        json.dumps([result.output, result.extra, [(t.name, t.output, t.extra)
+                                                  for t in result.tests]],
+                   ensure_ascii=False).encode("utf-8")
+        return result
+    except (UnicodeEncodeError, TypeError, ValueError):
+        pass
     for t in result.tests:
         t.name, t.output, t.extra = _text(t.name), _text(t.output), _text(t.extra)
     result.output, result.extra = _text(result.output), _text(result.extra)
