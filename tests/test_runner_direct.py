@@ -1,9 +1,10 @@
-"""A warm batch worker calls the hidden tests without pytest's per-test protocol (`Job(...,
-hooks=False)`, see `grader.grading.runner.call_directly`); `grader grade` and `pytest --handin`
-keep pytest's hooks. Both must give the same result, byte for byte but for the time it took, on
-real engines: every one-bug mutant, the reference, the stub, the corpus of learners' engines,
-and hand-ins that print, exit or lie. The direct results are also held to the independent truth
-(the planted bug's misconception; the corpus engines' scores from finite differences)."""
+"""`grader grade` and a warm batch worker call the hidden tests without pytest's per-test
+protocol (`Job(..., hooks=False)`, see `grader.grading.runner.call_directly`); `Job(...)` runs
+each through pytest's hooks, as `pytest --handin` does. Both must give the same result, byte
+for byte but for the time it took, on real engines: every one-bug mutant, the reference, the
+stub, the corpus of learners' engines, and hand-ins that print, exit or lie. The direct results
+are also held to the independent truth (the planted bug's misconception; the corpus engines'
+scores from finite differences)."""
 from __future__ import annotations
 
 import json

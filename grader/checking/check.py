@@ -9,8 +9,6 @@ same hand-in always gets the same words.
 """
 from __future__ import annotations
 
-import ast
-import functools
 import itertools
 import math
 import re
@@ -362,13 +360,19 @@ def racing_writers(g: Graph, root: int, nodes: list[int]) -> set[str]:
     parent's share of a gradient that counts (of `nodes`, or flowing on to them) in some
     visiting order: an operation writing into a node that also feeds a parent which may run
     its closure first (one that is not below it)."""
-    shape = [["leaf", 0.0] if op[0] == "leaf" else op for op in g.ops]  # values do not matter
-    return set(_racing(repr(shape), root, tuple(nodes)))
+    key = (model.shape(g.ops), root, tuple(nodes))  # values do not matter
+    found = _RACING.get(key)
+    if found is None:
+        if len(_RACING) >= 1 << 12:
+            _RACING.clear()
+        found = _RACING[key] = _racing(model.expanded(g.ops), root, nodes)
+    return set(found)
 
 
-@functools.lru_cache(maxsize=1 << 12)
-def _racing(key: str, root: int, nodes: tuple[int, ...]) -> tuple[str, ...]:
-    x = model.expanded(ast.literal_eval(key))
+_RACING: dict = {}  # (shape, root, nodes) -> racing_writers
+
+
+def _racing(x: model.Expanded, root: int, nodes: list[int]) -> tuple[str, ...]:
     live = model.topo_order(x, x.at[root])
     below = {}  # node -> every node under it
     for v in live:  # children come first in a topological order

@@ -75,7 +75,7 @@ class Expanded:
         raise ValueError(f"unknown op {kind!r}")
 
 
-def forward(g: Expanded, leaves: "tuple[float, ...] | None" = None) -> list[float]:
+def forward(g: Expanded, leaves: tuple[float, ...] | None = None) -> list[float]:
     """Every primitive node's data; `leaves`: the recorded leaves' values, in place of those
     `g` was expanded from."""
     values = g.leaf_value
@@ -246,6 +246,11 @@ def evaluate(ops: list[list], root: int, bug: "str | tuple | None" = None, order
         found = _remember(_EVALUATED, key, (tuple(data[i] for i in g.at),
                                             tuple(grad[i] for i in g.at)), 1 << 14)
     return found
+
+
+def shape(ops: list[list]) -> tuple:
+    """A graph's operations without its leaves' values, hashable."""
+    return _split(ops)[0]
 
 
 def expanded(ops: list[list]) -> Expanded:

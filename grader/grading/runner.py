@@ -34,8 +34,9 @@ class Job:
     """One hand-in to grade, with whatever the caller wants to carry into the result.
 
     `hooks`: each test goes through pytest's per-test protocol (setup, call, teardown, a report
-    for each), as under `pytest --handin`. A warm batch worker grades with `hooks=False`: the
-    collected tests are called directly (see `call_directly`), with the same results."""
+    for each), as under `pytest --handin`. `grader grade` and a warm batch worker grade with
+    `hooks=False`: the collected tests are called directly (see `call_directly`), with the
+    same results."""
 
     def __init__(self, path: Path, extra: dict | None = None, hooks: bool = True):
         self.path = Path(path)
@@ -194,8 +195,8 @@ def grade(path: Path, limits: Limits = Limits(), extra: dict | None = None,
           sandbox: Sandbox | None = None, instances: Instances = Instances(),
           visibility: dict[str, str] | None = None) -> Result:
     results = []
-    run([Job(path, extra)], lambda job, result: results.append(result), limits, sandbox,
-        instances, visibility)
+    run([Job(path, extra, hooks=False)], lambda job, result: results.append(result), limits,
+        sandbox, instances, visibility)
     return results[0]
 
 
