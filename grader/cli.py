@@ -187,6 +187,12 @@ def _grade(path, fmt, published, published_values, metadata, kwargs) -> None:
     limits = course.limits
     sandbox = Sandbox(limits, isolation_from(kwargs, course))
     sandbox.launch()  # bwrap starts while pytest is imported and set up
+    from .grading.handin import load
+
+    try:
+        sandbox.load_early(load(path).cells)  # and the hand-in's process loads it meanwhile
+    except Exception:
+        pass  # grading reads it again, and says what is wrong with it
     from .course.scoring import apply, visibilities
     from .grading.runner import grade as grade_one
     from .sandbox.client import warn_if_weak

@@ -159,6 +159,7 @@ def serve(cells, data_in, data_out, cell_seconds):
         req = read_frame(data_in)
         if req is None or req.get("op") == "close":
             return
+        run_on(req.get("cpu"))
         signal.setitimer(signal.ITIMER_REAL, req.get("seconds", 0))
         try:
             reply = answer(Value, req)
@@ -504,8 +505,9 @@ def enter_handin(plan, out_w, report_w):
 
 
 def run_on(cpu):
-    """The CPU the grader asking this hand-in runs on (see the trusted side's affinity.py):
-    a request and its answer then hand over without waking another CPU."""
+    """The CPU the grader asking this hand-in runs on (see the trusted side's affinity.py),
+    sent with its first request: a request and its answer then hand over without waking
+    another CPU. It loaded wherever it was started, beside a grader still setting up."""
     if type(cpu) is int:
         try:
             os.sched_setaffinity(0, {cpu})
@@ -519,7 +521,6 @@ def child_main(plan, data, out_w, report_w):
     if not isinstance(load, dict) or not isinstance(load.get("cells"), list):
         os._exit(1)
     cells = load["cells"]
-    run_on(load.get("cpu"))
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.setrecursionlimit(10000)
     code = 0
