@@ -1,15 +1,21 @@
 """The `grader` command: parses options and calls library functions, nothing more."""
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
+# Importing click and defining the commands makes thousands of objects and no garbage: the
+# cycle collector, walking them again and again meanwhile, would take a tenth of the import.
+_collecting = gc.isenabled()
+gc.disable()
 
-from . import __version__
-from .grading import options
+import click  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .grading import options  # noqa: E402
 
 if TYPE_CHECKING:  # each command imports what it needs when it runs
     from .sandbox.isolation import Isolation
@@ -160,8 +166,6 @@ def main():
 @metadata_option
 def grade(path, fmt, published, published_values, metadata, **kwargs):
     """Grade one hand-in: a .py file, an .ipynb notebook or a folder holding one."""
-    import gc
-
     # One hand-in makes few cycles (its code runs in the sandbox's process, never here), while
     # importing pytest and collecting the suite make a great many long-lived objects, which the
     # cycle collector would walk again and again: a tenth of the run. Off until the end.
@@ -691,6 +695,9 @@ def add_platform(data, db, **platform):
 from .materials.cli import materials  # noqa: E402  (click only: cheap to import)
 
 main.add_command(materials)
+
+if _collecting:
+    gc.enable()
 
 _exit_at_once = False
 

@@ -161,10 +161,24 @@ def backward(g: Expanded, data: list[float], root: int, bugs: frozenset = frozen
         topo = g.orders.get((root, order))
         if topo is None:
             topo = g.orders[root, order] = topo_order(g, root, order)
+    ways = _ways(bugs)
     for v in reversed(topo):
         for w in runs[v]:
-            _closure(g, data, grad, w, bugs)
+            _closure(g, data, grad, w, bugs, ways)
     return grad
+
+
+_EXACT = {kind: (False, False, (False, False)) for kind in PRIMITIVES}
+
+
+def _ways(bugs) -> dict[str, tuple]:
+    """How each kind's closure takes and passes on gradients with `bugs`: (ignores its
+    output's gradient, overwrites both operands', (overwrites `self`'s, `other`'s))."""
+    if not bugs:
+        return _EXACT
+    return {kind: (f"{kind}-no-outgrad" in bugs, f"{kind}-overwrite" in bugs,
+                   (f"{kind}-overwrite-self" in bugs, f"{kind}-overwrite-other" in bugs))
+            for kind in PRIMITIVES}
 
 
 def _placed(g: Expanded, bugs) -> list[tuple[int, ...]]:
@@ -180,13 +194,14 @@ def _placed(g: Expanded, bugs) -> list[tuple[int, ...]]:
     return runs
 
 
-def _closure(g, data, grad, v, bugs):
+def _closure(g, data, grad, v, bugs, ways):
     kind = g.kind[v]
     if kind == "leaf":
         return
     ch = g.children[v]
     up = grad[v]
-    if f"{kind}-no-outgrad" in bugs:
+    no_outgrad, overwrite, sides = ways[kind]
+    if no_outgrad:
         up = 1.0
     x = [data[c] for c in ch]
     out = data[v]
@@ -210,8 +225,6 @@ def _closure(g, data, grad, v, bugs):
         local = [1.0 if (x[0] >= 0 if "relu-at-zero" in bugs else x[0] > 0) else 0.0]
     else:
         raise ValueError(kind)
-    overwrite = f"{kind}-overwrite" in bugs
-    sides = (f"{kind}-overwrite-self" in bugs, f"{kind}-overwrite-other" in bugs)
     for j, (c, d) in enumerate(zip(ch, local)):  # `self` first, then `other`
         contribution = d * up
         if overwrite or sides[j]:
