@@ -29,6 +29,7 @@ import csv
 import io
 import keyword
 import math
+import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -375,6 +376,8 @@ def _beside(conn, paths: dict[str, Path], out: Path, jobs: int, kit: Path) -> No
 
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"  # numpy's linear algebra is not used: no threads to wait on
     try:
         codes = {sid: source(p) for sid, p in paths.items()}
         conn.send(("read", None))
