@@ -20,6 +20,7 @@ from . import paths
 HOST = Path(__file__).with_name("host.py")
 LAYERS = Path(__file__).with_name("layers")
 STANDIN = Path(__file__).with_name("standin.py")  # imported by the host, beside it
+WIRE = Path(__file__).with_name("wire.py")  # likewise
 IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
 
 # Runs the host script as `python host.py` would (as __main__, with the same sys.argv), but from
@@ -34,10 +35,10 @@ def run_host(path: str) -> list[str]:
 
 
 def caches() -> list[tuple[str, str]]:
-    """(cache file, where it appears inside) of the host and the stand-in beside it, those that
+    """(cache file, where it appears inside) of the host and the modules beside it, those that
     exist: shown next to their sources, they spare the host compiling them on every start."""
     out = []
-    for source in (HOST, STANDIN):
+    for source in (HOST, STANDIN, WIRE):
         cached = importlib.util.cache_from_source(str(source))
         if os.path.isfile(cached):
             out.append((cached, f"/sandbox/__pycache__/{os.path.basename(cached)}"))
@@ -144,8 +145,8 @@ def command(args: list[str], imports: paths.Imports | None = None,
             cmd += ["--ro-bind", target, f"{IMPORTS}/{name}"]
     for path in writable:
         cmd += ["--bind", path, path]
-    cmd += ["--ro-bind", str(HOST), "/sandbox/host.py", "--ro-bind", str(LAYERS), "/sandbox/layers",
-            "--ro-bind", str(STANDIN), "/sandbox/standin.py"]
+    for path in (HOST, LAYERS, STANDIN, WIRE):
+        cmd += ["--ro-bind", str(path), f"/sandbox/{path.name}"]
     for cached, inside in caches():
         cmd += ["--ro-bind", cached, inside]
     cmd += [*host, *run_host("/sandbox/host.py"), *args]

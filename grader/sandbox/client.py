@@ -19,11 +19,11 @@ import tempfile
 import time
 
 from . import affinity, bwrap, frames, isolation, paths
-from .host import HEADER, MAX_FRAME  # one definition of the wire format
 from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
 from .limits import Limits
 from .watch import POLL, Watch
+from .wire import HEADER, MAX_FRAME
 
 
 

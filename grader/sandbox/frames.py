@@ -24,7 +24,7 @@ import json
 import math
 from typing import Any, Callable
 
-from .host import MAX_FRAME
+from .wire import MAX_FRAME
 
 DOUBLE_MAX = 1.7976931348623157e308
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}

@@ -1,7 +1,8 @@
 """The sandbox host: the only grader code that shares a process tree with hand-ins.
 
 Runs as `python -I -S host.py CTL [CGROUP...]` (inside bubblewrap when it is installed), stdlib
-only: it imports nothing of the grader but the layers beside it, and knows no test or solution.
+only: it imports nothing of the grader but what lies beside it (`layers/`, the stand-ins,
+the wire format), and knows no test or solution.
 
 CTL is a Unix socket to the trusted side. With each `spawn` the trusted side passes (SCM_RIGHTS)
 one end of a socket pair made for that hand-in alone: its data channel, on which it gets its
@@ -32,11 +33,9 @@ import types
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # layers/ sits beside this file
 from layers import cgroup, confine, libc, pidns, rlimits, scratch, uid  # noqa: E402
 import standin  # noqa: E402
+from wire import HEADER, MAX_FRAME, MAX_SOURCE  # noqa: E402
 del sys.path[0]
 
-HEADER = struct.Struct(">I")
-MAX_FRAME = 1 << 20
-MAX_SOURCE = 32 << 20  # the frame carrying a hand-in's cells
 DOUBLE_MAX = 1.7976931348623157e308
 
 
