@@ -376,10 +376,16 @@ def children_of(v, Value, held):
         if isinstance(x, Value):
             if x is not v:
                 kids.append(x)
-        elif type(x) in (list, tuple, set, frozenset, dict) and x and \
-                all(isinstance(c, Value) for c in x):
-            kids.extend(c for c in x if c is not v)
+        elif type(x) in _CONTAINERS and x:
+            for c in x:
+                if not isinstance(c, Value):
+                    break
+            else:
+                kids += [c for c in x if c is not v]
     return kids
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
 def topological(root, Value):
@@ -402,6 +408,7 @@ def topological(root, Value):
 
 
 _METHOD = {}  # class -> the name of its method named like `_backward`, or None
+_NAMED = {}  # attribute name -> whether it is named like a closure
 
 
 def closure_of(v, Value, held):
@@ -411,7 +418,10 @@ def closure_of(v, Value, held):
     holds; (None, None) if it has none."""
     funcs = [(n, x) for n, x in held if callable(x) and not isinstance(x, (type, Value))]
     for n, x in funcs:
-        if "back" in n.lower() or "grad" in n.lower():
+        named = _NAMED.get(n)
+        if named is None:
+            named = _NAMED[n] = "back" in n.lower() or "grad" in n.lower()
+        if named:
             return n, x
     cls = type(v)
     if cls not in _METHOD:
