@@ -23,9 +23,7 @@ from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
 from .limits import Limits
 from .watch import POLL, Watch
-from .wire import HEADER, MAX_FRAME
-
-
+from .wire import HEADER, MAX_FRAME  # one definition of the wire format
 
 GRACE = 0.5  # seconds past a request's limit before its process is killed
 HOST_SECONDS = 5.0  # for the host to take a message or report that a hand-in ended
