@@ -97,3 +97,21 @@ def test_closing_the_sandbox_ends_a_handin_loaded_early():
     assert sandbox.early is not None
     sandbox.close()
     assert sandbox.early is None and sandbox.proc is None
+
+
+def test_without_bwrap_nothing_loads_before_we_read(monkeypatch):
+    # the cap on a hand-in's scratch may then be the trusted side's to keep (watch.py)
+    monkeypatch.setenv("GRADER_SANDBOX", "none")
+    sandbox = Sandbox()
+    assert sandbox.mode == "none"
+    sandbox.launch()
+    try:
+        sandbox.load_early(cells(SOURCE))
+        assert sandbox.early is None
+        sandbox.start()
+        handin = sandbox.load(cells(SOURCE))
+        assert handin.open()["loaded"]
+        assert handin.ask(ASK)["grad"][:2] == [-3.0, -8.0]
+        handin.close()
+    finally:
+        sandbox.close()

@@ -1,7 +1,8 @@
 """The sandbox host starts from its bytecode cache: Python compiles a script it is given on
 every run (host.py is the largest module the sandbox runs), so the host is run as a script
-would be, as `__main__` with the same `sys.argv`, but through its cache; inside bubblewrap
-only the caches of the two files shown beside it are shown."""
+would be, as `__main__` with the same `sys.argv`, but through its cache, which the trusted
+side writes where it is missing and may be (it imports none of the host's modules but the
+wire format); inside bubblewrap only the caches of the files shown beside it are shown."""
 from __future__ import annotations
 
 import importlib.util
@@ -39,14 +40,25 @@ def test_without_a_cache_the_source_runs(tmp_path):
 
 
 @pytest.mark.skipif(not bwrap.available(), reason="bubblewrap cannot make namespaces here")
-def test_inside_bubblewrap_only_the_host_and_stand_in_caches_are_shown():
+def test_inside_bubblewrap_only_the_caches_of_the_host_and_the_modules_beside_it_are_shown():
     cmd, mode = bwrap.command(["3"])
     assert mode == "bwrap"
     binds = [(cmd[i + 1], cmd[i + 2]) for i, a in enumerate(cmd) if a == "--ro-bind"]
     shown = [(src, dst) for src, dst in binds if "__pycache__" in dst]
     assert shown == bwrap.caches()
-    assert sorted(Path(dst).name.split(".")[0] for _, dst in shown) == ["host", "standin"]
+    assert sorted(Path(dst).name.split(".")[0] for _, dst in shown) == ["host", "standin", "wire"]
     for src, dst in shown:
         assert Path(src).is_file() and dst.startswith("/sandbox/__pycache__/")
     at = cmd.index("-c")
     assert cmd[at - 3:at] == ["-I", "-S", "-B"] and cmd[at + 2:] == ["3"]
+
+
+def test_missing_caches_of_the_host_and_its_modules_are_written(monkeypatch):
+    sources = [bwrap.HOST, bwrap.STANDIN, bwrap.WIRE, *bwrap.LAYERS.glob("*.py")]
+    for source in sources[:3] + [bwrap.LAYERS / "landlock.py"]:  # none imported by this side
+        Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as a plain `python` runs
+    bwrap.compile_host.cache_clear()
+    bwrap.compile_host()
+    for source in sources:
+        assert Path(importlib.util.cache_from_source(str(source))).is_file(), source

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,12 +38,31 @@ def run_host(path: str) -> list[str]:
 def caches() -> list[tuple[str, str]]:
     """(cache file, where it appears inside) of the host and the modules beside it, those that
     exist: shown next to their sources, they spare the host compiling them on every start."""
+    compile_host()
     out = []
     for source in (HOST, STANDIN, WIRE):
         cached = importlib.util.cache_from_source(str(source))
         if os.path.isfile(cached):
             out.append((cached, f"/sandbox/__pycache__/{os.path.basename(cached)}"))
     return out
+
+
+@lru_cache(maxsize=None)
+def compile_host() -> None:
+    """Write the bytecode caches the host runs from, where they are missing and may be
+    written (as importing its modules here would): the host itself runs with -B, and the
+    trusted side imports none of it but the wire format. An installed kit has them all."""
+    if sys.dont_write_bytecode:
+        return
+    for source in (HOST, STANDIN, WIRE, *sorted(LAYERS.glob("*.py"))):
+        cached = importlib.util.cache_from_source(str(source))
+        if not os.path.isfile(cached):
+            import py_compile
+
+            try:
+                py_compile.compile(str(source), cfile=cached, doraise=True)
+            except (OSError, py_compile.PyCompileError):
+                pass  # a read-only install: the host compiles them as it starts
 
 
 def available() -> bool:
@@ -117,6 +137,7 @@ def command(args: list[str], imports: paths.Imports | None = None,
     writable inside."""
     host = [paths.python(), "-I", "-S", "-B"]
     if not available():
+        compile_host()
         return [*host, *run_host(str(HOST)), *args], "none"
     cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces()]
     cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",

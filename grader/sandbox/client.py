@@ -281,8 +281,11 @@ class Sandbox:
     def load_early(self, cells: list[dict]) -> None:
         """Have a launched host load these cells as soon as it is ready, without waiting: the
         hand-in's process loads them while the caller goes on (`grader grade`: while pytest
-        is imported). Only cells that fit in the sockets' buffers: nothing here may block."""
-        if self.proc is None or sum(len(c["source"]) for c in cells) > EARLY_SOURCE:
+        is imported). Only cells that fit in the sockets' buffers: nothing here may block; and
+        only inside bwrap: without it, the cap on a hand-in's scratch may be ours to keep
+        (watch.py), which takes us reading."""
+        if self.proc is None or self.mode != "bwrap" or \
+                sum(len(c["source"]) for c in cells) > EARLY_SOURCE:
             return
         handin = Handin(self, cells)
         try:
