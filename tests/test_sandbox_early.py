@@ -7,48 +7,45 @@ import os
 
 from grader.sandbox.client import EARLY_SOURCE, Sandbox
 from mutants import REFERENCE
+from test_sandbox_affinity import ASK_CPUS, TELLS, mask
 
 SOURCE = REFERENCE.read_text()
-# a leaf of 7.0 answers with the CPUs its process may run on (a bit mask)
-TELLS = SOURCE + """
-
-import os as _os
-print("loaded in", _os.getpid())
-_init = Value.__init__
-
-
-def __init__(self, data, *args, **kwargs):
-    _init(self, data, *args, **kwargs)
-    if data == 7.0:
-        self.data = float(sum(1 << c for c in _os.sched_getaffinity(0)))
-
-
-Value.__init__ = __init__
-"""
-ASK_CPUS = {"ops": [["leaf", 7.0]], "root": 0, "backward": False}
+TELLS_AND_PRINTS = TELLS + '\nprint("loaded in", _os.getpid())\n'  # and says it loaded
 ASK = {"ops": [["leaf", -2.0], ["leaf", 3.0], ["mul", 0, 1], ["add", 0, 1], ["mul", 2, 3]],
        "root": 4}
+CHAIN_RULE = [-3.0, -8.0]  # a.grad and b.grad: the sum of both paths' gradients
 
 
 def cells(source: str) -> list[dict]:
     return [{"source": source, "filename": "engine.py"}]
 
 
+def loads_when_asked(sandbox: Sandbox, source: str) -> None:
+    """Nothing of `source` loads early; once asked, it loads and is graded."""
+    sandbox.load_early(cells(source))
+    assert sandbox.early is None
+    sandbox.start()
+    handin = sandbox.load(cells(source))
+    assert handin.open()["loaded"]
+    assert handin.ask(ASK)["grad"][:2] == CHAIN_RULE
+    handin.close()
+
+
 def test_the_handin_loaded_early_is_the_one_graded():
     sandbox = Sandbox()
     sandbox.launch()
     try:
-        sandbox.load_early(cells(TELLS))
+        sandbox.load_early(cells(TELLS_AND_PRINTS))
         early = sandbox.early
         assert early is not None
         sandbox.start()
-        handin = sandbox.load(cells(TELLS))
+        handin = sandbox.load(cells(TELLS_AND_PRINTS))
         assert handin is early and sandbox.early is None
         assert handin.open()["loaded"]
         assert handin.processes == 1
-        assert handin.ask(ASK)["grad"][:2] == [-3.0, -8.0]  # the chain rule's sum
+        assert handin.ask(ASK)["grad"][:2] == CHAIN_RULE
         mine = os.sched_getaffinity(0)  # held while the hand-in is loaded
-        assert handin.ask(ASK_CPUS)["data"] == [float(sum(1 << c for c in mine))]
+        assert handin.ask(ASK_CPUS)["data"] == [mask(mine)]
         printed, _ = handin.printed()
         assert printed.startswith("loaded in ")
         handin.close()
@@ -60,12 +57,12 @@ def test_other_cells_get_a_process_of_their_own():
     sandbox = Sandbox()
     sandbox.launch()
     try:
-        sandbox.load_early(cells(TELLS))
+        sandbox.load_early(cells(TELLS_AND_PRINTS))
         sandbox.start()
         handin = sandbox.load(cells(SOURCE))
         assert sandbox.early is None
         assert handin.open()["loaded"]
-        assert handin.ask(ASK)["grad"][:2] == [-3.0, -8.0]
+        assert handin.ask(ASK)["grad"][:2] == CHAIN_RULE
         assert handin.printed() == ("", 0)  # nothing of the early one's printing
         handin.close()
     finally:
@@ -78,14 +75,8 @@ def test_large_handins_and_unlaunched_sandboxes_load_when_asked():
     assert sandbox.early is None
     sandbox.launch()
     try:
-        big = SOURCE + "\n# " + "x" * EARLY_SOURCE + "\n"
-        sandbox.load_early(cells(big))  # might not fit in the sockets' buffers
-        assert sandbox.early is None
-        sandbox.start()
-        handin = sandbox.load(cells(big))
-        assert handin.open()["loaded"]
-        assert handin.ask(ASK)["grad"][:2] == [-3.0, -8.0]
-        handin.close()
+        # might not fit in the sockets' buffers
+        loads_when_asked(sandbox, SOURCE + "\n# " + "x" * EARLY_SOURCE + "\n")
     finally:
         sandbox.close()
 
@@ -106,12 +97,6 @@ def test_without_bwrap_nothing_loads_before_we_read(monkeypatch):
     assert sandbox.mode == "none"
     sandbox.launch()
     try:
-        sandbox.load_early(cells(SOURCE))
-        assert sandbox.early is None
-        sandbox.start()
-        handin = sandbox.load(cells(SOURCE))
-        assert handin.open()["loaded"]
-        assert handin.ask(ASK)["grad"][:2] == [-3.0, -8.0]
-        handin.close()
+        loads_when_asked(sandbox, SOURCE)
     finally:
         sandbox.close()

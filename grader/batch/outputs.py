@@ -88,14 +88,14 @@ def write_all(out: Path, files: list[Path], settings, column: str | None = None,
                   for r in summaries}
         points = max((r.max_score for r in summaries), default=None)
         store.atomic(paths["canvas"], canvas.import_csv(settings.roster, scores, column,
-                                                  points_possible=points, out_of=points))
+                                                        points_possible=points, out_of=points))
     notes = moodle_files(out, summaries, files_of, settings, paths)
 
     def link(r: Result) -> str | None:
         return f"feedback/{files_of[id(r)].stem}.html" if id(r) in files_of else None
 
     store.atomic(paths["report"], chunks(summaries, f"{title}: grading report", notice=notice,
-                                   link=link, pairs=pairs() if callable(pairs) else pairs))
+                                         link=link, pairs=pairs() if callable(pairs) else pairs))
     return summaries, paths, notes
 
 

@@ -75,14 +75,12 @@ class Expanded:
         raise ValueError(f"unknown op {kind!r}")
 
 
-def forward(g: Expanded, leaves: tuple[float, ...] | None = None) -> list[float]:
+def forward(g: Expanded, leaves: tuple[float, ...]) -> list[float]:
     """Every primitive node's data; `leaves`: the recorded leaves' values, in place of those
-    `g` was expanded from."""
-    values = g.leaf_value
-    if leaves is not None:
-        values = list(values)
-        for at, x in zip(g.leaves, leaves):
-            values[at] = float(x)
+    `g` was expanded from (a shape's graphs share one expansion)."""
+    values = list(g.leaf_value)
+    for at, x in zip(g.leaves, leaves):
+        values[at] = float(x)
     data: list[float] = []
     for kind, ch, k, v in zip(g.kind, g.children, g.k, values):
         x = [data[c] for c in ch]

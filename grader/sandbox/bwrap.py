@@ -38,7 +38,6 @@ def run_host(path: str) -> list[str]:
 def caches() -> list[tuple[str, str]]:
     """(cache file, where it appears inside) of the host and the modules beside it, those that
     exist: shown next to their sources, they spare the host compiling them on every start."""
-    compile_host()
     out = []
     for source in (HOST, STANDIN, WIRE):
         cached = importlib.util.cache_from_source(str(source))
@@ -136,8 +135,8 @@ def command(args: list[str], imports: paths.Imports | None = None,
     """The host's command line with `args`; `writable` (the sandbox's cgroups) stay
     writable inside."""
     host = [paths.python(), "-I", "-S", "-B"]
+    compile_host()
     if not available():
-        compile_host()
         return [*host, *run_host(str(HOST)), *args], "none"
     cmd = [shutil.which("bwrap"), "--die-with-parent", "--new-session", *_namespaces()]
     cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
