@@ -128,3 +128,20 @@ def test_a_copy_of_the_reference_is_discounted():
                               similarity.Handin("c", (CORPUS / "numpy_ops.py").read_text())])
     ab = next(p for p in found if {p.a, p.b} == {"a", "b"})
     assert ab.code < 0.5
+
+
+def test_a_similarity_process_that_stopped_on_an_error_says_which(tmp_path):
+    """The process beside the grading ends on its error before the results are in: the batch
+    says that error, not a broken pipe."""
+    kit = tmp_path / "kit"
+    (kit / "solutions").mkdir(parents=True)
+    (kit / "solutions" / "engine.py").write_bytes(b"\xff\xfe not UTF-8\n")
+    code = tmp_path / "a.py"
+    code.write_text("x = 1\n")
+    beside = similarity.Beside({"a": code}, tmp_path, kit=kit)
+    beside.read()
+    beside.proc.join(60)
+    assert beside.proc.exitcode == 0
+    beside.finish({})
+    with pytest.raises(RuntimeError, match="similarity.csv: UnicodeDecodeError"):
+        beside.pairs()

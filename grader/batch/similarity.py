@@ -341,7 +341,10 @@ class Beside:
         if self.conn is None:
             self.found = compare(self.codes, failures, self.out, self.jobs, self.kit)
         else:
-            self.conn.send(failures)
+            try:
+                self.conn.send(failures)
+            except OSError:  # it stopped on an error: `pairs` reads and says it
+                pass
 
     def pairs(self) -> list[Pair]:
         """Once similarity.csv is written, the top pairs, for the report."""

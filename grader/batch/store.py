@@ -134,7 +134,7 @@ def record_times(out: Path, times: dict[str, float]) -> None:
     """Add this run's grading times (seconds, by student id) to OUT's times file. They are
     kept out of the results so that grading the same hand-ins again writes the same bytes."""
     known = read_times(out)
-    known.update({sid: round(t, 2) for sid, t in times.items()})
+    known.update({sid: round(t, 4) for sid, t in times.items()})  # as execution_time
     path = Path(out) / TIMES
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic(path, json.dumps(dict(sorted(known.items())), indent=0))
