@@ -26,6 +26,7 @@ from ..results.model import Result
 from ..sandbox.client import Sandbox
 from ..sandbox.limits import Limits
 from ..suite.index import INI, SUITE
+from . import plugin as suite_plugin
 from .plugin import GRADING, engine_of
 from .session import Grading, test_result
 
@@ -144,9 +145,11 @@ UNUSED_PLUGINS = ("cacheprovider", "terminal", "capture", "doctest", "junitxml",
 
 
 def pytest_args() -> list[str]:
+    """The suite's own pytest run. The suite's plugin (its fixture and outcomes, as under plain
+    pytest) is passed to `pytest.main` as a module: named with `-p`, pytest would first look for
+    it among every installed distribution's entry points."""
     args = [str(SUITE), "-c", str(INI), "--rootdir", str(SUITE), "--noconftest",
-            "--assert=plain",  # the suite fails with its own messages, never a bare assert
-            "-p", "grader.grading.plugin"]  # the suite's fixture and outcomes, as under plain pytest
+            "--assert=plain"]  # the suite fails with its own messages, never a bare assert
     for name in UNUSED_PLUGINS:
         args += ["-p", "no:" + name]
     return args
@@ -165,7 +168,7 @@ def run(jobs: Iterable[Job], emit: Callable[[Job, Result], None],
     os.environ.pop("PYTEST_ADDOPTS", None)
     plugin = GradingPlugin(jobs, emit, limits, sandbox, instances, visibility)
     try:
-        code = pytest.main(pytest_args(), plugins=[plugin])
+        code = pytest.main(pytest_args(), plugins=[suite_plugin, plugin])
     finally:
         plugin.sandbox.close()  # already closed unless pytest failed before the run loop
     if plugin.failure is not None:
@@ -187,7 +190,7 @@ def suite_tests() -> list:
     before any result showed the suite's maximum)."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     collector = _Collector()
-    pytest.main([*pytest_args(), "--collect-only"], plugins=[collector])
+    pytest.main([*pytest_args(), "--collect-only"], plugins=[suite_plugin, collector])
     return [test_result(item, None) for item in collector.items]
 
 
