@@ -134,12 +134,12 @@ def _write(sock: socket.socket, obj, deadline: float, fds: list[int] = ()) -> No
     body = json.dumps(obj).encode()
     data = HEADER.pack(len(body)) + body
     while data:
-        wait = deadline - time.monotonic()
-        if wait <= 0 or not select.select([], [sock], [], wait)[1]:
-            raise Stuck()
-        try:
+        try:  # room in the socket's buffer, as nearly always: sent at once
             sent = socket.send_fds(sock, [data], fds) if fds else sock.send(data)
         except BlockingIOError:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([], [sock], [], wait)[1]:
+                raise Stuck() from None
             continue
         data, fds = data[sent:], ()
 
