@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import gc
-import json
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 # Importing click and defining the commands makes thousands of objects and no garbage: the
 # cycle collector, walking them again and again meanwhile, would take a tenth of the import.
 _collecting = gc.isenabled()
 gc.disable()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import click  # noqa: E402
 
