@@ -22,6 +22,7 @@ HOST = Path(__file__).with_name("host.py")
 LAYERS = Path(__file__).with_name("layers")
 STANDIN = Path(__file__).with_name("standin.py")  # imported by the host, beside it
 WIRE = Path(__file__).with_name("wire.py")  # likewise
+MODULES = (HOST, STANDIN, WIRE)  # the host's own files, each shown as /sandbox/<its name>
 IMPORTS = "/sandbox/imports"  # where the allowed imports' folder appears inside
 
 # Runs the host script as `python host.py` would (as __main__, with the same sys.argv), but from
@@ -39,7 +40,7 @@ def caches() -> list[tuple[str, str]]:
     """(cache file, where it appears inside) of the host and the modules beside it, those that
     exist: shown next to their sources, they spare the host compiling them on every start."""
     out = []
-    for source in (HOST, STANDIN, WIRE):
+    for source in MODULES:
         cached = importlib.util.cache_from_source(str(source))
         if os.path.isfile(cached):
             out.append((cached, f"/sandbox/__pycache__/{os.path.basename(cached)}"))
@@ -53,7 +54,7 @@ def compile_host() -> None:
     trusted side imports none of it but the wire format. An installed kit has them all."""
     if sys.dont_write_bytecode:
         return
-    for source in (HOST, STANDIN, WIRE, *sorted(LAYERS.glob("*.py"))):
+    for source in (*MODULES, *sorted(LAYERS.glob("*.py"))):
         cached = importlib.util.cache_from_source(str(source))
         if not os.path.isfile(cached):
             import py_compile
@@ -165,7 +166,7 @@ def command(args: list[str], imports: paths.Imports | None = None,
             cmd += ["--ro-bind", target, f"{IMPORTS}/{name}"]
     for path in writable:
         cmd += ["--bind", path, path]
-    for path in (HOST, LAYERS, STANDIN, WIRE):
+    for path in (*MODULES, LAYERS):
         cmd += ["--ro-bind", str(path), f"/sandbox/{path.name}"]
     for cached, inside in caches():
         cmd += ["--ro-bind", cached, inside]
