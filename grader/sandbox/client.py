@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from . import affinity, bwrap, frames, isolation, paths
+from . import affinity, bwrap, frames, isolation, leftovers, paths
 from .isolation import Isolation
 from .layers import cgroup, rlimits, uid
 from .limits import Limits
@@ -187,7 +187,7 @@ class Sandbox:
         self.confine = {"read": [*paths.runtime(), imports, *self.imports.targets],
                         "hidden": paths.hidden(), "imports": imports,
                         "layers": [] if isolation.turned_off() else list(isolation.UNPRIVILEGED)}
-        self.tmp = tempfile.TemporaryDirectory(prefix="grader-sandbox-")
+        self.tmp = tempfile.TemporaryDirectory(prefix=leftovers.prefix("grader-sandbox-"))
         os.chmod(self.tmp.name, 0o711)  # a hand-in under its own uid reaches its folder in it
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         self.proc = subprocess.Popen(

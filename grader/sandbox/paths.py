@@ -19,13 +19,13 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from . import cache, interpreter
+from . import cache, interpreter, leftovers
 
 GRADER = Path(__file__).resolve().parents[1]  # the grader package: hidden tests, reference model
 SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/bin")
 DEFAULT_IMPORTS = ("numpy",)
 KIT = "backprop-grader"
-PREFIX = "grader-imports-"  # then the process id of the grader that made the folder
+PREFIX = "grader-imports-"  # then the process id of the grader that made it (leftovers.py)
 
 
 def python() -> str:
@@ -72,8 +72,7 @@ class Imports:
         for name in self.names:
             links.update(locate(name))
         parent = _outside_scratch() or tempfile.gettempdir()
-        _sweep(parent)
-        self.dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
+        self.dir = tempfile.mkdtemp(prefix=leftovers.prefix(PREFIX, parent), dir=parent)
         os.chmod(self.dir, 0o755)  # readable by the uid hand-ins may run as
         for link, target in sorted(links.items()):
             os.symlink(target, os.path.join(self.dir, link))
@@ -84,35 +83,6 @@ class Imports:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
-
-
-
-def _sweep(parent: str) -> None:
-    """Remove the folders of grader processes that died without cleaning up (a killed batch
-    worker, say): each folder's name carries its process id."""
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return
-    for entry in entries:
-        pid = entry.name[len(PREFIX):].split("-")[0]
-        if not entry.name.startswith(PREFIX) or not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            if entry.stat(follow_symlinks=False).st_uid == os.geteuid():
-                shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def _outside_scratch() -> str | None:

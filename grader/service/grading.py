@@ -20,6 +20,7 @@ from ..course import attempts
 from ..course import late as late_rules
 from ..course.scoring import apply
 from ..results.model import Result
+from ..sandbox import leftovers
 from . import hooks
 from .warm import HEARTBEAT, timeout
 
@@ -57,7 +58,7 @@ def task(service, row: dict, path: Path) -> Task:
 
 def grade(service, warm, row: dict) -> Result | None:
     """Grade a stored submission's bytes in `warm`; None if its grading process died."""
-    with tempfile.TemporaryDirectory(prefix="grader-serve-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=leftovers.prefix("grader-serve-")) as tmp:
         kind = "ipynb" if row["filename"].lower().endswith(".ipynb") else "py"
         path = Path(tmp) / filename(row["filename"], kind)
         path.write_bytes(row["content"])

@@ -1,0 +1,45 @@
+"""Folders a grader process makes for itself carry its process id in their names, so that what
+a process leaves when it dies without cleaning up (a batch worker or the service killed, the
+machine out of memory) is removed by the next grader that makes such a folder: a sandbox's
+scratch may hold a hand-in's files, the service's a student's code. A folder whose process is
+alive is never removed, nor one of another user's.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+
+def prefix(kind: str, parent: str | None = None) -> str:
+    """The name prefix of this process's new folder of `kind` ("grader-sandbox-", say) in
+    `parent` (the usual temporary folder), once the folders of `kind` that dead processes
+    left there are gone."""
+    sweep(kind, parent or tempfile.gettempdir())
+    return f"{kind}{os.getpid()}-"
+
+
+def sweep(kind: str, parent: str) -> None:
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(kind):].split("-")[0]
+        if not entry.name.startswith(kind) or not pid.isdigit() or alive(int(pid)):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == os.geteuid():
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
