@@ -25,8 +25,10 @@ def sweep(kind: str, parent: str) -> None:
     except OSError:
         return
     for entry in entries:
+        if not entry.name.startswith(kind):
+            continue
         pid = entry.name[len(kind):].split("-")[0]
-        if not entry.name.startswith(kind) or not pid.isdigit() or alive(int(pid)):
+        if not pid.isdigit() or alive(int(pid)):
             continue
         try:
             if entry.stat(follow_symlinks=False).st_uid == os.geteuid():
