@@ -100,6 +100,7 @@ def reveal(paths):
         for path, spare in held:
             os.makedirs(path, exist_ok=True)
             check(libc.mount(spare.encode(), path.encode(), None, MS_MOVE, None), path)
+            os.rmdir(spare)  # moved away: an empty folder, left in every namespace otherwise
 
 
 def main():
