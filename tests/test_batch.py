@@ -35,6 +35,7 @@ from grader.batch.run import Task, grade_all, in_shard
 from grader.checking.misconceptions import explain
 from grader.platforms import canvas
 from grader.report.gradebook import COLUMNS
+from grader.sandbox.leftovers import alive
 from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -936,11 +937,21 @@ def test_sigint_then_resume(twelve, tmp_path):
     check_interrupted_then_resumed(twelve, out)
 
 
-def test_sigkill_then_resume(twelve, tmp_path):
-    out = tmp_path / "out"
+def test_sigkill_then_resume(twelve, tmp_path, monkeypatch):
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the runs' own temporary folders
     proc, survivors = interrupt(twelve, out, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
+    killed = sorted(p.name for p in tmp.iterdir())
+    assert any(name.startswith("grader-submissions-") for name in killed), killed
+    gone = time.monotonic() + 30  # the killed run's processes die (the grader's own check)
+    while any(alive(int(name.split("-")[2])) for name in killed):
+        assert time.monotonic() < gone, killed
+        time.sleep(0.05)
     check_interrupted_then_resumed(twelve, out)
+    # what the killed run unpacked (every student's code) went with the run that resumed
+    assert list(tmp.iterdir()) == []
 
 
 def test_sigkill_leaves_no_workers_behind(twelve, tmp_path):

@@ -60,6 +60,8 @@ from typing import Iterator
 
 import yaml
 
+from ..sandbox import leftovers
+
 # Limits for unpacking a download (and, separately, each student's own zip).
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_FILES = 20_000
@@ -250,7 +252,7 @@ class _Workdir:
 
     def sub(self, hint: str) -> Path:
         if self._root is None:
-            self._root = Path(tempfile.mkdtemp(prefix="grader-submissions-"))
+            self._root = Path(tempfile.mkdtemp(prefix=leftovers.prefix("grader-submissions-")))
             atexit.register(shutil.rmtree, self._root, True)
         self._n += 1
         safe = re.sub(r"[^\w.-]+", "_", hint)[:60] or "x"
@@ -382,7 +384,7 @@ def _where(path: Path, root: Path, work: _Workdir) -> str:
 @contextmanager
 def unpacked(source: Path) -> Iterator[list[Submission]]:
     """``with unpacked(src) as subs:`` — `discover` with a temporary work folder removed on exit."""
-    tmp = Path(tempfile.mkdtemp(prefix="grader-submissions-"))
+    tmp = Path(tempfile.mkdtemp(prefix=leftovers.prefix("grader-submissions-")))
     try:
         yield discover(source, workdir=tmp)
     finally:

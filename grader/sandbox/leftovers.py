@@ -38,10 +38,13 @@ def sweep(kind: str, parent: str) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Whether process `pid` runs: a zombie does not (its parent, or an init that does not
+    reap, keeps only its pid)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # without /proc, nothing is known dead
+    except OSError:
+        return True
+    return stat[stat.rindex(b")") + 2:][:1] not in (b"Z", b"X")
