@@ -23,7 +23,7 @@ from _pytest.runner import runtestprotocol
 from ..checking.instance import Instances
 from ..course.visibility import shown_first
 from ..results.model import Result
-from ..sandbox.client import Sandbox
+from ..sandbox.client import Sandbox, SandboxFailure
 from ..sandbox.limits import Limits
 from ..suite.index import INI, SUITE
 from . import plugin as suite_plugin
@@ -127,7 +127,7 @@ def call_directly(items, grading: Grading) -> None:
                 args = {**getattr(getattr(item, "callspec", None), "params", {}),
                         "engine": engine_of(grading)}
                 item.obj(**{name: args[name] for name in item._fixtureinfo.argnames})
-            except (Exit, KeyboardInterrupt):
+            except (Exit, KeyboardInterrupt, SandboxFailure):  # the last: the whole hand-in's
                 raise
             except BaseException as e:  # as pytest's CallInfo catches it
                 excinfo = pytest.ExceptionInfo.from_exception(e)

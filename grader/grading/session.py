@@ -19,7 +19,7 @@ from ..checking.misconceptions import explain
 from ..checking.reasons import cell_error, load_errors, no_value, source_at
 from ..course.visibility import PRINTED, test_id
 from ..results.model import Result, TestResult
-from ..sandbox.client import Fault, Sandbox
+from ..sandbox.client import Fault, Sandbox, SandboxFailure
 from ..sandbox.limits import Limits
 from ..sandbox.strikes import Strikes
 from .handin import HandinError, load
@@ -135,8 +135,10 @@ class Grading:
                 self.sandbox.close(kill=True)
         if not self.opened:
             self.started, self.extra = time.monotonic(), dict(self.job_extra)
-        self.error = (f"{self.path.name}: the grader failed while grading this hand-in "
-                      f"({type(error).__name__}); please tell your instructor")
+        self.error = (f"{self.path.name}: " + (
+            f"{error}, while grading this hand-in" if isinstance(error, SandboxFailure) else
+            f"the grader failed while grading this hand-in ({type(error).__name__})")
+            + "; please tell your instructor")
         return well_formed(unloadable(items, self.error, self.extra, self.started))
 
     def finish(self, items) -> Result:

@@ -40,6 +40,11 @@ class Fault(Exception):
         self.kind = kind
 
 
+class SandboxFailure(Exception):
+    """The sandbox host failed on its own (a folder it needs was removed, say), as it told
+    on the control socket, which no hand-in holds: not the hand-in's doing."""
+
+
 class Stuck(Exception):
     """A write that did not go through before its deadline: nobody reads on the other side."""
 
@@ -230,6 +235,20 @@ class Sandbox:
             self.close()
             raise RuntimeError(isolation.refusal(sandbox))
         self.fork_spare()
+
+    def failure(self) -> str | None:
+        """Why the host stopped, if it said it failed on its own (a `failed` event among what
+        it sent last), else None."""
+        if self.proc is None:
+            return None
+        while True:
+            got, frame = self.evt.read(time.monotonic() + 0.05)
+            if got != "self":
+                return None
+            try:
+                return frames.check(frame, "failed")[1]["error"]
+            except frames.Invalid:
+                continue
 
     def describe(self) -> dict:
         """`extra_data.sandbox`: the isolation level and what held (see isolation.py)."""
@@ -514,10 +533,12 @@ class Handin:
     def _ended(self, frame) -> dict | None:
         """The host's `ended` event, checked; None (and a new host) if it is not one."""
         try:
-            _, frame = frames.check(frame, "ended")
+            kind, frame = frames.check(frame, "ended", "failed")
         except frames.Invalid:
             self._restart_host()
             return None
+        if kind == "failed":
+            self._restart_host(frame["error"])
         self._hang_up()
         self.sandbox.fork_spare()
         return self._keep(frame)
@@ -530,9 +551,14 @@ class Handin:
         self.dropped += frame["dropped"] + max(len(text) - max(room, 0), 0)
         return frame
 
-    def _restart_host(self) -> None:
+    def _restart_host(self, failure: str | None = None) -> None:
+        """A new host for what comes next; SandboxFailure if this one said it failed on its
+        own (`failure`, or its last words on the control socket)."""
+        failure = failure or self.sandbox.failure()
         self._hang_up()
         self.sandbox.close(kill=True)
+        if failure:
+            raise SandboxFailure(f"the grader's sandbox failed on its own ({failure})")
 
     def _hang_up(self) -> None:
         """The hand-in process has ended: its channel goes with it, whatever is left in it."""
@@ -557,7 +583,8 @@ class Handin:
                 got, frame = "error", None
             if got != "self":
                 self._restart_host()
-            elif frames.FRAMES["ended"].is_tagged(frame):  # it ended meanwhile: all of the rest
+            elif frames.FRAMES["ended"].is_tagged(frame) or frames.FRAMES["failed"].is_tagged(
+                    frame):  # it ended meanwhile (all of the rest), or the host failed
                 self._ended(frame)
             else:
                 try:

@@ -252,6 +252,8 @@ FRAMES: dict[str, Frame] = {
         "dropped": integer()}), "ended"),
     "output": Frame("output event", "event", record({
         "event": const("output"), "output": text(MAX_FRAME), "dropped": integer()}), "output"),
+    "failed": Frame("failure of the host", "event", record({
+        "event": const("failed"), "error": text(300)}), "failed"),
     # a hand-in's process -> trusted side, on its data channel
     "load": Frame("load report", "loaded", either(loaded=record(
         {"loaded": boolean, "cell_errors": listof(ERROR, 10000)},

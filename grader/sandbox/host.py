@@ -778,6 +778,17 @@ def run_child(msg, data, ctl):
     })
 
 
+def failed(ctl, e):
+    """Tell the trusted side that the host failed on its own (a folder it needs was removed,
+    say), then end, with whatever it started: the trusted side starts another."""
+    why = type(e).__name__ + (f": {e.strerror}" if isinstance(e, OSError) and e.strerror else "")
+    try:
+        kill_all()
+        ctl.write({"event": "failed", "error": why[:300]})
+    finally:
+        os._exit(1)
+
+
 def main():
     ctl = Control(int(sys.argv[1]))
     CGROUPS.extend(sys.argv[2:])
@@ -804,7 +815,10 @@ def main():
             continue  # maybe with the next spawn's bytes, it leaves that spawn its channel
         fds, ctl.fds = ctl.fds, []
         if len(fds) == 1:
-            run_child(msg, fds[0], ctl)
+            try:
+                run_child(msg, fds[0], ctl)
+            except Exception as e:  # the host's own failure, never the hand-in's doing (it
+                failed(ctl, e)      # runs in a process of its own): said, then a new host
         else:
             for fd in fds:
                 os.close(fd)
