@@ -32,7 +32,8 @@ results = []
 run([Job(REFERENCE, hooks=False), Job(REFERENCE, hooks=False)],
     lambda job, result: results.append(result), sandbox=sandbox)
 print(json.dumps({{"scratch": scratch, "results": [
-    [r.score, r.max_score, r.output, [t.output for t in r.tests]] for r in results]}}))
+    [r.score, r.max_score, r.output, [t.output for t in r.tests], r.extra.get("lost")]
+    for r in results]}}))
 """
 
 
@@ -43,11 +44,12 @@ def test_a_host_that_fails_on_its_own_is_not_the_handins_fault(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout)
     assert seen["scratch"] is not None  # no tmpfs: the hand-in's folder is the host's to make
-    (score, maximum, output, tests), second = seen["results"]
+    (score, maximum, output, tests, lost), second = seen["results"]
     assert (score, maximum) == (0, MAXIMUM)
     assert output == (
         "Your hand-in could not be graded: engine.py: the grader's sandbox failed on its own "
         "(FileNotFoundError: No such file or directory), while grading this hand-in; please "
         "tell your instructor")
     assert not [t for t in tests if "brought down" in t]
+    assert lost is True  # `grader batch --resume` grades it again
     assert second[:2] == [MAXIMUM, MAXIMUM]  # graded on a new host

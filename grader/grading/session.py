@@ -127,7 +127,8 @@ class Grading:
 
     def failed(self, items, error: Exception) -> Result:
         """The result when grading this hand-in went wrong in a way nothing above caught: 0 out
-        of the full maximum, saying so in one sentence (the grader's fault, not the student's)."""
+        of the full maximum, saying so in one sentence (the grader's fault, not the student's),
+        marked `lost` so that `grader batch --resume` grades it again."""
         if self.handin is not None:
             try:
                 self.handin.close()
@@ -139,7 +140,8 @@ class Grading:
             f"{error}, while grading this hand-in" if isinstance(error, SandboxFailure) else
             f"the grader failed while grading this hand-in ({type(error).__name__})")
             + "; please tell your instructor")
-        return well_formed(unloadable(items, self.error, self.extra, self.started))
+        return well_formed(unloadable(items, self.error, dict(self.extra, lost=True),
+                                      self.started))
 
     def finish(self, items) -> Result:
         """Close the hand-in; the result over `items`, in their order."""
