@@ -98,24 +98,26 @@ def test_a_batch_with_an_import_it_cannot_allow_stops_in_one_line(tmp_path):
 def test_folders_of_dead_graders_are_swept(tmp_path):
     """A batch worker killed mid-run leaves its folder of links; the next staging removes it,
     and never one whose grader is alive."""
-    from grader.sandbox import paths
+    from grader.sandbox import leftovers, paths
 
     dead = subprocess.Popen(["true"])  # once it has ended, its pid is free
     dead.wait()
     imports = paths.Imports()
     imports.stage()
     parent = Path(imports.dir).parent
-    left = parent / f"{paths.PREFIX}{dead.pid}-left"
-    alive = parent / f"{paths.PREFIX}{os.getpid()}-alive"
-    left.mkdir()
-    alive.mkdir()
+    here = leftovers.namespace()
+    left = parent / f"{paths.PREFIX}{dead.pid}-{here}-left"
+    alive = parent / f"{paths.PREFIX}{os.getpid()}-{here}-alive"
+    elsewhere = parent / f"{paths.PREFIX}{dead.pid}-1-elsewhere"  # another pid namespace's
+    for folder in (left, alive, elsewhere):
+        folder.mkdir()
     try:
         again = paths.Imports()
         again.stage()
         again.cleanup()
-        assert not left.exists() and alive.exists()
+        assert not left.exists() and alive.exists() and elsewhere.exists()
     finally:
         imports.cleanup()
-        alive.rmdir()
-        if left.exists():
-            left.rmdir()
+        for folder in (left, alive, elsewhere):
+            if folder.exists():
+                folder.rmdir()

@@ -13,6 +13,8 @@ from pathlib import Path
 from mutants import REFERENCE
 from servicekit import MAXIMUM, Client, Server, handin, token
 
+from grader.sandbox.leftovers import namespace
+
 GRADER = Path(sys.executable).with_name("grader")
 HANGS = REFERENCE.read_text() + "\n\ndef backward(self):\n    while True:\n        pass\n\n" \
                                 "Value.backward = backward\n"
@@ -42,16 +44,19 @@ def test_a_killed_graders_sandbox_folder_goes_with_the_next_grade(tmp_path):
     killed.kill()
     killed.wait()
     assert all(p.exists() for p in left)
-    mine = tmp / f"grader-sandbox-{os.getpid()}-alive"  # a live process's: kept
-    mine.mkdir()
-    theirs = tmp / "grader-sandbox-notapid-x"  # not named as ours: kept
-    theirs.mkdir()
+    here = namespace()
+    mine = tmp / f"grader-sandbox-{os.getpid()}-{here}-alive"  # a live process's: kept
+    elsewhere = tmp / f"grader-sandbox-{killed.pid}-1-x"  # another pid namespace's: kept
+    theirs = tmp / "grader-sandbox-notapid-x"  # not named as a grader names it: kept
+    for folder in (mine, elsewhere, theirs):
+        folder.mkdir()
 
     proc = subprocess.run([str(GRADER), "grade", str(REFERENCE)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["score"] == MAXIMUM
-    assert sorted(p.name for p in tmp.iterdir()) == sorted([mine.name, theirs.name])
+    assert sorted(p.name for p in tmp.iterdir()) == sorted(
+        [mine.name, elsewhere.name, theirs.name])
 
 
 def test_a_killed_servers_copy_of_a_students_code_goes_with_its_next_grading(tmp_path):

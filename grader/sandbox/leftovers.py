@@ -2,10 +2,12 @@
 a process leaves when it dies without cleaning up (a batch worker or the service killed, the
 machine out of memory) is removed by the next grader that makes such a folder: a sandbox's
 scratch may hold a hand-in's files, the service's a student's code. A folder whose process is
-alive is never removed, nor one of another user's.
+alive is never removed, nor one of another user's, nor one made in another pid namespace (a
+container sharing the folder: its process ids are not ours to look up), which names carry too.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -16,7 +18,7 @@ def prefix(kind: str, parent: str | None = None) -> str:
     `parent` (the usual temporary folder), once the folders of `kind` that dead processes
     left there are gone."""
     sweep(kind, parent or tempfile.gettempdir())
-    return f"{kind}{os.getpid()}-"
+    return f"{kind}{os.getpid()}-{namespace()}-"
 
 
 def sweep(kind: str, parent: str) -> None:
@@ -27,14 +29,23 @@ def sweep(kind: str, parent: str) -> None:
     for entry in entries:
         if not entry.name.startswith(kind):
             continue
-        pid = entry.name[len(kind):].split("-")[0]
-        if not pid.isdigit() or alive(int(pid)):
+        pid, _, rest = entry.name[len(kind):].partition("-")
+        if not pid.isdigit() or not rest.startswith(namespace() + "-") or alive(int(pid)):
             continue
         try:
             if entry.stat(follow_symlinks=False).st_uid == os.geteuid():
                 shutil.rmtree(entry.path, ignore_errors=True)
         except OSError:
             pass
+
+
+@functools.cache
+def namespace() -> str:
+    """This process's pid namespace (its inode number), "0" where it cannot be read."""
+    try:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return "0"
 
 
 def alive(pid: int) -> bool:
