@@ -136,10 +136,9 @@ class Grading:
                 self.sandbox.close(kill=True)
         if not self.opened:
             self.started, self.extra = time.monotonic(), dict(self.job_extra)
-        self.error = (f"{self.path.name}: " + (
-            f"{error}, while grading this hand-in" if isinstance(error, SandboxFailure) else
-            f"the grader failed while grading this hand-in ({type(error).__name__})")
-            + "; please tell your instructor")
+        what = (f"{error}, while grading this hand-in" if isinstance(error, SandboxFailure)
+                else f"the grader failed while grading this hand-in ({type(error).__name__})")
+        self.error = f"{self.path.name}: {what}; please tell your instructor"
         return well_formed(unloadable(items, self.error, dict(self.extra, lost=True),
                                       self.started))
 
